@@ -1,0 +1,38 @@
+// The destroy command: confirmation for non-local environments, then destroy stages.
+
+import { createInterface } from 'node:readline/promises';
+import { UsageError } from '../errors.ts';
+import { destroyStages, type DestroyOutcome } from '../destroy.ts';
+import { DESTROY_SPEC } from './flags.ts';
+import { processStreams, runCommand, type Streams } from './session.ts';
+
+export function destroyCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
+  const outcome: DestroyOutcome = { removed: [] };
+  return runCommand(
+    DESTROY_SPEC,
+    argv,
+    {
+      beforeLock: async ({ args, env }) => {
+        if (env.target === 'local' || args.flags.has('yes') || args.flags.has('dry-run')) return;
+        if (!streams.stdinIsTTY) {
+          throw new UsageError(`destroying ${env.name} (target ${env.target}) needs --yes when stdin is not a terminal`);
+        }
+        const prompt = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          const answer = await prompt.question(`This removes every resource of ${env.app}/${env.name} on ${env.target}. Type the environment name to confirm: `);
+          if (answer.trim() !== env.name) throw new UsageError(`not confirmed (typed ${JSON.stringify(answer.trim())}, expected ${JSON.stringify(env.name)}); nothing was removed`);
+        } finally {
+          prompt.close();
+        }
+      },
+      stages: ({ args, context, target }) =>
+        destroyStages(context, target, { keepImages: args.flags.has('keep-images'), dryRun: args.flags.has('dry-run') }, outcome),
+      finish: ({ args, reporter, env }, _summary) => {
+        if (args.flags.has('dry-run')) return;
+        const text = outcome.removed.length === 0 ? `nothing to remove for ${env.app}/${env.name}` : `removed ${outcome.removed.length} resource(s) of ${env.app}/${env.name}`;
+        reporter.emit({ kind: 'message', level: 'info', text, details: outcome.removed });
+      },
+    },
+    streams,
+  );
+}

@@ -1,0 +1,139 @@
+// Reads deploy.yaml, validates it against the schema and turns each environment into
+// its target-specific, fully defaulted form. Every problem is collected and reported
+// at once, each with its field path; nothing is started before this passes.
+
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import {
+  HEALTH_DEFAULTS,
+  configSchema,
+  localSchema,
+  type AwsEnvironment,
+  type Config,
+  type Environment,
+  type HealthSettings,
+  type LocalEnvironment,
+  type RawEnvironment,
+} from './schema.ts';
+
+const DEFAULT_BASE_AMI = { owner: '136693071363', name: 'debian-12-amd64-*' };
+
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found (pass --config PATH or create deploy.yaml)' : `cannot be read (${code ?? String(error)})`;
+    throw new ConfigError(file, [{ path: '', message: reason }]);
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file = 'deploy.yaml'): Config {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      document.errors.map((error) => {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${error.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const data: unknown = document.toJS();
+  if (data === null || data === undefined) {
+    throw new ConfigError(file, [{ path: '', message: 'the file is empty: expected "app" and "environments"' }]);
+  }
+  const issues: ConfigIssue[] = [];
+  const raw = configSchema.check(data, '', issues);
+  if (!raw) throw new ConfigError(file, issues);
+
+  const environments: Record<string, Environment> = {};
+  for (const [name, environment] of Object.entries(raw.environments)) {
+    const normalized = normalizeEnvironment(raw.app, name, environment, `environments.${name}`, issues);
+    if (normalized) environments[name] = normalized;
+  }
+  issues.push(...checkLocalPorts(environments));
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  return { file, app: raw.app, environments };
+}
+
+function normalizeEnvironment(
+  app: string,
+  name: string,
+  raw: RawEnvironment,
+  path: string,
+  issues: ConfigIssue[],
+): Environment | undefined {
+  const before = issues.length;
+  const health = applyHealthDefaults(raw, path, issues);
+  const common = { name, app, instances: raw.instances, service: raw.service, health, image: { keep: raw.image.keep } };
+
+  if (raw.target === 'local') {
+    if (raw.aws) issues.push({ path: `${path}.aws`, message: 'applies to target "aws" only; this environment has target "local"' });
+    if (raw.image.base) issues.push({ path: `${path}.image.base`, message: 'is an AMI filter for target "aws"; on target "local" set local.base_image' });
+    if (issues.length > before) return undefined;
+    const local = raw.local ?? (localSchema.fallback?.() as LocalEnvironment['local']);
+    return { ...common, target: 'local', local } satisfies LocalEnvironment;
+  }
+
+  if (raw.local) issues.push({ path: `${path}.local`, message: 'applies to target "local" only; this environment has target "aws"' });
+  if (!raw.aws) issues.push({ path: `${path}.aws`, message: 'is required for target "aws": set at least aws.region' });
+  if (issues.length > before || !raw.aws) return undefined;
+  return {
+    ...common,
+    target: 'aws',
+    aws: raw.aws,
+    baseAmi: raw.image.base ?? DEFAULT_BASE_AMI,
+  } satisfies AwsEnvironment;
+}
+
+function applyHealthDefaults(raw: RawEnvironment, path: string, issues: ConfigIssue[]): HealthSettings {
+  const health: HealthSettings = { ...HEALTH_DEFAULTS[raw.target], ...definedOnly(raw.health) };
+  if (raw.target === 'aws') {
+    // Target group limits: interval 5-300 s, timeout 2-120 s and shorter than the interval.
+    if (health.interval_s < 5) issues.push({ path: `${path}.health.interval_s`, message: `${health.interval_s} is out of range for target "aws": expected 5 to 300` });
+    if (health.timeout_s < 2) issues.push({ path: `${path}.health.timeout_s`, message: `${health.timeout_s} is out of range for target "aws": expected 2 to 120` });
+  }
+  const timeoutFits = health.interval_s === 1 ? health.timeout_s <= 1 : health.timeout_s < health.interval_s;
+  if (!timeoutFits) {
+    issues.push({ path: `${path}.health.timeout_s`, message: `${health.timeout_s} must be less than interval_s (${health.interval_s})` });
+  }
+  return health;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Two local environments on one port would fight over it. */
+function checkLocalPorts(environments: Record<string, Environment>): ConfigIssue[] {
+  const owners = new Map<number, string>();
+  const issues: ConfigIssue[] = [];
+  for (const environment of Object.values(environments)) {
+    if (environment.target !== 'local') continue;
+    const owner = owners.get(environment.local.port);
+    if (owner) {
+      issues.push({
+        path: `environments.${environment.name}.local.port`,
+        message: `${environment.local.port} is already used by environments.${owner}: each local environment needs its own port`,
+      });
+    } else {
+      owners.set(environment.local.port, environment.name);
+    }
+  }
+  return issues;
+}
+
+/** Looks up one environment, or explains which exist. */
+export function selectEnvironment(config: Config, name: string): Environment {
+  const environment = config.environments[name];
+  if (environment) return environment;
+  const names = Object.keys(config.environments);
+  throw new ConfigError(config.file, [
+    { path: 'environments', message: `no environment named ${JSON.stringify(name)}; defined: ${names.join(', ')}` },
+  ]);
+}

@@ -1,0 +1,202 @@
+// The one schema of deploy.yaml. Types, defaults, validation and the JSON Schema for
+// editors (schema/deploy.schema.json) all come from the declarations below.
+
+import type { ConfigIssue } from '../errors.ts';
+import { integer, list, object, oneOf, optional, record, refine, string, type Infer } from './schema-kit.ts';
+
+export const TARGETS = ['local', 'aws'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
+export const instancesSchema = refine(
+  object(
+    {
+      min: integer({ description: 'Fewest instances the group may shrink to.', min: 1, max: 20, default: 1 }),
+      desired: integer({ description: 'Instances to run.', min: 1, max: 20, default: 2 }),
+      max: integer({ description: 'Most instances the group may grow to (rollouts surge up to desired more on local).', min: 1, max: 20, default: 4 }),
+    },
+    { description: 'How many instances run the service.', defaultToEmpty: true },
+  ),
+  (value, path): ConfigIssue[] =>
+    value.min <= value.desired && value.desired <= value.max
+      ? []
+      : [{ path, message: `min (${value.min}) must be <= desired (${value.desired}) <= max (${value.max})` }],
+);
+
+export const serviceSchema = object(
+  {
+    port: integer({ description: 'TCP port the service listens on inside each instance.', min: 1024, max: 65535, default: 8080 }),
+    health_path: string({
+      description: 'Path the load balancer and the verify stage poll.',
+      pattern: /^\/[A-Za-z0-9._~\/-]*$/,
+      allowed: 'an absolute URL path such as "/health"',
+      maxLength: 200,
+      default: '/health',
+    }),
+  },
+  { description: 'The service inside the image.', defaultToEmpty: true },
+);
+
+// Health defaults differ by target (the ALB allows intervals of 5 s at the least, HAProxy
+// checks every second happily), so fields without a value get the target's default in
+// load.ts rather than here.
+export const healthSchema = object(
+  {
+    interval_s: optional(integer({ description: 'Seconds between health checks (default: local 1, aws 10; aws allows 5 to 300).', min: 1, max: 300 })),
+    healthy_threshold: optional(integer({ description: 'Consecutive successes before an instance counts as healthy (default 2).', min: 2, max: 10 })),
+    unhealthy_threshold: optional(integer({ description: 'Consecutive failures before an instance counts as unhealthy (default 2).', min: 2, max: 10 })),
+    timeout_s: optional(integer({ description: 'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5).', min: 1, max: 120 })),
+    deadline_s: optional(integer({ description: 'Seconds a rollout may take to become healthy before it is abandoned (default: local 120, aws 900).', min: 10, max: 3600 })),
+  },
+  { description: 'Health checking, for the load balancer and the verify stage.', defaultToEmpty: true },
+);
+
+export const HEALTH_DEFAULTS: Record<TargetName, Required<Infer<typeof healthSchema>>> = {
+  local: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
+  aws: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
+};
+
+export const imageSchema = object(
+  {
+    keep: integer({ description: 'Baked images to keep per app and environment (the one in use is never deleted).', min: 1, max: 50, default: 3 }),
+    base: optional(
+      object(
+        {
+          owner: string({ description: 'AWS account that owns the base AMI.', pattern: /^(\d{12}|amazon|self)$/, allowed: 'a 12-digit account id, "amazon" or "self"', default: '136693071363' }),
+          name: string({ description: 'AMI name filter (wildcards allowed).', pattern: /^[A-Za-z0-9 ()\[\]./'@_*?-]{3,128}$/, allowed: 'an AMI name filter such as "debian-12-amd64-*"', default: 'debian-12-amd64-*' }),
+        },
+        { description: 'Base AMI filter (target aws; the newest match is used).', defaultToEmpty: true },
+      ),
+    ),
+  },
+  { description: 'Baked images.', defaultToEmpty: true },
+);
+
+export const localSchema = object(
+  {
+    port: integer({ description: 'Port on 127.0.0.1 where the local load balancer listens.', min: 1, max: 65535, default: 8080 }),
+    base_image: string({
+      description: 'Docker image to bake from (Debian 12).',
+      pattern: /^[a-z0-9]+([._\/:@-][A-Za-z0-9]+)*$/,
+      allowed: 'a Docker image reference such as "debian:bookworm"',
+      default: 'debian:bookworm',
+    }),
+  },
+  { description: 'Settings of the local target (Docker + HAProxy).', defaultToEmpty: true },
+);
+
+const stateSchema = refine(
+  object(
+    {
+      backend: oneOf(['local', 's3'] as const, { description: 'Where Terraform keeps its state.', default: 'local' }),
+      bucket: optional(string({ description: 'S3 bucket for the state (backend s3).', pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, allowed: 'an S3 bucket name' })),
+      key: optional(string({ description: 'Object key of the state (backend s3; default bakery/APP/ENV/terraform.tfstate).', pattern: /^[A-Za-z0-9!_.*'()\/-]{1,1024}$/, allowed: 'an S3 object key' })),
+      region: optional(string({ description: 'Region of the state bucket (default: aws.region).', pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, allowed: 'an AWS region such as "eu-west-1"' })),
+    },
+    { description: 'Terraform state.', defaultToEmpty: true },
+  ),
+  (value, path): ConfigIssue[] => {
+    if (value.backend === 's3' && !value.bucket) return [{ path: `${path}.bucket`, message: 'is required when backend is "s3"' }];
+    if (value.backend === 'local' && (value.bucket || value.key || value.region)) {
+      return [{ path: `${path}.backend`, message: '"local" takes no bucket, key or region: set backend: s3 or remove them' }];
+    }
+    return [];
+  },
+);
+
+export const awsSchema = object(
+  {
+    region: string({ description: 'AWS region to deploy to.', pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, allowed: 'an AWS region such as "eu-west-1"' }),
+    vpc_id: optional(string({ description: 'VPC to deploy into (default: the region\'s default VPC).', pattern: /^vpc-[0-9a-f]{8,17}$/, allowed: 'a VPC id such as "vpc-0123456789abcdef0"' })),
+    subnet_ids: optional(
+      list(string({ description: 'Subnet id.', pattern: /^subnet-[0-9a-f]{8,17}$/, allowed: 'a subnet id such as "subnet-0123456789abcdef0"' }), {
+        description: 'Subnets for the load balancer and instances, in at least two availability zones (default: the VPC\'s default subnets).',
+        minItems: 2,
+        maxItems: 16,
+      }),
+    ),
+    instance_type: string({ description: 'EC2 instance type.', pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, allowed: 'an instance type such as "t3.micro"', default: 't3.micro' }),
+    certificate_arn: optional(string({ description: 'ACM certificate for HTTPS on the load balancer.', pattern: /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, allowed: 'an ACM certificate ARN' })),
+    state: stateSchema,
+  },
+  { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },
+);
+
+export const environmentSchema = object(
+  {
+    target: oneOf(TARGETS, { description: 'Where this environment runs.' }),
+    instances: instancesSchema,
+    service: serviceSchema,
+    health: healthSchema,
+    image: imageSchema,
+    local: optional(localSchema),
+    aws: optional(awsSchema),
+  },
+  { description: 'One deployment environment.' },
+);
+
+export const configSchema = object(
+  {
+    app: string({
+      description: 'Application name, used in every resource name.',
+      pattern: DNS_LABEL,
+      maxLength: 20,
+      allowed: 'a DNS-safe name: lower-case letters, digits and "-", starting with a letter, at most 20 characters',
+    }),
+    environments: record(environmentSchema, {
+      description: 'Named environments.',
+      keyPattern: DNS_LABEL,
+      keyAllowed: 'lower-case letters, digits and "-", starting with a letter',
+      minEntries: 1,
+    }),
+  },
+  { description: 'bakery deployment configuration (deploy.yaml).' },
+);
+
+export type RawConfig = Infer<typeof configSchema>;
+export type RawEnvironment = Infer<typeof environmentSchema>;
+export type Instances = Infer<typeof instancesSchema>;
+export type ServiceSettings = Infer<typeof serviceSchema>;
+export type HealthSettings = Required<Infer<typeof healthSchema>>;
+export type LocalSettings = Infer<typeof localSchema>;
+export type AwsSettings = Infer<typeof awsSchema>;
+export type BaseAmi = { owner: string; name: string };
+
+interface EnvironmentCommon {
+  /** The environment's name (its key under environments). */
+  name: string;
+  app: string;
+  instances: Instances;
+  service: ServiceSettings;
+  health: HealthSettings;
+  image: { keep: number };
+}
+
+export interface LocalEnvironment extends EnvironmentCommon {
+  target: 'local';
+  local: LocalSettings;
+}
+
+export interface AwsEnvironment extends EnvironmentCommon {
+  target: 'aws';
+  aws: AwsSettings;
+  baseAmi: BaseAmi;
+}
+
+export type Environment = LocalEnvironment | AwsEnvironment;
+
+export interface Config {
+  file: string;
+  app: string;
+  environments: Record<string, Environment>;
+}
+
+/** The JSON Schema for editors (yaml-language-server), generated from the same declarations. */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'bakery deploy.yaml',
+    ...configSchema.jsonSchema(),
+  };
+}

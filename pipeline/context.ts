@@ -1,0 +1,74 @@
+// What a run knows: the environment, the options, where state and logs live, and the
+// stage-bound helpers targets use to run tools and report progress.
+
+import { join } from 'node:path';
+import type { Config, Environment } from './config/schema.ts';
+import type { Reporter } from './output/events.ts';
+import type { ProcessRunner, ToolResult, ToolRun } from './process.ts';
+
+export type RolloutStrategy = 'rolling' | 'recreate';
+
+export interface DeployOptions {
+  rebake: boolean;
+  /** Deploy this already-baked image instead of baking (roll back, promote). */
+  image?: string;
+  dryRun: boolean;
+  strategy: RolloutStrategy;
+}
+
+export interface DestroyOptions {
+  keepImages: boolean;
+  dryRun: boolean;
+}
+
+export interface RunContext {
+  root: string;
+  config: Config;
+  env: Environment;
+  /** .deploy/ENV: terraform state, deployment record, logs. */
+  stateDir: string;
+  logDir: string;
+  runner: ProcessRunner;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+/** Stage-bound helpers: every tool run and message lands in the current stage's log. */
+export interface StageIO {
+  readonly stage: string;
+  readonly signal: AbortSignal;
+  run(spec: ToolRun): Promise<ToolResult>;
+  progress(text: string): void;
+  info(text: string, details?: string[]): void;
+  warn(text: string, details?: string[]): void;
+  /** Writes to the stage's log only. */
+  note(text: string): void;
+}
+
+export function stageIO(context: RunContext, stage: string): StageIO {
+  const { runner, reporter } = context;
+  return {
+    stage,
+    signal: context.signal,
+    run: (spec) => runner.run(stage, spec),
+    progress: (text) => reporter.emit({ kind: 'stage-progress', stage, text }),
+    info: (text, details) => {
+      runner.note(stage, text);
+      reporter.emit({ kind: 'message', level: 'info', text, ...(details ? { details } : {}) });
+    },
+    warn: (text, details) => {
+      runner.note(stage, `warning: ${text}`);
+      reporter.emit({ kind: 'message', level: 'warn', text, ...(details ? { details } : {}) });
+    },
+    note: (text) => runner.note(stage, text),
+  };
+}
+
+export function stateDirOf(root: string, envName: string): string {
+  return join(root, '.deploy', envName);
+}
+
+/** A timestamp that sorts and is safe in a path: 2026-11-22T10-04-05Z. */
+export function runStamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}

@@ -1,0 +1,110 @@
+// Typed errors. Every error says whose fault it is through its exit code:
+// bad input is the caller's (2), a failed deployment is the system's (1),
+// an interruption is the user's choice (130).
+
+export const EXIT = {
+  ok: 0,
+  deployFailed: 1,
+  badInput: 2,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export abstract class BakeryError extends Error {
+  abstract readonly exitCode: ExitCode;
+  /** Extra lines shown under the message (hints, log excerpts). */
+  readonly details: string[];
+
+  constructor(message: string, details: string[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** Bad flags or arguments on the command line. */
+export class UsageError extends BakeryError {
+  readonly exitCode = EXIT.badInput;
+}
+
+/** One problem in deploy.yaml, located by its field path. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** deploy.yaml is missing, unparsable or invalid; carries every issue found. */
+export class ConfigError extends BakeryError {
+  readonly exitCode = EXIT.badInput;
+  readonly issues: ConfigIssue[];
+
+  constructor(file: string, issues: ConfigIssue[]) {
+    const noun = issues.length === 1 ? 'problem' : 'problems';
+    super(
+      `${file}: ${issues.length} ${noun}`,
+      issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)),
+    );
+    this.issues = issues;
+  }
+}
+
+/** A precondition the user can fix before anything starts (port taken, tool missing, ...). */
+export class PreflightError extends BakeryError {
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, details: string[] = [], exitCode: ExitCode = EXIT.deployFailed) {
+    super(message, details);
+    this.exitCode = exitCode;
+  }
+}
+
+/** The deployment itself failed: a tool, a health check, a rollout. */
+export class DeployError extends BakeryError {
+  readonly exitCode = EXIT.deployFailed;
+}
+
+/** Another run holds the environment's lock. */
+export class LockError extends BakeryError {
+  readonly exitCode = EXIT.deployFailed;
+}
+
+export interface ToolFailure {
+  tool: string;
+  command: string;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  logPath: string;
+  errorLines: string[];
+}
+
+/** An external tool exited non-zero or was killed by a signal. */
+export class ToolError extends DeployError {
+  readonly failure: ToolFailure;
+
+  constructor(failure: ToolFailure, headline?: string) {
+    const how = failure.signal
+      ? `was killed by ${failure.signal}`
+      : `exited with code ${failure.exitCode ?? 'unknown'}`;
+    super(headline ?? `${failure.tool} ${how}`, [
+      `command: ${failure.command}`,
+      `log: ${failure.logPath}`,
+      ...(failure.errorLines.length > 0 ? ['last error lines:', ...failure.errorLines.map((l) => `  ${l}`)] : []),
+    ]);
+    this.failure = failure;
+  }
+}
+
+/** The user pressed Ctrl-C (or the process got SIGTERM). */
+export class InterruptedError extends BakeryError {
+  readonly exitCode = EXIT.interrupted;
+}
+
+export function isBakeryError(error: unknown): error is BakeryError {
+  return error instanceof BakeryError;
+}
+
+/** Exit code for anything thrown: unknown errors are bugs and count as a failed deployment. */
+export function exitCodeOf(error: unknown): ExitCode {
+  return isBakeryError(error) ? error.exitCode : EXIT.deployFailed;
+}

@@ -1,0 +1,35 @@
+// The last deployment of an environment, kept in .deploy/ENV/deployment.json, so a
+// later run (and a person) can tell what is deployed without asking the target.
+
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface DeploymentRecord {
+  env: string;
+  target: string;
+  image: string;
+  fingerprint: string;
+  url: string;
+  deployed_at: string;
+}
+
+export function recordPath(stateDir: string): string {
+  return join(stateDir, 'deployment.json');
+}
+
+export async function readDeploymentRecord(stateDir: string): Promise<DeploymentRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(recordPath(stateDir), 'utf8')) as DeploymentRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeDeploymentRecord(stateDir: string, record: DeploymentRecord): Promise<void> {
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(recordPath(stateDir), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+}
+
+export async function removeDeploymentRecord(stateDir: string): Promise<void> {
+  await rm(recordPath(stateDir), { force: true });
+}

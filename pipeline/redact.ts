@@ -1,0 +1,42 @@
+// Secrets never reach a log file or the terminal. A Redactor masks the values of
+// secret-looking environment variables and anything shaped like an AWS credential.
+
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|API_KEY/i;
+// Values shorter than this are too likely to appear by chance ("1", "true").
+const MIN_SECRET_LENGTH = 6;
+
+const PATTERNS: RegExp[] = [
+  // Access key ids: long-term (AKIA) and temporary (ASIA).
+  /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g,
+  // Secret access keys after a telling name, in env, INI, JSON or CLI form.
+  /(aws_secret_access_key|secret_?access_?key|SecretAccessKey)(["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}/gi,
+  // Session tokens after a telling name.
+  /(aws_session_token|session_?token|SessionToken)(["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{100,}/gi,
+];
+
+export const MASK = '[REDACTED]';
+
+export class Redactor {
+  private readonly values: string[];
+
+  constructor(env: NodeJS.ProcessEnv = process.env, extra: string[] = []) {
+    const fromEnv = Object.entries(env)
+      .filter(([name, value]) => SECRET_NAME.test(name) && value !== undefined && value.length >= MIN_SECRET_LENGTH)
+      .map(([, value]) => value as string);
+    // Longest first, so a secret containing another is masked whole.
+    this.values = [...new Set([...fromEnv, ...extra.filter((v) => v.length >= MIN_SECRET_LENGTH)])].sort(
+      (a, b) => b.length - a.length,
+    );
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const value of this.values) out = out.split(value).join(MASK);
+    for (const pattern of PATTERNS) {
+      out = out.replace(pattern, (match: string, name?: string, separator?: string) =>
+        name !== undefined && separator !== undefined ? `${name}${separator}${MASK}` : MASK,
+      );
+    }
+    return out;
+  }
+}
