@@ -1,0 +1,68 @@
+// The HTTP half of the verify stage, shared by every target: poll the URL's health path
+// through the load balancer until it answers 200 enough times in a row.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { DeployError, InterruptedError } from './errors.ts';
+
+export interface HttpHealthOptions {
+  /** Full URL of the health endpoint. */
+  url: string;
+  /** 200s in a row that count as healthy. */
+  healthyThreshold: number;
+  intervalMs: number;
+  /** Per-request timeout. */
+  timeoutMs: number;
+  /** Overall deadline, from the first request. */
+  deadlineMs: number;
+  signal: AbortSignal;
+  onAttempt?: (attempt: HealthAttempt) => void;
+  /** Extra lines for the timeout error (target health reasons, instance logs). */
+  explainTimeout?: () => Promise<string[]>;
+}
+
+export interface HealthAttempt {
+  ok: boolean;
+  /** "200", "503", or an error code such as ECONNREFUSED. */
+  result: string;
+  streak: number;
+}
+
+export async function probeOnce(url: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  try {
+    const response = await request(url, {
+      method: 'GET',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      maxRedirections: 0,
+      ...(signal ? { signal } : {}),
+    });
+    await response.body.dump();
+    return String(response.statusCode);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code ?? (error instanceof Error ? error.message : String(error));
+  }
+}
+
+export async function waitForHttpHealthy(options: HttpHealthOptions): Promise<void> {
+  const deadline = Date.now() + options.deadlineMs;
+  let streak = 0;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (options.signal.aborted) throw new InterruptedError('interrupted while waiting for the service to answer');
+    const result = await probeOnce(options.url, options.timeoutMs, options.signal);
+    const ok = result === '200';
+    streak = ok ? streak + 1 : 0;
+    last = result;
+    options.onAttempt?.({ ok, result, streak });
+    if (streak >= options.healthyThreshold) return;
+    // Back to back once healthy answers start; otherwise at the health interval.
+    await sleep(ok ? Math.min(options.intervalMs, 250) : options.intervalMs, undefined, { signal: options.signal }).catch(() => {});
+  }
+  const explanation = options.explainTimeout ? await options.explainTimeout() : [];
+  throw new DeployError(
+    `${options.url} did not answer 200 ${options.healthyThreshold} times in a row within ${Math.round(options.deadlineMs / 1000)} s (last result: ${last})`,
+    explanation,
+  );
+}
