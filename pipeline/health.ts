@@ -28,13 +28,13 @@ export interface HealthAttempt {
   streak: number;
 }
 
+// undici.request never follows redirects, so a redirect counts as not healthy.
 export async function probeOnce(url: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
   try {
     const response = await request(url, {
       method: 'GET',
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      maxRedirections: 0,
       ...(signal ? { signal } : {}),
     });
     await response.body.dump();
