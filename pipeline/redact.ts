@@ -33,8 +33,9 @@ export class Redactor {
     let out = text;
     for (const value of this.values) out = out.split(value).join(MASK);
     for (const pattern of PATTERNS) {
-      out = out.replace(pattern, (match: string, name?: string, separator?: string) =>
-        name !== undefined && separator !== undefined ? `${name}${separator}${MASK}` : MASK,
+      // Patterns without groups get (match, offset, whole) here: check the types, not just presence.
+      out = out.replace(pattern, (_match: string, name: unknown, separator: unknown) =>
+        typeof name === 'string' && typeof separator === 'string' ? `${name}${separator}${MASK}` : MASK,
       );
     }
     return out;
