@@ -114,7 +114,8 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     }
     const configPath = resolve(String(args.flags.get('config') ?? 'deploy.yaml'));
     const config = await loadConfig(configPath);
-    const env = config.environments[envName];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
+    const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
     if (!env) {
       throw new UsageError(`unknown environment ${JSON.stringify(envName)}`, [`environments in ${configPath}: ${Object.keys(config.environments).join(', ')}`]);
     }

@@ -130,7 +130,7 @@ function checkLocalPorts(environments: Record<string, Environment>): ConfigIssue
 
 /** Looks up one environment, or explains which exist. */
 export function selectEnvironment(config: Config, name: string): Environment {
-  const environment = config.environments[name];
+  const environment = Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
   if (environment) return environment;
   const names = Object.keys(config.environments);
   throw new ConfigError(config.file, [

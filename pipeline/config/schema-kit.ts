@@ -199,7 +199,7 @@ export function object<F extends Fields>(
       }
       const before = issues.length;
       for (const key of Object.keys(value)) {
-        if (!(key in fields)) {
+        if (!Object.hasOwn(fields, key)) {
           const hint = suggest(key, keys);
           issues.push({
             path: join(path, key),
