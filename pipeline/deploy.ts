@@ -26,7 +26,7 @@ export function deployStages(context: RunContext, target: DeployTarget, options:
       name: 'preflight',
       title: 'Preflight checks',
       readOnly: true,
-      run: () => target.preflight(io('preflight')),
+      run: () => target.preflight(io('preflight'), 'deploy'),
     },
     {
       name: 'bake',

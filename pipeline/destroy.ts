@@ -17,7 +17,7 @@ export function destroyStages(context: RunContext, target: DeployTarget, options
       name: 'preflight',
       title: 'Preflight checks',
       readOnly: true,
-      run: () => target.preflight(io('preflight')),
+      run: () => target.preflight(io('preflight'), 'destroy'),
     },
     {
       name: 'deprovision',

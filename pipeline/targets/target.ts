@@ -36,8 +36,8 @@ export interface DeployTarget {
   readonly packerSource: string;
   readonly images: ImageStore;
 
-  /** Checks everything that can be checked before anything is created. */
-  preflight(io: StageIO): Promise<void>;
+  /** Checks everything that can be checked before anything is created (destroy needs less). */
+  preflight(io: StageIO, purpose: 'deploy' | 'destroy'): Promise<void>;
   /** Identity of the base image (digest, AMI id): part of the bake fingerprint. */
   baseImageIdentity(io: StageIO): Promise<string>;
   /** Target-specific Packer variables (PKR_VAR_ names without the prefix). */
