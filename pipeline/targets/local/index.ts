@@ -1,26 +1,119 @@
-// The local target: Docker containers behind HAProxy. (Being filled in.)
+// The local target: Docker containers behind HAProxy on one machine. The analogy with
+// aws is deliberate: image ↔ AMI, instance containers ↔ ASG instances, HAProxy ↔ ALB
+// and its target group, the Docker network ↔ the VPC.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalEnvironment } from '../../config/schema.ts';
-import type { RunContext } from '../../context.ts';
-import { DeployError } from '../../errors.ts';
+import type { RunContext, StageIO } from '../../context.ts';
+import { DeployError, InterruptedError } from '../../errors.ts';
+import { waitForHttpHealthy } from '../../health.ts';
 import type { DeployTarget } from '../target.ts';
+import { docker, inspectFormat, listContainers } from './docker.ts';
+import { describeCheck, isUp, registerServer, serverStates } from './haproxy.ts';
+import { localImageStore } from './images.ts';
+import { journalTail, listInstances } from './instances.ts';
+import { ensureLb } from './lb.ts';
+import { localNames, ownerFilters } from './names.ts';
+import { ensureNetwork } from './network.ts';
+import { localPreflight } from './preflight.ts';
+import { rollout, rolloutSkipReason, type LocalScope } from './rollout.ts';
 
-export function createLocalTarget(_context: RunContext, env: LocalEnvironment): DeployTarget {
-  const notYet = async (): Promise<never> => {
-    throw new DeployError('the local target is not implemented yet');
-  };
+export function createLocalTarget(context: RunContext, env: LocalEnvironment): DeployTarget {
+  const names = localNames(env, context.stateDir);
+  const scope: LocalScope = { env, names };
+  const url = `http://127.0.0.1:${env.local.port}/`;
+
   return {
     name: 'local',
     packerSource: 'docker.app',
-    images: { findByFingerprint: notYet, resolve: notYet, adopt: notYet, prune: notYet, removeAll: notYet },
-    preflight: async () => {},
-    baseImageIdentity: async () => env.local.base_image,
+    images: localImageStore(env, names),
+
+    preflight: (io, purpose) => localPreflight(io, env, names, { forDestroy: purpose === 'destroy' }),
+
+    async baseImageIdentity(io) {
+      return `${env.local.base_image}@${await inspectFormat(io, 'image', env.local.base_image, '{{.Id}}')}`;
+    },
+
     bakeVariables: () => ({ base_docker_image: env.local.base_image }),
-    provision: notYet,
-    rolloutSkipReason: notYet,
-    rollout: notYet,
-    verify: notYet,
-    plan: async () => 'local target not implemented yet',
-    teardown: async () => ({ removed: [] }),
+
+    async provision(io) {
+      await ensureNetwork(io, env, names);
+      await ensureLb(io, context.root, env, names);
+      await registerStrays(io, scope);
+    },
+
+    rolloutSkipReason: (io, image) => rolloutSkipReason(io, scope, image),
+    rollout: (io, image, strategy) => rollout(io, scope, image, strategy),
+
+    async verify(io) {
+      await waitForLbUp(io, scope);
+      await waitForHttpHealthy({
+        url: new URL(env.service.health_path, url).href,
+        healthyThreshold: env.health.healthy_threshold,
+        intervalMs: env.health.interval_s * 1000,
+        timeoutMs: env.health.timeout_s * 1000 + 1000,
+        deadlineMs: env.health.deadline_s * 1000,
+        signal: io.signal,
+        onAttempt: (attempt) => io.progress(`GET ${env.service.health_path}: ${attempt.result} (${attempt.streak}/${env.health.healthy_threshold})`),
+      });
+      return url;
+    },
+
+    async plan(io, image) {
+      const instances = await listInstances(io, env).catch(() => []);
+      const target = image ? `image ${image.name ?? image.id}` : 'the image the bake produces';
+      return `network ${names.network}, load balancer ${names.lb} on 127.0.0.1:${env.local.port}; ${env.instances.desired} instance(s) on ${target} (now ${instances.length})`;
+    },
+
+    async teardown(io) {
+      const removed: string[] = [];
+      const containers = await listContainers(io, ownerFilters(env), { cleanup: true });
+      // Instances first (gracefully), the load balancer last.
+      const ordered = [...containers].sort((a, b) => Number(a.name === names.lb) - Number(b.name === names.lb));
+      for (const container of ordered) {
+        io.progress(`removing ${container.name}`);
+        await docker(io, ['rm', '--force', '--volumes', container.name], { cleanup: true, okExitCodes: [1] });
+        removed.push(`container ${container.name}`);
+      }
+      const networks = await docker(io, ['network', 'ls', ...ownerFilters(env), '--format', '{{.Name}}'], { cleanup: true });
+      for (const network of networks.split('\n').filter(Boolean)) {
+        await docker(io, ['network', 'rm', network], { cleanup: true });
+        removed.push(`network ${network}`);
+      }
+      return { removed };
+    },
   };
 }
+
+/** Running instances the load balancer does not know (it was replaced or restarted). */
+async function registerStrays(io: StageIO, scope: LocalScope): Promise<void> {
+  const known = new Set((await serverStates(io, scope.names.lb)).map((server) => server.name));
+  for (const instance of await listInstances(io, scope.env)) {
+    if (instance.running && !known.has(instance.name) && instance.address) {
+      io.progress(`registering ${instance.name} with the load balancer`);
+      await registerServer(io, scope.names.lb, scope.env, instance.name, instance.address);
+    }
+  }
+}
+
+/** Waits until the load balancer reports `desired` servers UP (the target health of the ALB). */
+async function waitForLbUp(io: StageIO, scope: LocalScope): Promise<void> {
+  const { env, names } = scope;
+  const deadline = Date.now() + env.health.deadline_s * 1000;
+  let servers = await serverStates(io, names.lb);
+  while (servers.filter(isUp).length < env.instances.desired) {
+    if (io.signal.aborted) throw new InterruptedError('interrupted while waiting for the load balancer');
+    if (Date.now() > deadline) {
+      const down = servers.filter((server) => !isUp(server));
+      const journal = down[0] ? await journalTail(io, down[0].name, env.app) : [];
+      throw new DeployError(`only ${servers.filter(isUp).length} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`, [
+        ...down.map(describeCheck),
+        ...(down[0] ? [`last journal lines of ${down[0].name}:`, ...journal.map((line) => `  ${line}`)] : []),
+      ]);
+    }
+    io.progress(`${servers.filter(isUp).length}/${env.instances.desired} instances UP`);
+    await sleep(250);
+    servers = await serverStates(io, names.lb);
+  }
+}
+

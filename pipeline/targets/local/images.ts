@@ -1,0 +1,96 @@
+// Baked Docker images of one app and environment: found by the labels Packer writes
+// (bakery.app, bakery.env, bakery.fingerprint), tagged bakery/APP-ENV:FINGERPRINT12.
+
+import type { LocalEnvironment } from '../../config/schema.ts';
+import type { StageIO } from '../../context.ts';
+import { DeployError, UsageError } from '../../errors.ts';
+import type { ImageRef, ImageStore } from '../target.ts';
+import { docker } from './docker.ts';
+import { LABEL, type LocalNames } from './names.ts';
+
+interface ImageRow {
+  id: string;
+  fingerprint: string;
+  createdAt: string;
+  tags: string[];
+}
+
+async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: string[] = []): Promise<ImageRow[]> {
+  const out = await docker(io, [
+    'images', '--no-trunc',
+    '--filter', `label=${LABEL.app}=${env.app}`,
+    '--filter', `label=${LABEL.env}=${env.name}`,
+    ...extraFilters,
+    '--format', '{{.ID}}',
+  ]);
+  const ids = [...new Set(out.split('\n').filter(Boolean))];
+  if (ids.length === 0) return [];
+  const details = await docker(io, ['image', 'inspect', '--format', `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{join .RepoTags ","}}`, ...ids]);
+  return details
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', fingerprint = '', createdAt = '', tags = ''] = line.split('|');
+      return { id, fingerprint, createdAt, tags: tags.split(',').filter(Boolean) };
+    })
+    // Newest first; ISO timestamps sort as strings.
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+function toRef(row: ImageRow): ImageRef {
+  return { id: row.id, fingerprint: row.fingerprint, createdAt: row.createdAt, ...(row.tags[0] ? { name: row.tags[0] } : {}) };
+}
+
+export function localImageStore(env: LocalEnvironment, names: LocalNames): ImageStore {
+  return {
+    async findByFingerprint(io, fingerprint) {
+      const [newest] = await listImages(io, env, ['--filter', `label=${LABEL.fingerprint}=${fingerprint}`]);
+      return newest ? toRef(newest) : undefined;
+    },
+
+    async resolve(io, id) {
+      const result = await io.run({
+        tool: 'docker',
+        args: ['image', 'inspect', '--format', `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}`, id],
+        quiet: true,
+        okExitCodes: [1],
+      });
+      if (result.exitCode !== 0) throw new UsageError(`--image ${JSON.stringify(id)}: no such Docker image`, ['list baked images with: docker images --filter label=bakery.app']);
+      const [imageId = '', fingerprint = '', app = ''] = result.stdout.trim().split('|');
+      if (!fingerprint || app !== env.app) {
+        throw new UsageError(`--image ${JSON.stringify(id)} was not baked by bakery for app ${env.app} (it has no ${LABEL.fingerprint} label for this app)`);
+      }
+      return { id: imageId, fingerprint, name: id };
+    },
+
+    async adopt(io, artifactId, fingerprint) {
+      const tag = `${names.imageRepository}:${fingerprint.slice(0, 12)}`;
+      await docker(io, ['tag', artifactId, tag]);
+      const labelled = await docker(io, ['image', 'inspect', '--format', `{{index .Config.Labels "${LABEL.fingerprint}"}}`, artifactId]);
+      if (labelled !== fingerprint) {
+        throw new DeployError(`the baked image ${artifactId} carries fingerprint label ${JSON.stringify(labelled)}, expected ${fingerprint}`, ['check the LABEL changes of source "docker" "app" in packer/']);
+      }
+      return { id: artifactId, fingerprint, name: tag };
+    },
+
+    async prune(io, keep, inUse) {
+      const rows = await listImages(io, env);
+      const removed: string[] = [];
+      for (const row of rows.slice(keep)) {
+        if (row.id === inUse.id) continue;
+        const result = await io.run({ tool: 'docker', args: ['rmi', '--force', ...(row.tags.length > 0 ? row.tags : [row.id])], quiet: true, okExitCodes: [1] });
+        if (result.exitCode === 0) removed.push(`image ${row.tags[0] ?? row.id}`);
+        else io.warn(`could not remove image ${row.tags[0] ?? row.id}: ${result.stderr.trim()}`);
+      }
+      return removed;
+    },
+
+    async removeAll(io) {
+      const rows = await listImages(io, env);
+      for (const row of rows) {
+        await docker(io, ['rmi', '--force', ...(row.tags.length > 0 ? row.tags : [row.id])], { cleanup: true });
+      }
+      return rows.map((row) => `image ${row.tags[0] ?? row.id}`);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// The environment's private network (the VPC of the local target). It gets a subnet of
+// its own so every instance can keep a fixed address across Docker restarts: the load
+// balancer registers addresses, not names.
+
+import type { LocalEnvironment } from '../../config/schema.ts';
+import type { StageIO } from '../../context.ts';
+import { DeployError } from '../../errors.ts';
+import { docker, exists, inspectFormat } from './docker.ts';
+import { ownerLabels, type LocalNames } from './names.ts';
+
+// 10.213.0.0/16 is rarely used by anything else; each environment takes one /24 of it.
+const SUBNET_PREFIX = '10.213';
+const FIRST_HOST = 10;
+
+async function usedSubnets(io: StageIO): Promise<Set<string>> {
+  const ids = (await docker(io, ['network', 'ls', '-q'])).split('\n').filter(Boolean);
+  if (ids.length === 0) return new Set();
+  const out = await docker(io, ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids]);
+  return new Set(out.split(/\s+/).filter(Boolean));
+}
+
+export async function ensureNetwork(io: StageIO, env: LocalEnvironment, names: LocalNames): Promise<void> {
+  if (await exists(io, 'network', names.network)) return;
+  const used = await usedSubnets(io);
+  for (let third = 0; third < 256; third++) {
+    const subnet = `${SUBNET_PREFIX}.${third}.0/24`;
+    if (used.has(subnet)) continue;
+    io.progress(`creating network ${names.network} (${subnet})`);
+    await docker(io, ['network', 'create', '--driver', 'bridge', '--subnet', subnet, ...ownerLabels(env, 'network'), names.network]);
+    return;
+  }
+  throw new DeployError(`no free /24 left in ${SUBNET_PREFIX}.0.0/16 for network ${names.network}`, ['remove unused Docker networks (docker network prune)']);
+}
+
+/** The subnet's first three octets, e.g. "10.213.4". */
+export async function networkBase(io: StageIO, names: LocalNames): Promise<string> {
+  const subnet = await inspectFormat(io, 'network', names.network, '{{range .IPAM.Config}}{{.Subnet}}{{end}}');
+  return subnet.replace(/\.\d+\/\d+$/, '');
+}
+
+/** Addresses taken by containers on the network. */
+export async function takenAddresses(io: StageIO, names: LocalNames): Promise<Set<string>> {
+  const out = await inspectFormat(io, 'network', names.network, '{{range .Containers}}{{.IPv4Address}} {{end}}');
+  return new Set(out.split(/\s+/).filter(Boolean).map((cidr) => cidr.replace(/\/\d+$/, '')));
+}
+
+/** The next free address, skipping those taken or reserved by the caller. */
+export function pickAddress(base: string, taken: Set<string>): string {
+  for (let host = FIRST_HOST; host < 255; host++) {
+    const address = `${base}.${host}`;
+    if (!taken.has(address)) return address;
+  }
+  throw new DeployError(`no free address left in ${base}.0/24`);
+}

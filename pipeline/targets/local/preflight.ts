@@ -1,0 +1,72 @@
+// Preflight of the local target: the Docker engine answers, the tools are there, the
+// base image is present, and the published port is free (or already ours).
+
+import { createServer } from 'node:net';
+import type { LocalEnvironment } from '../../config/schema.ts';
+import type { StageIO } from '../../context.ts';
+import { EXIT, PreflightError } from '../../errors.ts';
+import { docker, exists } from './docker.ts';
+import type { LocalNames } from './names.ts';
+
+async function checkDocker(io: StageIO): Promise<void> {
+  const result = await io.run({ tool: 'docker', args: ['version', '--format', '{{.Server.Version}}'], quiet: true, okExitCodes: [1] });
+  if (result.exitCode !== 0) {
+    throw new PreflightError('the Docker engine is not reachable', [
+      result.stderr.trim().split('\n')[0] ?? '',
+      'start it (sudo systemctl start docker, or: sudo dockerd &) and check that this user may use /var/run/docker.sock',
+    ]);
+  }
+}
+
+async function checkTool(io: StageIO, tool: string, args: string[]): Promise<void> {
+  // ENOENT becomes a PreflightError in the process runner, naming the tool.
+  await io.run({ tool, args, quiet: true });
+}
+
+export async function ensureBaseImage(io: StageIO, env: LocalEnvironment): Promise<void> {
+  if (await exists(io, 'image', env.local.base_image)) return;
+  io.progress(`pulling base image ${env.local.base_image}`);
+  const pulled = await io.run({ tool: 'docker', args: ['pull', env.local.base_image], okExitCodes: [1] });
+  if (pulled.exitCode !== 0) {
+    throw new PreflightError(`base image ${env.local.base_image} (local.base_image) is not present and could not be pulled`, [
+      'where no registry is reachable, import a Debian 12 root file system under that name: bash scripts/base-image.sh ' + env.local.base_image,
+    ]);
+  }
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Who listens on the port, in ss's words, for the error message. */
+async function portHolder(io: StageIO, port: number): Promise<string> {
+  const result = await io.run({ tool: 'ss', args: ['-Hltnp', `sport = :${port}`], quiet: true, okExitCodes: [1, 255] }).catch(() => undefined);
+  const users = /users:\(\((.*?)\)\)/.exec(result?.stdout ?? '')?.[1];
+  return users ? `held by ${users.replace(/"/g, '')}` : 'held by another process';
+}
+
+async function checkPort(io: StageIO, env: LocalEnvironment, names: LocalNames): Promise<void> {
+  const port = env.local.port;
+  if (await isPortFree(port)) return;
+  // Our own load balancer holding it is the normal case on a redeploy.
+  const ours = await docker(io, ['ps', '--filter', `name=^${names.lb}$`, '--format', '{{.Ports}}']);
+  if (ours.includes(`127.0.0.1:${port}->`)) return;
+  throw new PreflightError(
+    `environments.${env.name}.local.port: 127.0.0.1:${port} is already in use (${await portHolder(io, port)})`,
+    ['choose another local.port in deploy.yaml, or stop what holds it'],
+    EXIT.badInput,
+  );
+}
+
+export async function localPreflight(io: StageIO, env: LocalEnvironment, names: LocalNames, options: { forDestroy: boolean }): Promise<void> {
+  await checkDocker(io);
+  if (options.forDestroy) return;
+  await checkTool(io, 'packer', ['version']);
+  await checkTool(io, 'ansible-playbook', ['--version']);
+  await checkPort(io, env, names);
+  await ensureBaseImage(io, env);
+}

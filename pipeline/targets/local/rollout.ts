@@ -1,0 +1,144 @@
+// Rolling replacement on the local target, the way an instance refresh with
+// launch-before-terminate works: start the new instances, wait until the load balancer
+// has seen them pass their health checks, then drain, stop and remove the old ones.
+// The healthy count never drops below `desired`. If the new instances never become
+// healthy, they are removed and the old ones keep serving.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LocalEnvironment } from '../../config/schema.ts';
+import type { RolloutStrategy, StageIO } from '../../context.ts';
+import { DeployError, InterruptedError } from '../../errors.ts';
+import type { ImageRef } from '../target.ts';
+import { describeCheck, drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
+import { journalTail, listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
+import type { LocalNames } from './names.ts';
+import { networkBase, pickAddress, takenAddresses } from './network.ts';
+
+const POLL_MS = 250;
+/** How long an old instance may take to finish its requests after being drained. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+export interface LocalScope {
+  env: LocalEnvironment;
+  names: LocalNames;
+}
+
+export interface Fleet {
+  /** Running, on the wanted image and UP: kept as they are (at most desired). */
+  keep: Instance[];
+  /** Everything else: older images, stopped containers, surplus beyond desired. */
+  retire: Instance[];
+}
+
+export function planFleet(instances: Instance[], servers: ServerState[], fingerprint: string, desired: number): Fleet {
+  const up = new Set(servers.filter(isUp).map((server) => server.name));
+  const healthy = instances.filter((instance) => instance.fingerprint === fingerprint && instance.running && up.has(instance.name));
+  const keep = healthy.slice(0, desired);
+  const kept = new Set(keep.map((instance) => instance.name));
+  return { keep, retire: instances.filter((instance) => !kept.has(instance.name)) };
+}
+
+export async function rolloutSkipReason(io: StageIO, scope: LocalScope, image: ImageRef): Promise<string | false> {
+  const instances = await listInstances(io, scope.env);
+  const servers = await serverStates(io, scope.names.lb).catch(() => []);
+  const fleet = planFleet(instances, servers, image.fingerprint, scope.env.instances.desired);
+  if (fleet.retire.length === 0 && fleet.keep.length === scope.env.instances.desired) {
+    return `${fleet.keep.length} instance(s) already run ${image.fingerprint.slice(0, 12)} and are UP`;
+  }
+  return false;
+}
+
+export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, strategy: RolloutStrategy): Promise<void> {
+  const { env, names } = scope;
+  const instances = await listInstances(io, env);
+  const fleet = planFleet(instances, await serverStates(io, names.lb), image.fingerprint, env.instances.desired);
+  const needed = env.instances.desired - fleet.keep.length;
+  io.note(`rollout (${strategy}): keep ${fleet.keep.map((i) => i.name).join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
+
+  // The naive way, kept for comparison: everything old goes first, so requests fail.
+  if (strategy === 'recreate') {
+    for (const instance of fleet.retire) await retire(io, scope, instance, { drain: false });
+  }
+  if (needed > 0) await launchHealthy(io, scope, image, needed, new Set(instances.map((i) => i.name)));
+  if (strategy === 'rolling') {
+    for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
+  }
+}
+
+/** Starts `count` instances and waits until all are UP; on any failure removes them all. */
+async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, count: number, existing: Set<string>): Promise<void> {
+  const { env, names } = scope;
+  const started: Instance[] = [];
+  try {
+    const base = await networkBase(io, names);
+    const taken = await takenAddresses(io, names);
+    for (let index = 0; index < count; index++) {
+      const address = pickAddress(base, taken);
+      taken.add(address);
+      const instance = await startInstance(io, env, names, image, address);
+      started.push(instance);
+      await registerServer(io, names.lb, env, instance.name, address);
+    }
+    await waitUntilUp(io, scope, started);
+  } catch (error) {
+    await removeNewInstances(io, scope, existing);
+    throw error;
+  }
+}
+
+async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]): Promise<void> {
+  const { env, names } = scope;
+  const deadline = Date.now() + env.health.deadline_s * 1000;
+  const wanted = new Set(instances.map((instance) => instance.name));
+  let latest: ServerState[] = [];
+  while (Date.now() < deadline) {
+    if (io.signal.aborted) throw new InterruptedError('interrupted while waiting for new instances to become healthy');
+    latest = (await serverStates(io, names.lb)).filter((server) => wanted.has(server.name));
+    const up = latest.filter(isUp).length;
+    io.progress(`${up}/${wanted.size} new instance(s) UP${latest.find((s) => !isUp(s)) ? `; ${describeCheck(latest.find((s) => !isUp(s)) as ServerState)}` : ''}`);
+    if (up === wanted.size) return;
+    await sleep(POLL_MS);
+  }
+  const failing = latest.find((server) => !isUp(server)) ?? latest[0];
+  const journal = failing ? await journalTail(io, failing.name, env.app) : [];
+  throw new DeployError(
+    `the new image did not become healthy within ${env.health.deadline_s} s (health.deadline_s); it was removed and the previous instances keep serving`,
+    [
+      ...latest.filter((server) => !isUp(server)).map(describeCheck),
+      ...(failing ? [`last journal lines of ${failing.name} (${env.app}.service):`, ...journal.map((line) => `  ${line}`)] : []),
+    ],
+  );
+}
+
+/** Removes every instance that was not there before this rollout (even half-started ones). */
+async function removeNewInstances(io: StageIO, scope: LocalScope, existing: Set<string>): Promise<void> {
+  const now = await listInstances(io, scope.env, { cleanup: true });
+  for (const instance of now.filter((i) => !existing.has(i.name))) {
+    await removeServer(io, scope.names.lb, instance.name, { cleanup: true }).catch(() => {});
+    await stopInstance(io, instance.name, { cleanup: true });
+  }
+}
+
+/** Drains (rolling) or not (recreate), deregisters, stops gracefully and removes one instance. */
+async function retire(io: StageIO, scope: LocalScope, instance: Instance, options: { drain: boolean }): Promise<void> {
+  const { names } = scope;
+  const registered = (await serverStates(io, names.lb)).some((server) => server.name === instance.name);
+  if (registered && options.drain) {
+    io.progress(`draining ${instance.name}`);
+    await drainServer(io, names.lb, instance.name);
+    await waitUntilIdle(io, names.lb, instance.name);
+  }
+  if (registered) await removeServer(io, names.lb, instance.name);
+  await stopInstance(io, instance.name);
+}
+
+async function waitUntilIdle(io: StageIO, lb: string, name: string): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const server = (await serverStates(io, lb)).find((s) => s.name === name);
+    if (!server || server.currentSessions === 0) return;
+    io.progress(`waiting for ${server.currentSessions} request(s) on ${name} to finish`);
+    await sleep(POLL_MS);
+  }
+  io.warn(`${name} still had requests after ${DRAIN_TIMEOUT_MS / 1000} s of draining; stopping it anyway (the service finishes what it can on SIGTERM)`);
+}
