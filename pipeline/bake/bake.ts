@@ -75,7 +75,9 @@ export async function bakeImage(context: RunContext, target: DeployTarget, io: S
     lines = result.stdout.split('\n');
   } catch (error) {
     if (error instanceof ToolError && error.failure.tool === 'packer') {
-      const where = lastTask ? ` at Ansible task "${lastTask}"` : '';
+      // Name the Ansible task only when Ansible itself failed, not a later Packer step.
+      const ansibleFailed = error.failure.errorLines.some((line) => /fatal:|FAILED!|ERROR!/.test(line));
+      const where = lastTask && ansibleFailed ? ` at Ansible task "${lastTask}"` : '';
       throw new ToolError(error.failure, `packer build of ${target.packerSource} failed${where}`);
     }
     throw error;
