@@ -92,7 +92,11 @@ function normalizeEnvironment(
 }
 
 function applyHealthDefaults(raw: RawEnvironment, path: string, issues: ConfigIssue[]): HealthSettings {
-  const health: HealthSettings = { ...HEALTH_DEFAULTS[raw.target], ...definedOnly(raw.health) };
+  const given = definedOnly(raw.health);
+  const health: HealthSettings = { ...HEALTH_DEFAULTS[raw.target], ...given };
+  // A default timeout must fit under an interval the user chose (aws interval_s: 5 would
+  // otherwise be rejected for a timeout_s of 5 the user never wrote).
+  if (given.timeout_s === undefined) health.timeout_s = Math.min(health.timeout_s, Math.max(1, health.interval_s - 1));
   if (raw.target === 'aws') {
     // Target group limits: interval 5-300 s, timeout 2-120 s and shorter than the interval.
     if (health.interval_s < 5) issues.push({ path: `${path}.health.interval_s`, message: `${health.interval_s} is out of range for target "aws": expected 5 to 300` });

@@ -46,7 +46,7 @@ export const healthSchema = object(
     interval_s: optional(integer({ description: 'Seconds between health checks (default: local 1, aws 10; aws allows 5 to 300).', min: 1, max: 300 })),
     healthy_threshold: optional(integer({ description: 'Consecutive successes before an instance counts as healthy (default 2).', min: 2, max: 10 })),
     unhealthy_threshold: optional(integer({ description: 'Consecutive failures before an instance counts as unhealthy (default 2).', min: 2, max: 10 })),
-    timeout_s: optional(integer({ description: 'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5).', min: 1, max: 120 })),
+    timeout_s: optional(integer({ description: 'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1).', min: 1, max: 120 })),
     deadline_s: optional(integer({ description: 'Seconds a rollout may take to become healthy before it is abandoned (default: local 120, aws 900).', min: 10, max: 3600 })),
   },
   { description: 'Health checking, for the load balancer and the verify stage.', defaultToEmpty: true },
