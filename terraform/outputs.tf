@@ -1,0 +1,59 @@
+output "url" {
+  description = "URL of the service through the load balancer (https when a certificate is configured)."
+  value       = "${local.https ? "https" : "http"}://${aws_lb.this.dns_name}"
+}
+
+output "alb_dns_name" {
+  description = "DNS name of the load balancer (point a CNAME or alias record here)."
+  value       = aws_lb.this.dns_name
+}
+
+output "alb_arn" {
+  description = "ARN of the load balancer."
+  value       = aws_lb.this.arn
+}
+
+output "asg_name" {
+  description = "Name of the Auto Scaling group (the runner polls its instance refreshes)."
+  value       = aws_autoscaling_group.this.name
+}
+
+output "target_group_arn" {
+  description = "ARN of the target group (the runner polls its target health)."
+  value       = aws_lb_target_group.this.arn
+}
+
+output "launch_template_id" {
+  description = "ID of the launch template."
+  value       = aws_launch_template.this.id
+}
+
+output "launch_template_version" {
+  description = "Launch template version the Auto Scaling group runs."
+  value       = aws_launch_template.this.latest_version
+}
+
+output "alb_security_group_id" {
+  description = "Security group of the load balancer."
+  value       = aws_security_group.alb.id
+}
+
+output "instance_security_group_id" {
+  description = "Security group of the instances."
+  value       = aws_security_group.instances.id
+}
+
+output "vpc_id" {
+  description = "VPC the stack runs in."
+  value       = data.aws_vpc.this.id
+}
+
+output "subnet_ids" {
+  description = "Subnets of the load balancer and the instances."
+  value       = local.subnet_ids
+}
+
+output "image_id" {
+  description = "AMI the launch template runs."
+  value       = var.image.id
+}
