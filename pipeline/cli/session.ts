@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertRemoteStateInCi } from '../ci-guard.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config, Environment } from '../config/schema.ts';
 import { containerMode, runInContainerIfWanted } from '../container/index.ts';
@@ -92,6 +93,8 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
 
   let lock: HeldLock | undefined;
   let runner: ProcessRunner | undefined;
+  // Set when the run went to the tooling container, which reports for itself.
+  let delegated = false;
   const interrupts = new Interrupts({
     onFirst: (signal, running) =>
       reporter.emit({
@@ -120,6 +123,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
       throw new UsageError(`unknown environment ${JSON.stringify(envName)}`, [`environments in ${configPath}: ${Object.keys(config.environments).join(', ')}`]);
     }
     summary.target = env.target;
+    assertRemoteStateInCi(env, streams.env);
     const root = dirname(configPath);
 
     const containerExit = await runInContainerIfWanted({
@@ -130,7 +134,10 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
       target: env.target,
       dryRun,
     });
-    if (containerExit !== undefined) return containerExit;
+    if (containerExit !== undefined) {
+      delegated = true;
+      return containerExit;
+    }
 
     await hooks.beforeLock?.({ args, config, env, reporter, summaries });
     const stateDir = stateDirOf(root, env.name);
@@ -163,7 +170,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     await lock?.release();
     await runner?.close();
     interrupts.uninstall();
-    reporter.emit({ kind: 'run-end', summary });
+    if (!delegated) reporter.emit({ kind: 'run-end', summary });
     reporter.close();
   }
   return summary.exit_code;

@@ -1,7 +1,20 @@
-// Running inside the tooling container (docker/). Placeholder until the tooling-image
-// work lands: every run uses the host's tools.
+// Container mode: ./deploy.ts and ./destroy.ts run themselves inside the tooling image
+// (docker/tooling/) unless the host already has every tool, or they already run in it.
+// The repository is mounted at its own path, so state and logs land on the host.
 
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TargetName } from '../config/schema.ts';
+import { DeployError, EXIT, InterruptedError, PreflightError } from '../errors.ts';
+import { formatCommand } from '../process.ts';
+import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInteractive, type HostUser, type Terminal } from './command.ts';
+import { toolingImageTag } from './image.ts';
+import { runForwardingSignals } from './spawn.ts';
+import { describeToolStatus, hostToolProblems, type ToolStatus, type VersionProbe } from './tools.ts';
 
 export type ContainerMode = 'auto' | 'always' | 'never';
 
@@ -10,10 +23,13 @@ export interface ContainerRequest {
   command: 'deploy' | 'destroy';
   /** The original arguments, passed on unchanged inside the container. */
   argv: readonly string[];
+  /** The config file's directory (where .deploy/ lives). */
   root: string;
   target: TargetName;
   dryRun: boolean;
 }
+
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Resolves the mode from flags and BAKERY_NO_CONTAINER. */
 export function containerMode(flag: string | undefined, noContainer: boolean, env: NodeJS.ProcessEnv): ContainerMode {
@@ -21,7 +37,161 @@ export function containerMode(flag: string | undefined, noContainer: boolean, en
   return (flag as ContainerMode | undefined) ?? 'auto';
 }
 
+export type Placement = { where: 'host' | 'container'; reason: string };
+
+/** Where a run goes. `problems` are the host's tool problems (only needed for auto). */
+export function decidePlacement(mode: ContainerMode, inContainer: boolean, problems: readonly ToolStatus[]): Placement {
+  if (inContainer) return { where: 'host', reason: 'already inside the tooling container' };
+  if (mode === 'never') return { where: 'host', reason: '--container never' };
+  if (mode === 'always') return { where: 'container', reason: '--container always' };
+  if (problems.length === 0) return { where: 'host', reason: 'every tool is on the host at a supported version' };
+  return { where: 'container', reason: problems.map(describeToolStatus).join('; ') };
+}
+
+export function isInToolingContainer(env: NodeJS.ProcessEnv): boolean {
+  return env.BAKERY_IN_CONTAINER === '1';
+}
+
+/** What container mode needs to know about the host; replaceable in tests. */
+export interface HostFacts {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  user: HostUser;
+  terminal: Terminal;
+  home: string;
+  projectRoot: string;
+  /** Written to for what container mode says (the command, why it runs in a container). */
+  err: { write(text: string): unknown };
+  probe?: VersionProbe;
+}
+
+export function currentHost(): HostFacts {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    // No uid on Windows: Docker Desktop maps ownership itself there; 1000 is the image default.
+    user: { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 },
+    terminal: { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) },
+    home: homedir(),
+    projectRoot: PROJECT_ROOT,
+    err: process.stderr,
+  };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The engine's socket (DOCKER_HOST=unix://… or the default) and its group, when it exists. */
+export function dockerSocketOf(env: NodeJS.ProcessEnv): { path: string; gid?: number } | undefined {
+  const fromEnv = env.DOCKER_HOST?.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined;
+  if (env.DOCKER_HOST && !fromEnv) return undefined; // tcp:// or ssh://: reached over the (host) network
+  const path = fromEnv ?? DEFAULT_DOCKER_SOCKET;
+  try {
+    return { path, gid: statSync(path).gid };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the command in the tooling container when the mode asks for it; returns its exit code, or undefined to run on the host. */
-export async function runInContainerIfWanted(_request: ContainerRequest): Promise<number | undefined> {
-  return undefined;
+export async function runInContainerIfWanted(request: ContainerRequest, host: HostFacts = currentHost()): Promise<number | undefined> {
+  const inContainer = isInToolingContainer(host.env);
+  const problems = request.mode === 'auto' && !inContainer ? await hostToolProblems(request.command, request.target, host.probe) : [];
+  const placement = decidePlacement(request.mode, inContainer, problems);
+  if (placement.where === 'host') return undefined;
+
+  const contextDir = join(host.projectRoot, 'docker', 'tooling');
+  if (!isDirectory(contextDir)) {
+    throw new PreflightError(`container mode needs the tooling image definition, and ${contextDir} is missing`, [
+      `placement: ${placement.reason}`,
+      'restore docker/tooling/ from the repository, or run with the host tools: --no-container',
+    ]);
+  }
+  const image = toolingImageTag(contextDir, host.user);
+  const awsDir = join(host.home, '.aws');
+  const dockerSocket = request.target === 'local' ? dockerSocketOf(host.env) : undefined;
+  const runArgs = buildContainerCommand({
+    image,
+    name: `bakery-${request.command}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    command: request.command,
+    argv: request.argv,
+    target: request.target,
+    projectRoot: host.projectRoot,
+    configRoot: request.root,
+    cwd: host.cwd,
+    user: host.user,
+    env: host.env,
+    terminal: host.terminal,
+    ...(isDirectory(awsDir) ? { awsDir } : {}),
+    ...(dockerSocket ? { dockerSocket } : {}),
+  });
+  const buildArgs = buildImageCommand({ tag: image, contextDir, user: host.user });
+  const present = await imageExists(image, host, problems);
+
+  if (request.dryRun) {
+    // The printed command carries --dry-run itself: run it to see the stages' plan
+    // made with the image's tools. Nothing runs here, not even the image build.
+    host.err.write(`dry run: would run in the tooling container (${placement.reason}):\n`);
+    if (!present) host.err.write(`  ${formatCommand('docker', buildArgs)}\n`);
+    host.err.write(`  ${formatCommand('docker', runArgs)}\n`);
+    return EXIT.ok;
+  }
+
+  host.err.write(`running in the tooling container ${image} (${placement.reason})\n`);
+  if (!present) {
+    host.err.write(`building ${image} from ${contextDir} (first run after a change there)\n`);
+    // Build output goes to stderr: stdout is kept for the URL or the --json summary.
+    const code = await runForwardingSignals('docker', buildArgs, { stdio: ['ignore', 2, 2], detached: true, env: host.env });
+    if (code === EXIT.interrupted || code === 128 + 15) throw new InterruptedError('interrupted while building the tooling image');
+    if (code !== 0) {
+      throw new DeployError(`building the tooling image failed (docker build exited with ${code})`, [
+        `command: ${formatCommand('docker', buildArgs)}`,
+        'its output is above; a checksum mismatch means a pinned SHA256 in docker/tooling/Dockerfile is wrong (see docker/README.md)',
+        'or run with the host tools: --no-container',
+      ]);
+    }
+  }
+  return runContainer(runArgs, host);
+}
+
+async function imageExists(image: string, host: HostFacts, problems: readonly ToolStatus[]): Promise<boolean> {
+  try {
+    const code = await runForwardingSignals('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { stdio: 'ignore', detached: true, env: host.env });
+    return code === 0;
+  } catch (error) {
+    if (error instanceof PreflightError && problems.length > 0) {
+      throw new PreflightError('this run needs either the tools on the host or Docker for the tooling container, and has neither', [
+        ...problems.map((problem) => `host: ${describeToolStatus(problem)}`),
+        'host: docker is not on PATH',
+        'install Docker (bakery then brings its own tools), or install the tools above and run with --no-container',
+      ]);
+    }
+    throw error;
+  }
+}
+
+function runContainer(args: string[], host: HostFacts): Promise<number> {
+  const interactive = isInteractive(host.terminal);
+  const name = args[args.indexOf('--name') + 1] as string;
+  return runForwardingSignals('docker', args, {
+    stdio: interactive ? 'inherit' : ['ignore', 'inherit', 'inherit'],
+    // Attached to the terminal (-i -t), docker must stay in the foreground process group.
+    detached: !interactive,
+    env: host.env,
+    // Without a TTY, docker's signal proxy passes what the client gets on to the
+    // container (tini, then node). With a TTY it does not (the terminal carries Ctrl-C as
+    // a byte), so a signal sent to bakery itself goes through the engine instead.
+    forward: (signal, child) => {
+      if (!interactive) {
+        child.kill(signal);
+        return;
+      }
+      spawn('docker', ['kill', '--signal', signal, name], { stdio: 'ignore', env: host.env }).once('error', () => undefined);
+    },
+  });
 }
