@@ -7,9 +7,9 @@
 import { suite as uvuSuite, type Callback, type Test } from 'uvu';
 
 function readable(error: unknown): unknown {
-  if (error instanceof Error && 'details' in error && typeof (error as { details: unknown }).details !== 'string') {
-    const details = (error as { details: unknown }).details;
-    const lines = Array.isArray(details) ? details.map(String) : [JSON.stringify(details)];
+  const details = error instanceof Error ? (error as { details?: unknown }).details : undefined;
+  if (error instanceof Error && Array.isArray(details)) {
+    const lines = details.map(String);
     const plain = new Error([`${error.name}: ${error.message}`, ...lines.map((line) => `  ${line}`)].join('\n'));
     plain.stack = `${plain.message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
     return plain;
