@@ -40,9 +40,17 @@ export function createReporter(options: ReporterOptions): Reporter {
 }
 
 class PlainReporter implements Reporter {
+  // Polls repeat the same progress line many times a second; a log wants it once.
+  private lastProgress = '';
+
   constructor(protected readonly options: ReporterOptions) {}
 
   emit(event: LogEvent): void {
+    if (event.kind === 'stage-progress') {
+      const key = `${event.stage}\u0000${event.text}`;
+      if (key === this.lastProgress) return;
+      this.lastProgress = key;
+    }
     const text = formatPlain(event, this.options.verbose);
     if (text === undefined) return;
     const stamp = (this.options.now?.() ?? new Date()).toISOString().slice(11, 19);

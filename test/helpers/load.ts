@@ -1,0 +1,57 @@
+// A steady request loop against the local load balancer, counting every failure:
+// a non-2xx status or a connection error. Bounded in time; loopback only.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+
+export interface LoadResult {
+  total: number;
+  failed: number;
+  /** The first few failures, for the assertion message. */
+  failures: string[];
+  latenciesMs: number[];
+}
+
+export interface LoadLoop {
+  stop(): Promise<LoadResult>;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Starts `concurrency` loops, each sending a request every `pauseMs`, until stop() or maxMs. */
+export function startLoad(url: string, options: { concurrency?: number; pauseMs?: number; maxMs?: number } = {}): LoadLoop {
+  if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load only goes to loopback, not ${url}`);
+  const agent = new Agent({ keepAliveTimeout: 4000, connections: options.concurrency ?? 4 });
+  const result: LoadResult = { total: 0, failed: 0, failures: [], latenciesMs: [] };
+  const until = Date.now() + (options.maxMs ?? 10 * 60_000);
+  let running = true;
+  const worker = async (): Promise<void> => {
+    while (running && Date.now() < until) {
+      const started = performance.now();
+      try {
+        const response = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        await response.body.dump();
+        if (response.statusCode < 200 || response.statusCode > 299) throw new Error(`HTTP ${response.statusCode}`);
+      } catch (error) {
+        result.failed++;
+        if (result.failures.length < 10) result.failures.push(`${new Date().toISOString()} ${(error as Error).message}`);
+      }
+      result.total++;
+      result.latenciesMs.push(performance.now() - started);
+      if (options.pauseMs) await sleep(options.pauseMs);
+    }
+  };
+  const workers = Array.from({ length: options.concurrency ?? 4 }, () => worker());
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      await agent.close();
+      return result;
+    },
+  };
+}
