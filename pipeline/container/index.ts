@@ -14,9 +14,10 @@ import { formatCommand } from '../process.ts';
 import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInteractive, type HostUser, type Terminal } from './command.ts';
 import { toolingImageTag } from './image.ts';
 import { runForwardingSignals } from './spawn.ts';
+import { decidePlacement, isInToolingContainer, type ContainerMode } from './placement.ts';
 import { describeToolStatus, hostToolProblems, type ToolStatus, type VersionProbe } from './tools.ts';
 
-export type ContainerMode = 'auto' | 'always' | 'never';
+export { containerMode, type ContainerMode } from './placement.ts';
 
 export interface ContainerRequest {
   mode: ContainerMode;
@@ -30,27 +31,6 @@ export interface ContainerRequest {
 }
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Resolves the mode from flags and BAKERY_NO_CONTAINER. */
-export function containerMode(flag: string | undefined, noContainer: boolean, env: NodeJS.ProcessEnv): ContainerMode {
-  if (noContainer || env.BAKERY_NO_CONTAINER === '1') return 'never';
-  return (flag as ContainerMode | undefined) ?? 'auto';
-}
-
-export type Placement = { where: 'host' | 'container'; reason: string };
-
-/** Where a run goes. `problems` are the host's tool problems (only needed for auto). */
-export function decidePlacement(mode: ContainerMode, inContainer: boolean, problems: readonly ToolStatus[]): Placement {
-  if (inContainer) return { where: 'host', reason: 'already inside the tooling container' };
-  if (mode === 'never') return { where: 'host', reason: '--container never' };
-  if (mode === 'always') return { where: 'container', reason: '--container always' };
-  if (problems.length === 0) return { where: 'host', reason: 'every tool is on the host at a supported version' };
-  return { where: 'container', reason: problems.map(describeToolStatus).join('; ') };
-}
-
-export function isInToolingContainer(env: NodeJS.ProcessEnv): boolean {
-  return env.BAKERY_IN_CONTAINER === '1';
-}
 
 /** What container mode needs to know about the host; replaceable in tests. */
 export interface HostFacts {

@@ -3,9 +3,9 @@
 //
 // The probes run before the state directory and its logs exist (the container decision
 // comes before the lock), and their output is parsed rather than logged, so they use a
-// small execa call of their own instead of the stage-bound process runner.
+// small execFile of their own instead of the stage-bound process runner.
 
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import type { TargetName } from '../config/schema.ts';
 
 export type ToolName = 'docker' | 'packer' | 'terraform' | 'ansible-playbook';
@@ -77,19 +77,21 @@ export type ToolStatus =
 /** Runs a tool with its version arguments; resolves to its output, or undefined when it cannot be started. */
 export type VersionProbe = (tool: ToolName, args: string[]) => Promise<string | undefined>;
 
-export const probeWithExeca: VersionProbe = async (tool, args) => {
-  const result = await execa(tool, args, {
-    reject: false,
-    timeout: 15_000,
-    stdin: 'ignore',
-    // Terraform and Packer otherwise ask HashiCorp whether a newer release exists.
-    env: { CHECKPOINT_DISABLE: '1' },
+export const probeVersion: VersionProbe = (tool, args) =>
+  new Promise((resolve) => {
+    execFile(
+      tool,
+      args,
+      // CHECKPOINT_DISABLE: Terraform and Packer otherwise ask HashiCorp for newer releases.
+      { timeout: 15_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } },
+      (error, stdout, stderr) => {
+        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') resolve(undefined);
+        else resolve(`${stdout}\n${stderr}`);
+      },
+    );
   });
-  if (result.failed && (result as { code?: string }).code === 'ENOENT') return undefined;
-  return `${result.stdout}\n${result.stderr}`;
-};
 
-export async function checkTool(tool: ToolName, probe: VersionProbe = probeWithExeca): Promise<ToolStatus> {
+export async function checkTool(tool: ToolName, probe: VersionProbe = probeVersion): Promise<ToolStatus> {
   const spec = TOOLS[tool];
   const output = await probe(tool, spec.versionArgs);
   if (output === undefined) return { tool, state: 'missing' };
@@ -100,7 +102,7 @@ export async function checkTool(tool: ToolName, probe: VersionProbe = probeWithE
 }
 
 /** Every tool the run needs that the host lacks or has too old; empty when the host can run it. */
-export async function hostToolProblems(command: 'deploy' | 'destroy', target: TargetName, probe: VersionProbe = probeWithExeca): Promise<ToolStatus[]> {
+export async function hostToolProblems(command: 'deploy' | 'destroy', target: TargetName, probe: VersionProbe = probeVersion): Promise<ToolStatus[]> {
   const statuses = await Promise.all(requiredTools(command, target).map((tool) => checkTool(tool, probe)));
   return statuses.filter((status) => status.state !== 'ok');
 }
