@@ -2,7 +2,7 @@
 // through the load balancer until it answers 200 enough times in a row.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { DeployError, InterruptedError } from './errors.ts';
 
 export interface HttpHealthOptions {
@@ -19,6 +19,8 @@ export interface HttpHealthOptions {
   onAttempt?: (attempt: HealthAttempt) => void;
   /** Extra lines for the timeout error (target health reasons, instance logs). */
   explainTimeout?: () => Promise<string[]>;
+  /** Connection settings (the aws target checks TLS against the certificate, not the ALB's name). */
+  dispatcher?: Dispatcher;
 }
 
 export interface HealthAttempt {
@@ -29,13 +31,14 @@ export interface HealthAttempt {
 }
 
 // undici.request never follows redirects, so a redirect counts as not healthy.
-export async function probeOnce(url: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+export async function probeOnce(url: string, timeoutMs: number, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<string> {
   try {
     const response = await request(url, {
       method: 'GET',
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       ...(signal ? { signal } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
     });
     await response.body.dump();
     return String(response.statusCode);
@@ -51,7 +54,7 @@ export async function waitForHttpHealthy(options: HttpHealthOptions): Promise<vo
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     if (options.signal.aborted) throw new InterruptedError('interrupted while waiting for the service to answer');
-    const result = await probeOnce(options.url, options.timeoutMs, options.signal);
+    const result = await probeOnce(options.url, options.timeoutMs, options.signal, options.dispatcher);
     const ok = result === '200';
     streak = ok ? streak + 1 : 0;
     last = result;

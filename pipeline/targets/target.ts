@@ -42,6 +42,8 @@ export interface DeployTarget {
   baseImageIdentity(io: StageIO): Promise<string>;
   /** Target-specific Packer variables (PKR_VAR_ names without the prefix). */
   bakeVariables(): Record<string, string>;
+  /** Extra environment for the bake that must not change the fingerprint (the aws builder's SSH source CIDR). */
+  bakeEnvironment?(io: StageIO): Promise<Record<string, string>>;
 
   /** Creates or converges the long-lived parts: network/VPC wiring, load balancer. */
   provision(io: StageIO, image: ImageRef): Promise<void>;
