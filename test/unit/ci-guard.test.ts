@@ -1,0 +1,98 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { assertRemoteStateInCi, isCi } from '../../pipeline/ci-guard.ts';
+import type { AwsEnvironment, Environment } from '../../pipeline/config/schema.ts';
+import { UsageError } from '../../pipeline/errors.ts';
+import { makeTempDir, removeDir, runCli } from '../support/files.ts';
+import { suite } from '../support/suite.ts';
+
+function awsEnvironment(backend: 'local' | 's3'): AwsEnvironment {
+  return {
+    name: 'prod',
+    app: 'demo',
+    target: 'aws',
+    instances: { min: 2, desired: 2, max: 4 },
+    service: { port: 8080, health_path: '/health' },
+    health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
+    image: { keep: 3 },
+    baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
+    aws: {
+      region: 'eu-west-1',
+      instance_type: 't3.micro',
+      state: backend === 's3' ? { backend: 's3', bucket: 'demo-terraform-state' } : { backend: 'local' },
+    },
+  } as AwsEnvironment;
+}
+
+const localEnvironment = { ...awsEnvironment('local'), name: 'local', target: 'local', local: { port: 8080, base_image: 'debian:bookworm' } } as unknown as Environment;
+
+function refusal(run: () => void): UsageError {
+  try {
+    run();
+  } catch (error) {
+    assert.instance(error, UsageError);
+    return error as UsageError;
+  }
+  assert.unreachable('expected a UsageError');
+  throw new Error('unreachable');
+}
+
+const guard = suite('assertRemoteStateInCi refuses local Terraform state in CI');
+
+guard('refuses an aws environment with backend local when CI is set, naming the field', () => {
+  const error = refusal(() => assertRemoteStateInCi(awsEnvironment('local'), { CI: 'true' }));
+  assert.is(error.exitCode, 2);
+  assert.is(error.message.split(':')[0], 'environments.prod.aws.state.backend');
+  assert.match(error.message, 'environments.prod.aws.state.backend: "local" cannot be used from CI: ');
+  assert.match(error.details.join('\n'), 'set backend: s3');
+});
+
+guard('allows backend s3 in CI', () => {
+  assertRemoteStateInCi(awsEnvironment('s3'), { CI: 'true' });
+});
+
+guard('allows local state outside CI, where .deploy/ persists', () => {
+  assertRemoteStateInCi(awsEnvironment('local'), {});
+  assertRemoteStateInCi(awsEnvironment('local'), { CI: 'false' });
+  assertRemoteStateInCi(awsEnvironment('local'), { CI: '' });
+});
+
+guard('does not concern the local target', () => {
+  assertRemoteStateInCi(localEnvironment, { CI: 'true' });
+});
+
+guard('reads CI as set for any value but empty or false', () => {
+  assert.ok(isCi({ CI: 'true' }));
+  assert.ok(isCi({ CI: '1' }));
+  assert.not.ok(isCi({ CI: 'FALSE' }));
+  assert.not.ok(isCi({}));
+});
+
+guard.run();
+
+const cli = suite<{ dir: string; config: string }>('deploy.ts and destroy.ts stop at the CI guard before anything starts');
+
+cli.before.each((context) => {
+  context.dir = makeTempDir('bakery-ci-guard-');
+  context.config = join(context.dir, 'deploy.yaml');
+  writeFileSync(
+    context.config,
+    ['app: demo', 'environments:', '  prod:', '    target: aws', '    aws:', '      region: eu-west-1', '      state: { backend: local }', ''].join('\n'),
+  );
+});
+cli.after.each((context) => removeDir(context.dir));
+
+cli('deploy exits 2 with the field path, even for a dry run', async (context) => {
+  const result = await runCli('deploy.ts', ['prod', '--dry-run', '--config', context.config], { CI: 'true' });
+  assert.is(result.code, 2, result.stderr);
+  assert.match(result.stderr, 'environments.prod.aws.state.backend: "local" cannot be used from CI');
+});
+
+cli('destroy exits 2 too: it would find no state and remove nothing', async (context) => {
+  const result = await runCli('destroy.ts', ['prod', '--yes', '--config', context.config], { CI: 'true' });
+  assert.is(result.code, 2, result.stderr);
+  assert.match(result.stderr, 'environments.prod.aws.state.backend: "local" cannot be used from CI');
+});
+
+cli.run();
