@@ -86,7 +86,7 @@ cli.before.each(() => {
   config = join(dir, 'deploy.yaml');
   writeFileSync(
     config,
-    'app: shop\nenvironments:\n  local: { target: local }\n  staging:\n    target: aws\n    aws: { region: eu-west-1 }\n',
+    'app: shop\nenvironments:\n  local: { target: local }\n  staging:\n    target: aws\n    aws: { region: eu-west-1, state: { backend: s3, bucket: shop-state } }\n',
   );
 });
 cli.after.each(() => removeDir(dir));
