@@ -1,0 +1,167 @@
+# The bake: one template, one build, two sources.
+#
+#   amazon-ebs.app  an AMI for the aws target, from the official Debian 12 AMI
+#   docker.app      a Docker image for the local target, from a Debian 12 image
+#
+# Both run the same Ansible playbook (../ansible/playbook.yml), so what is
+# tested locally is what ships to AWS. Pick one with
+#   packer build -only=docker.app packer/      (or -only=amazon-ebs.app)
+# The build block has no name: the builds are then called <type>.<name>, which
+# is what -only matches in Packer 1.6.6 and in current releases.
+#
+# There is no `required_plugins` block: Packer 1.6.6 (Debian's, used in CI)
+# rejects it ("Blocks of type required_plugins are not expected here") and
+# ships the amazon, docker and ansible components built in. Current Packer
+# releases get the plugins with `packer init packer/plugins/` (a directory this
+# template does not load; see plugins/plugins.pkr.hcl).
+packer {
+  required_version = ">= 1.6.6"
+}
+
+locals {
+  baked_at = var.baked_at != "" ? var.baked_at : timestamp()
+
+  # AMI names are unique per region and account: app, env, the fingerprint's
+  # first 12 hex digits and the bake time.
+  ami_name = "${var.app_name}-${var.environment}-${substr(var.fingerprint, 0, 12)}-${formatdate("YYYYMMDDhhmmss", local.baked_at)}"
+
+  # What the runner looks images up by (the bake cache) and what retention
+  # deletes by: AMI and snapshot tags, Docker labels.
+  image_tags = {
+    "bakery:app"          = var.app_name
+    "bakery:env"          = var.environment
+    "bakery:fingerprint"  = var.fingerprint
+    "bakery:version"      = var.version
+    "bakery:git_revision" = var.git_revision
+    "bakery:baked_at"     = local.baked_at
+  }
+  docker_labels = {
+    "bakery.app"          = var.app_name
+    "bakery.env"          = var.environment
+    "bakery.fingerprint"  = var.fingerprint
+    "bakery.version"      = var.version
+    "bakery.git_revision" = var.git_revision
+    "bakery.baked_at"     = local.baked_at
+  }
+
+  # Passed to the playbook as one JSON document (--extra-vars).
+  ansible_extra_vars = jsonencode({
+    app_name         = var.app_name
+    app_environment  = var.environment
+    app_version      = var.version
+    app_fingerprint  = var.fingerprint
+    app_git_revision = var.git_revision
+    app_port         = var.service_port
+    app_baked_at     = local.baked_at
+  })
+}
+
+source "amazon-ebs" "app" {
+  region        = var.aws_region
+  instance_type = var.instance_type
+
+  source_ami_filter {
+    filters = {
+      name                = var.base_ami_name
+      architecture        = "x86_64"
+      root-device-type    = "ebs"
+      virtualization-type = "hvm"
+    }
+    owners      = [var.base_ami_owner]
+    most_recent = true
+  }
+
+  # Temporary key pair (ed25519) and temporary security group, both deleted
+  # by Packer after the bake. Packer 1.6.6 has no
+  # temporary_security_group_source_public_ip: the runner passes its own
+  # public IP as ssh_source_cidrs.
+  ssh_username                          = var.ssh_username
+  temporary_key_pair_type               = "ed25519"
+  temporary_security_group_source_cidrs = var.ssh_source_cidrs
+
+  # Encrypted gp3 root volume; the AMI's snapshot is encrypted as well.
+  encrypt_boot = true
+  launch_block_device_mappings {
+    device_name           = "/dev/xvda"
+    volume_type           = "gp3"
+    volume_size           = var.root_volume_size
+    iops                  = 3000
+    throughput            = 125
+    encrypted             = true
+    delete_on_termination = true
+  }
+
+  ami_name        = local.ami_name
+  ami_description = "${var.app_name} ${var.version} (${var.environment}), fingerprint ${var.fingerprint}"
+  tags            = local.image_tags
+  snapshot_tags   = local.image_tags
+  run_tags        = merge(local.image_tags, { Name = "packer-builder-${var.app_name}-${var.environment}" })
+  run_volume_tags = local.image_tags
+}
+
+source "docker" "app" {
+  image = var.base_docker_image
+  # The base image may exist only locally (imported with `docker import`), so
+  # never pull; `docker run` still pulls an image that is missing.
+  pull   = false
+  commit = true
+
+  # The committed image keeps the build container's entrypoint and stop
+  # signal, and `docker commit --change` accepts neither ENTRYPOINT [] nor
+  # STOPSIGNAL, so both are set here: no entrypoint (Packer's default run
+  # command sets /bin/sh, which would then run CMD as a shell script) and
+  # SIGRTMIN+3, on which systemd as PID 1 halts cleanly (SIGTERM only makes it
+  # re-execute itself).
+  run_command = ["-d", "-i", "-t", "--stop-signal=SIGRTMIN+3", "--entrypoint=", "--", "{{.Image}}", "/bin/sh"]
+
+  # The committed image boots systemd as PID 1.
+  changes = concat(
+    [for key, value in local.docker_labels : "LABEL ${key}=\"${value}\""],
+    [
+      "ENV container=docker",
+      "EXPOSE ${var.service_port}",
+      "CMD [\"/lib/systemd/systemd\"]",
+    ]
+  )
+}
+
+build {
+  sources = [
+    "source.amazon-ebs.app",
+    "source.docker.app",
+  ]
+
+  # IMDSv2 (session tokens required) on the builder instance. Packer 1.6.6's
+  # amazon-ebs has no metadata_options block, so the instance is switched
+  # through the EC2 API before anything runs on it.
+  provisioner "shell-local" {
+    only             = ["amazon-ebs.app"]
+    environment_vars = ["BAKERY_INSTANCE_ID=${build.ID}", "AWS_REGION=${var.aws_region}"]
+    inline           = ["node '${path.root}/scripts/require-imdsv2.mjs'"]
+  }
+
+  provisioner "ansible" {
+    playbook_file = "${path.root}/../ansible/playbook.yml"
+    # The user Ansible is told it connects as (Packer's proxy connects as the
+    # builder's user anyway): root in the container, admin on the Debian AMI.
+    # The playbook becomes root only when this is not root.
+    user = source.type == "docker" ? "root" : var.ssh_username
+
+    # Workaround: Packer 1.6.6's SSH proxy between Ansible and the builder
+    # offers only an ssh-rsa host key and expects an ssh-rsa client key, which
+    # OpenSSH >= 8.8 refuses by default ("no matching host key type found");
+    # the proxy also speaks only the legacy SCP protocol, while OpenSSH >= 9.0
+    # scp uses SFTP unless given -O. Harmless with newer Packer releases.
+    ansible_env_vars = [
+      "ANSIBLE_CONFIG=${path.root}/../ansible/ansible.cfg",
+      "ANSIBLE_SSH_ARGS=-o PubkeyAcceptedKeyTypes=+ssh-rsa -o HostkeyAlgorithms=+ssh-rsa -o ControlMaster=auto -o ControlPersist=60s",
+      "ANSIBLE_SCP_IF_SSH=True",
+      "ANSIBLE_NOCOLOR=True",
+      "ANSIBLE_FORCE_COLOR=False",
+    ]
+    extra_arguments = [
+      "--scp-extra-args", "'-O'",
+      "--extra-vars", local.ansible_extra_vars,
+    ]
+  }
+}
