@@ -101,9 +101,22 @@ export class ProcessRunner {
       reject: false,
       stripFinalNewline: false,
       cleanup: true,
-      ...(spec.timeoutMs ? { timeout: spec.timeoutMs, killSignal: 'SIGTERM' as const } : {}),
     });
     const forget = interrupts.track(spec.tool, child, { cleanup: spec.cleanup ?? false });
+    // The timeout signals the whole process group, not only the tool: a child the tool
+    // started keeps stdout open, so killing the tool alone would not end the run.
+    let timedOut = false;
+    const timers: NodeJS.Timeout[] = [];
+    if (spec.timeoutMs && child.pid !== undefined) {
+      const pid = child.pid;
+      timers.push(
+        setTimeout(() => {
+          timedOut = true;
+          signalGroup(pid, 'SIGTERM');
+          timers.push(setTimeout(() => signalGroup(pid, 'SIGKILL'), FORCE_KILL_AFTER_MS));
+        }, spec.timeoutMs),
+      );
+    }
 
     const stdout: string[] = [];
     const stderr: string[] = [];
@@ -123,6 +136,7 @@ export class ProcessRunner {
       return new Promise((resolve) => lines.once('close', () => resolve()));
     };
     const [result] = await Promise.all([child, consume(child.stdout, 'stdout', stdout), consume(child.stderr, 'stderr', stderr)]);
+    for (const timer of timers) clearTimeout(timer);
     forget();
 
     const exitCode = result.exitCode;
@@ -136,14 +150,14 @@ export class ProcessRunner {
       throw new InterruptedError(`${spec.tool} was interrupted (${interrupts.interrupted})`, [`log: ${this.logPath(stage)}`]);
     }
     const ok = exitCode !== undefined && (exitCode === 0 || (spec.okExitCodes ?? []).includes(exitCode));
-    if (!ok || signal) {
+    if (!ok || signal || timedOut) {
       const picked = (spec.errorLines ?? pickErrorLines)(all).map((line) => stripAnsi(line));
       throw new ToolError(
         {
           tool: spec.tool,
           command,
           exitCode,
-          signal: result.timedOut ? `timeout after ${spec.timeoutMs} ms (SIGTERM)` : signal,
+          signal: timedOut ? `timeout after ${spec.timeoutMs} ms (SIGTERM)` : signal,
           logPath: this.logPath(stage),
           errorLines: picked.slice(-MAX_ERROR_LINES),
         },
@@ -166,6 +180,16 @@ export class ProcessRunner {
       this.logs.set(stage, stream);
     }
     return stream;
+  }
+}
+
+const FORCE_KILL_AFTER_MS = 5000;
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
   }
 }
 
