@@ -266,6 +266,25 @@ failures('says when a tool timed out', async ({ runner }) => {
   assert.ok(Date.now() - started < 10_000, 'the timeout did not stop the tool');
 });
 
+failures('on timeout stops the tool and the children that hold its output open', async ({ dir, runner }) => {
+  const pids = join(dir, 'pids');
+  const script = writeScript(dir, 'spawner.sh', `sleep 30 &\necho "$$ $!" > "${pids}"\nwait`);
+  const started = Date.now();
+  const error = (await rejection(runner.run('verify', { tool: 'bash', args: [script], timeoutMs: 500 }))) as ToolError;
+  assert.instance(error, pipeline.errors.ToolError);
+  assert.is(error.failure.signal, 'timeout after 500 ms (SIGTERM)');
+  assert.ok(Date.now() - started < 5_000, `the run took ${Date.now() - started} ms`);
+  const [, sleepPid] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
+  await waitFor(() => !isRunning(sleepPid), 5_000, 'the tool\'s child to be gone');
+});
+
+failures('counts a tool that exits 0 after the timeout signal as timed out', async ({ dir, runner }) => {
+  const script = writeScript(dir, 'polite.sh', `trap 'exit 0' TERM\nwhile true; do sleep 0.05; done`);
+  const error = (await rejection(runner.run('verify', { tool: 'bash', args: [script], timeoutMs: 300 }))) as ToolError;
+  assert.instance(error, pipeline.errors.ToolError);
+  assert.match(error.message, 'timeout after 300 ms');
+});
+
 failures('accepts exit codes declared as fine', async ({ runner }) => {
   const result = await runner.run('bake', { tool: 'bash', args: ['-c', 'exit 1'], okExitCodes: [1] });
   assert.is(result.exitCode, 1);
