@@ -82,6 +82,11 @@ function normalizeEnvironment(
 
   if (raw.local) issues.push({ path: `${path}.local`, message: 'applies to target "local" only; this environment has target "aws"' });
   if (!raw.aws) issues.push({ path: `${path}.aws`, message: 'is required for target "aws": set at least aws.region' });
+  // The stack (and its load balancer) is named APP-ENV, and an ALB name allows 32 characters.
+  const stack = `${app}-${name}`;
+  if (stack.length > 32) {
+    issues.push({ path, message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows 32: shorten the environment name or the app name` });
+  }
   if (issues.length > before || !raw.aws) return undefined;
   return {
     ...common,
