@@ -101,6 +101,7 @@ const cases: Array<[title: string, text: string, path: string, ...fragments: str
   ['local state with a bucket', validConfig((c) => { awsOf(c).state = { bucket: 'my-state' }; }), 'environments.staging.aws.state.backend', '"local" takes no bucket'],
   ['an unknown state backend', validConfig((c) => { awsOf(c).state = { backend: 'gcs' }; }), 'environments.staging.aws.state.backend', '"gcs" is not allowed', 'local, s3'],
   ['a bad state bucket name', validConfig((c) => { awsOf(c).state = { backend: 's3', bucket: 'My_Bucket' }; }), 'environments.staging.aws.state.bucket', 'S3 bucket name'],
+  ['an aws environment whose stack name exceeds 32 characters', stringify({ app: 'shop-frontend-eu', environments: { 'production-green': { target: 'aws', aws: { region: 'eu-west-1' } } } }), 'environments.production-green', '"shop-frontend-eu-production-green" (33 characters)', 'allows 32'],
   ['a misspelt top-level key', stringify({ app: 'shop', enviroments: { local: { target: 'local' } }, environments: { local: { target: 'local' } } }), 'enviroments', 'did you mean "environments"?'],
   ['a key named after an Object.prototype member', validConfig((c) => { local(c)['constructor'] = 1; }), 'environments.local.constructor', 'unknown key'],
   ['two local environments on one port', stringify({ app: 'shop', environments: { local: { target: 'local' }, second: { target: 'local' } } }), 'environments.second.local.port', '8080 is already used by environments.local'],
@@ -272,6 +273,11 @@ defaults('accepts an aws health interval of 5 s without an explicit timeout', ()
   const health = config.environments.staging?.health;
   assert.is(health?.interval_s, 5);
   assert.ok(health !== undefined && health.timeout_s < health.interval_s && health.timeout_s >= 2, `timeout ${health?.timeout_s}`);
+});
+
+defaults('accepts an aws stack name of exactly 32 characters', () => {
+  const config = parseConfig(stringify({ app: 'shop-frontend-eu', environments: { 'production-blue': { target: 'aws', aws: { region: 'eu-west-1' } } } }));
+  assert.is(`${config.app}-${config.environments['production-blue']?.name}`.length, 32);
 });
 
 defaults('gives two local environments on different ports both', () => {
