@@ -83,7 +83,11 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
   const inContainer = isInToolingContainer(host.env);
   const problems = request.mode === 'auto' && !inContainer ? await hostToolProblems(request.command, request.target, host.probe) : [];
   const placement = decidePlacement(request.mode, inContainer, problems);
-  if (placement.where === 'host') return undefined;
+  if (placement.where === 'host') {
+    // A dry run says where the real run would go, whichever way auto decided.
+    if (request.dryRun && request.mode === 'auto' && !inContainer) host.err.write(`dry run: on the host, not in the tooling container (${placement.reason})\n`);
+    return undefined;
+  }
 
   const contextDir = join(host.projectRoot, 'docker', 'tooling');
   if (!isDirectory(contextDir)) {

@@ -227,6 +227,14 @@ auto('fails with exit 1 naming what is missing when neither the tools nor docker
   assert.match(run.stderr, 'host: packer is not on PATH');
 });
 
+auto('says a dry run stays on the host when every tool is there', async (context) => {
+  writeFileSync(join(context.bin, 'packer'), '#!/bin/sh\necho "Packer v1.12.0"\n', { mode: 0o755 });
+  writeFileSync(join(context.bin, 'ansible-playbook'), '#!/bin/sh\necho "ansible-playbook [core 2.14.18]"\n', { mode: 0o755 });
+  const run = await finish(start(context, 'deploy.ts', ['local', '--dry-run'], {}, context.bin));
+  assert.match(run.stderr, 'dry run: on the host, not in the tooling container (every tool is on the host at a supported version)');
+  assert.not.ok(calls(context).some((argv) => argv[0] === 'run' || argv[0] === 'image'));
+});
+
 auto('runs on the host with --no-container without calling docker', async (context) => {
   const run = await finish(start(context, 'deploy.ts', ['local', '--no-container', '--dry-run'], {}, context.bin));
   assert.not.match(run.stderr, 'tooling container');
