@@ -25,13 +25,13 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
   ]);
   const ids = [...new Set(out.split('\n').filter(Boolean))];
   if (ids.length === 0) return [];
-  const details = await docker(io, ['image', 'inspect', '--format', `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{join .RepoTags ","}}`, ...ids]);
+  const details = await docker(io, ['image', 'inspect', '--format', `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}`, ...ids]);
   return details
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [id = '', fingerprint = '', createdAt = '', tags = ''] = line.split('|');
-      return { id, fingerprint, createdAt, tags: tags.split(',').filter(Boolean) };
+      const [id = '', fingerprint = '', createdAt = '', tags = 'null'] = line.split('|');
+      return { id, fingerprint, createdAt, tags: (JSON.parse(tags) as string[] | null) ?? [] };
     })
     // Newest first; ISO timestamps sort as strings.
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
