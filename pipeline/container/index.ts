@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { constants, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetName } from '../config/schema.ts';
@@ -115,23 +115,29 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
     ...(dockerSocket ? { dockerSocket } : {}),
   });
   const buildArgs = buildImageCommand({ tag: image, contextDir, user: host.user });
-  const present = await imageExists(image, host, problems);
 
   if (request.dryRun) {
     // The printed command carries --dry-run itself: run it to see the stages' plan
     // made with the image's tools. Nothing runs here, not even the image build.
+    const present = await imageExists(image, host, problems).catch((error: unknown) => {
+      if (!(error instanceof PreflightError)) throw error;
+      host.err.write(`dry run: ${error.message}: the real run would stop here\n`);
+      return false;
+    });
     host.err.write(`dry run: would run in the tooling container (${placement.reason}):\n`);
     if (!present) host.err.write(`  ${formatCommand('docker', buildArgs)}\n`);
     host.err.write(`  ${formatCommand('docker', runArgs)}\n`);
     return EXIT.ok;
   }
 
+  const present = await imageExists(image, host, problems);
+
   host.err.write(`running in the tooling container ${image} (${placement.reason})\n`);
   if (!present) {
     host.err.write(`building ${image} from ${contextDir} (first run after a change there)\n`);
     // Build output goes to stderr: stdout is kept for the URL or the --json summary.
     const code = await runForwardingSignals('docker', buildArgs, { stdio: ['ignore', 2, 2], detached: true, env: host.env });
-    if (code === EXIT.interrupted || code === 128 + 15) throw new InterruptedError('interrupted while building the tooling image');
+    if (code === EXIT.interrupted || code === 128 + constants.signals.SIGTERM) throw new InterruptedError('interrupted while building the tooling image');
     if (code !== 0) {
       throw new DeployError(`building the tooling image failed (docker build exited with ${code})`, [
         `command: ${formatCommand('docker', buildArgs)}`,

@@ -204,6 +204,16 @@ dryRun('prints the build and run commands on stderr, exits 0, calls only image i
   assert.equal(calls(context).map((argv) => argv[0]), ['image']);
 });
 
+dryRun('still prints the commands when docker is missing, and says the real run would stop', async (context) => {
+  const empty = join(context.dir, 'empty');
+  mkdirSync(empty);
+  const run = await finish(start(context, 'deploy.ts', ['local', '--container', 'always', '--dry-run'], {}, empty));
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, 'dry run: docker is not installed or not on PATH: the real run would stop here');
+  assert.match(run.stderr, '  docker build --tag ');
+  assert.match(run.stderr, '  docker run --rm --init ');
+});
+
 dryRun.run();
 
 const auto = suite<Context>('--container auto looks at the host tools');
