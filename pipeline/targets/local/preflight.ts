@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { EXIT, PreflightError } from '../../errors.ts';
+import { findExecutable } from '../../which.ts';
 import { docker, exists } from './docker.ts';
 import type { LocalNames } from './names.ts';
 
@@ -18,9 +19,13 @@ async function checkDocker(io: StageIO): Promise<void> {
   }
 }
 
-async function checkTool(io: StageIO, tool: string, args: string[]): Promise<void> {
-  // ENOENT becomes a PreflightError in the process runner, naming the tool.
-  await io.run({ tool, args, quiet: true });
+function checkTools(names: string[]): void {
+  const missing = names.filter((name) => !findExecutable(name));
+  if (missing.length > 0) {
+    throw new PreflightError(`${missing.join(', ')} not found on PATH`, [
+      'install them with: bash scripts/setup.sh (Debian packages), or run inside the tooling container (--container always)',
+    ]);
+  }
 }
 
 export async function ensureBaseImage(io: StageIO, env: LocalEnvironment): Promise<void> {
@@ -65,8 +70,7 @@ async function checkPort(io: StageIO, env: LocalEnvironment, names: LocalNames):
 export async function localPreflight(io: StageIO, env: LocalEnvironment, names: LocalNames, options: { forDestroy: boolean }): Promise<void> {
   await checkDocker(io);
   if (options.forDestroy) return;
-  await checkTool(io, 'packer', ['version']);
-  await checkTool(io, 'ansible-playbook', ['--version']);
+  checkTools(['packer', 'ansible-playbook']);
   await checkPort(io, env, names);
   await ensureBaseImage(io, env);
 }
