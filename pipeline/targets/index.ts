@@ -1,6 +1,7 @@
 // Picks the target implementation for an environment.
 
 import type { RunContext } from '../context.ts';
+import { createAwsTarget } from './aws/index.ts';
 import { createLocalTarget } from './local/index.ts';
 import type { DeployTarget } from './target.ts';
 
@@ -10,6 +11,6 @@ export function createTarget(context: RunContext): DeployTarget {
     case 'local':
       return createLocalTarget(context, env);
     case 'aws':
-      throw new Error('the aws target is not implemented yet');
+      return createAwsTarget(context, env);
   }
 }

@@ -1,0 +1,334 @@
+// Everything the aws target can check before it creates or bakes anything. Each failure
+// is one PreflightError whose message says what is wrong and how to fix it; problems in
+// deploy.yaml name the field and exit 2, problems of the machine or account exit 1.
+
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import {
+  DescribeImagesCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  DescribeRegionsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type Image,
+  type Subnet,
+} from '@aws-sdk/client-ec2';
+import type { AwsEnvironment } from '../../config/schema.ts';
+import type { StageIO } from '../../context.ts';
+import { EXIT, InterruptedError, PreflightError } from '../../errors.ts';
+import type { AwsClients } from './clients.ts';
+import { awsErrorInfo, describeAwsError, isAwsErrorCode, isMissingCredentials, isNetworkError } from './errors.ts';
+
+export interface CallerIdentity {
+  account: string;
+  arn: string;
+}
+
+export interface NetworkPlan {
+  vpcId: string;
+  isDefaultVpc: boolean;
+  subnets: Array<{ id: string; availabilityZone: string }>;
+}
+
+export interface BaseImage {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+/** Where a deploy.yaml field lives, for messages: environments.staging.aws.vpc_id. */
+export function fieldPath(env: AwsEnvironment, field: string): string {
+  return `environments.${env.name}.${field}`;
+}
+
+function badInput(message: string, details: string[] = []): PreflightError {
+  return new PreflightError(message, details, EXIT.badInput);
+}
+
+/** Rethrows an aborted call as an interruption, so Ctrl-C during a lookup exits 130. */
+function rethrowIfAborted(error: unknown, signal: AbortSignal): void {
+  if (signal.aborted || (error as { name?: string }).name === 'AbortError') throw new InterruptedError('interrupted during preflight');
+}
+
+export async function checkCredentials(clients: AwsClients, signal: AbortSignal): Promise<CallerIdentity> {
+  try {
+    const identity = await clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+    return { account: identity.Account ?? 'unknown', arn: identity.Arn ?? 'unknown' };
+  } catch (error) {
+    rethrowIfAborted(error, signal);
+    if (isMissingCredentials(error)) {
+      const expired = /expired|refresh/i.test((error as Error).message);
+      throw new PreflightError(
+        expired
+          ? 'The AWS SSO session has expired: run `aws sso login` (with the same AWS_PROFILE) and try again.'
+          : 'No AWS credentials found: run `aws sso login` and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys).',
+        [`the SDK said: ${(error as Error).message.split('\n')[0] ?? ''}`],
+      );
+    }
+    if (isAwsErrorCode(error, 'ExpiredToken', 'ExpiredTokenException', 'RequestExpired')) {
+      throw new PreflightError('The AWS credentials have expired: refresh them (`aws sso login`, or new session keys) and try again.', [describeAwsError(error)]);
+    }
+    if (isAwsErrorCode(error, 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'AccessDenied', 'InvalidAccessKeyId')) {
+      throw new PreflightError(`AWS rejected the credentials (${awsErrorInfo(error).code}): check AWS_PROFILE or the access key pair, then try again.`, [describeAwsError(error)]);
+    }
+    if (isNetworkError(error)) {
+      throw new PreflightError(
+        `Cannot reach AWS STS in ${clients.region} (${awsErrorInfo(error).code}): check the network, a proxy, or AWS_ENDPOINT_URL if you use one.`,
+        [describeAwsError(error)],
+      );
+    }
+    throw new PreflightError(`Checking the AWS credentials failed (${describeAwsError(error)}): fix the credentials or the network and try again.`);
+  }
+}
+
+export async function checkRegion(clients: AwsClients, env: AwsEnvironment, signal: AbortSignal): Promise<void> {
+  const region = env.aws.region;
+  try {
+    const { Regions = [] } = await clients.ec2.send(new DescribeRegionsCommand({ AllRegions: true, RegionNames: [region] }), { abortSignal: signal });
+    const found = Regions.find((r) => r.RegionName === region);
+    if (!found) throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`);
+    if (found.OptInStatus === 'not-opted-in') {
+      throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not enabled for this account: enable it (Account → AWS Regions in the console) or choose another region.`);
+    }
+  } catch (error) {
+    if (error instanceof PreflightError) throw error;
+    rethrowIfAborted(error, signal);
+    if (isAwsErrorCode(error, 'InvalidParameterValue')) {
+      throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`, [describeAwsError(error)]);
+    }
+    throw new PreflightError(`Checking region ${region} failed (${describeAwsError(error)}): check the network and the credentials' ec2:DescribeRegions permission.`);
+  }
+}
+
+/** The VPC and subnets to deploy into: as configured, or the default VPC's default subnets. */
+export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, signal: AbortSignal): Promise<NetworkPlan> {
+  const { aws } = env;
+  let vpcId: string;
+  let isDefaultVpc: boolean;
+  try {
+    const { Vpcs = [] } = await clients.ec2.send(
+      new DescribeVpcsCommand(aws.vpc_id ? { VpcIds: [aws.vpc_id] } : { Filters: [{ Name: 'is-default', Values: ['true'] }] }),
+      { abortSignal: signal },
+    );
+    const vpc = Vpcs[0];
+    if (!vpc?.VpcId) {
+      if (aws.vpc_id) throw badInput(`${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`);
+      throw badInput(
+        `${aws.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${aws.region}\`, or set ${fieldPath(env, 'aws.vpc_id')} and aws.subnet_ids.`,
+      );
+    }
+    vpcId = vpc.VpcId;
+    isDefaultVpc = vpc.IsDefault === true;
+  } catch (error) {
+    if (error instanceof PreflightError) throw error;
+    rethrowIfAborted(error, signal);
+    if (isAwsErrorCode(error, 'InvalidVpcID')) {
+      throw badInput(`${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id ?? ''} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`, [describeAwsError(error)]);
+    }
+    throw new PreflightError(`Looking up the VPC failed (${describeAwsError(error)}): check the credentials' ec2:DescribeVpcs permission.`);
+  }
+
+  let subnets: Subnet[];
+  try {
+    if (aws.subnet_ids && aws.subnet_ids.length > 0) {
+      ({ Subnets: subnets = [] } = await clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: aws.subnet_ids }), { abortSignal: signal }));
+      const missing = aws.subnet_ids.filter((id) => !subnets.some((s) => s.SubnetId === id));
+      if (missing.length > 0) throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${missing.join(', ')} not found in ${aws.region}: check the ids.`);
+      const foreign = subnets.filter((s) => s.VpcId !== vpcId);
+      if (foreign.length > 0) {
+        throw badInput(
+          `${fieldPath(env, 'aws.subnet_ids')}: ${foreign.map((s) => `${s.SubnetId} (in ${s.VpcId})`).join(', ')} not in ${vpcId}: list subnets of one VPC${aws.vpc_id ? '' : ', or set aws.vpc_id to theirs'}.`,
+        );
+      }
+    } else {
+      if (!isDefaultVpc) {
+        throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: required with a VPC that is not the default (${vpcId} has no default subnets): list subnets in at least two availability zones.`);
+      }
+      ({ Subnets: subnets = [] } = await clients.ec2.send(
+        new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'default-for-az', Values: ['true'] }] }),
+        { abortSignal: signal },
+      ));
+    }
+  } catch (error) {
+    if (error instanceof PreflightError) throw error;
+    rethrowIfAborted(error, signal);
+    if (isAwsErrorCode(error, 'InvalidSubnetID')) {
+      throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${awsErrorInfo(error).message}: check the ids.`);
+    }
+    throw new PreflightError(`Looking up the subnets failed (${describeAwsError(error)}): check the credentials' ec2:DescribeSubnets permission.`);
+  }
+
+  const plan: NetworkPlan = {
+    vpcId,
+    isDefaultVpc,
+    subnets: subnets
+      .filter((s): s is Subnet & { SubnetId: string; AvailabilityZone: string } => Boolean(s.SubnetId && s.AvailabilityZone))
+      .map((s) => ({ id: s.SubnetId, availabilityZone: s.AvailabilityZone }))
+      .sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id)),
+  };
+  assertTwoZones(env, plan);
+  return plan;
+}
+
+export function zonesOf(plan: NetworkPlan): string[] {
+  return [...new Set(plan.subnets.map((s) => s.availabilityZone))].sort();
+}
+
+function assertTwoZones(env: AwsEnvironment, plan: NetworkPlan): void {
+  const zones = zonesOf(plan);
+  if (zones.length >= 2) return;
+  const where = zones.length === 0 ? 'no availability zone' : `only ${zones[0]}`;
+  const field = env.aws.subnet_ids ? fieldPath(env, 'aws.subnet_ids') : `the default subnets of ${plan.vpcId}`;
+  throw badInput(
+    `${field}: the subnets cover ${where}, but the load balancer needs subnets in at least two availability zones: add a subnet in another zone.`,
+    plan.subnets.map((s) => `${s.id} in ${s.availabilityZone}`),
+  );
+}
+
+/** The newest available AMI that matches image.base; it is what Packer will start from. */
+export async function resolveBaseImage(clients: AwsClients, env: AwsEnvironment, signal: AbortSignal): Promise<BaseImage> {
+  const { owner, name } = env.baseAmi;
+  let images: Image[];
+  try {
+    ({ Images: images = [] } = await clients.ec2.send(
+      new DescribeImagesCommand({
+        Owners: [owner],
+        Filters: [
+          { Name: 'name', Values: [name] },
+          { Name: 'state', Values: ['available'] },
+          { Name: 'architecture', Values: ['x86_64'] },
+        ],
+      }),
+      { abortSignal: signal },
+    ));
+  } catch (error) {
+    rethrowIfAborted(error, signal);
+    throw new PreflightError(`Looking up the base AMI failed (${describeAwsError(error)}): check the credentials' ec2:DescribeImages permission.`);
+  }
+  const newest = newestImage(images);
+  if (!newest?.ImageId) {
+    throw badInput(
+      `${fieldPath(env, 'image.base')}: no available x86_64 AMI named "${name}" owned by ${owner} in ${env.aws.region}: check the owner and name filter (Debian 12: owner 136693071363, name "debian-12-amd64-*").`,
+    );
+  }
+  return { id: newest.ImageId, name: newest.Name ?? newest.ImageId, createdAt: newest.CreationDate ?? '' };
+}
+
+export function newestImage(images: readonly Image[]): Image | undefined {
+  return [...images].sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+}
+
+/**
+ * Keeps the subnets whose zone offers the instance type. Configured subnets in a zone
+ * without it are an error (the group would fail to launch there); default subnets in
+ * such a zone are dropped with a warning, as long as two zones remain.
+ */
+export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment, plan: NetworkPlan, io: StageIO): Promise<NetworkPlan> {
+  const type = env.aws.instance_type;
+  const zones = zonesOf(plan);
+  let offered: Set<string>;
+  try {
+    const { InstanceTypeOfferings = [] } = await clients.ec2.send(
+      new DescribeInstanceTypeOfferingsCommand({
+        LocationType: 'availability-zone',
+        Filters: [
+          { Name: 'instance-type', Values: [type] },
+          { Name: 'location', Values: zones },
+        ],
+      }),
+      { abortSignal: io.signal },
+    );
+    offered = new Set(InstanceTypeOfferings.filter((o) => o.InstanceType === type).map((o) => o.Location ?? ''));
+  } catch (error) {
+    rethrowIfAborted(error, io.signal);
+    throw new PreflightError(`Checking where ${type} is offered failed (${describeAwsError(error)}): check the credentials' ec2:DescribeInstanceTypeOfferings permission.`);
+  }
+  if (offered.size === 0) {
+    throw badInput(`${fieldPath(env, 'aws.instance_type')}: ${type} is not offered in ${zones.join(', ')}: choose another instance type (for example t3.micro).`);
+  }
+  const lacking = plan.subnets.filter((s) => !offered.has(s.availabilityZone));
+  if (lacking.length === 0) return plan;
+  if (env.aws.subnet_ids) {
+    throw badInput(
+      `${fieldPath(env, 'aws.subnet_ids')}: ${type} is not offered in ${[...new Set(lacking.map((s) => s.availabilityZone))].join(', ')}: remove ${lacking.map((s) => s.id).join(', ')} or choose another instance type.`,
+    );
+  }
+  const kept: NetworkPlan = { ...plan, subnets: plan.subnets.filter((s) => offered.has(s.availabilityZone)) };
+  io.warn(`${type} is not offered in ${[...new Set(lacking.map((s) => s.availabilityZone))].join(', ')}: leaving out default subnets ${lacking.map((s) => s.id).join(', ')}`);
+  assertTwoZones(env, kept);
+  return kept;
+}
+
+/** Finds an executable on PATH without running it. */
+export function findOnPath(tool: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const directory of (env.PATH ?? '').split(delimiter)) {
+    if (!directory) continue;
+    const candidate = join(directory, tool);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
+
+export interface ToolRequirement {
+  tool: 'terraform' | 'packer';
+  minimum: string;
+  /** Arguments that print the version, and how to find it in the output. */
+  args: string[];
+  parse: (output: string) => string | undefined;
+}
+
+export const TOOL_REQUIREMENTS: Record<'terraform' | 'packer', ToolRequirement> = {
+  // 1.11: the S3 backend's use_lockfile is generally available (terraform/versions.tf).
+  terraform: {
+    tool: 'terraform',
+    minimum: '1.11.0',
+    args: ['version', '-json'],
+    parse: (output) => {
+      try {
+        return (JSON.parse(output) as { terraform_version?: string }).terraform_version;
+      } catch {
+        return /Terraform v(\d+\.\d+\.\d+)/.exec(output)?.[1];
+      }
+    },
+  },
+  // packer/app.pkr.hcl declares required_version >= 1.6.6 (Debian's build).
+  packer: { tool: 'packer', minimum: '1.6.6', args: ['version'], parse: (output) => /(\d+\.\d+\.\d+)/.exec(output)?.[1] },
+};
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/** Checks the tools are installed at supported versions; runs each once with its version flag. */
+export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' | 'packer'>): Promise<Record<string, string>> {
+  const missing = tools.filter((tool) => !findOnPath(tool));
+  if (missing.length > 0) {
+    throw new PreflightError(
+      `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.map((t) => `${t} >= ${TOOL_REQUIREMENTS[t].minimum}`).join(' and ')}, or run in the tooling container (--container always).`,
+    );
+  }
+  const versions: Record<string, string> = {};
+  for (const tool of tools) {
+    const requirement = TOOL_REQUIREMENTS[tool];
+    const result = await io.run({ tool, args: requirement.args, quiet: true, env: { CHECKPOINT_DISABLE: '1' } });
+    const version = requirement.parse(`${result.stdout}\n${result.stderr}`);
+    if (!version) throw new PreflightError(`Could not read the version of ${tool} from \`${tool} ${requirement.args.join(' ')}\`: reinstall ${tool} >= ${requirement.minimum}.`);
+    if (compareVersions(version, requirement.minimum) < 0) {
+      throw new PreflightError(`${tool} ${version} is too old: install ${tool} >= ${requirement.minimum}, or run in the tooling container (--container always).`);
+    }
+    versions[tool] = version;
+  }
+  return versions;
+}

@@ -1,0 +1,136 @@
+// Waiting for an instance refresh. Terraform starts the refresh when the launch template
+// version changes but returns at once; this polls DescribeInstanceRefreshes until the
+// refresh ends, showing its percentage, and turns a failed or rolled-back refresh into a
+// DeployError that carries AWS's reason and the rollback details.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeInstanceRefreshesCommand, type InstanceRefresh } from '@aws-sdk/client-auto-scaling';
+import type { StageIO } from '../../context.ts';
+import { DeployError, InterruptedError } from '../../errors.ts';
+import type { AwsClients } from './clients.ts';
+import { describeAwsError, isAwsErrorCode } from './errors.ts';
+
+export const ACTIVE_STATUSES = new Set(['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking']);
+export const FAILED_STATUSES = new Set(['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
+
+export function isActive(refresh: InstanceRefresh): boolean {
+  return ACTIVE_STATUSES.has(refresh.Status ?? '');
+}
+
+/** The group's refreshes, newest first (AWS keeps six weeks of them). */
+export async function listRefreshes(clients: AwsClients, asgName: string, signal: AbortSignal): Promise<InstanceRefresh[]> {
+  const refreshes: InstanceRefresh[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await clients.autoscaling.send(
+        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, ...(token ? { NextToken: token } : {}) }),
+        { abortSignal: signal },
+      );
+      refreshes.push(...(page.InstanceRefreshes ?? []));
+      token = page.NextToken;
+    } while (token);
+  } catch (error) {
+    // A group that does not exist yet has no refreshes.
+    if (isAwsErrorCode(error, 'ValidationError', 'ResourceNotFound') && /not found|does not exist/i.test((error as Error).message)) return [];
+    throw error;
+  }
+  return refreshes.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
+}
+
+/**
+ * The refresh this deploy must wait for: one still running (whoever started it), or one
+ * that started since `before` was taken (it may already have ended). Undefined when the
+ * apply started none.
+ */
+export function refreshToWatch(refreshes: readonly InstanceRefresh[], before: ReadonlySet<string>): InstanceRefresh | undefined {
+  return refreshes.find(isActive) ?? refreshes.find((r) => r.InstanceRefreshId && !before.has(r.InstanceRefreshId));
+}
+
+/** "InProgress 50% (1 instance to update): Waiting for instances to warm up." */
+export function formatRefreshProgress(refresh: InstanceRefresh): string {
+  const percent = refresh.PercentageComplete ?? 0;
+  const remaining = refresh.InstancesToUpdate;
+  const left = remaining !== undefined ? ` (${remaining} instance${remaining === 1 ? '' : 's'} to update)` : '';
+  const reason = refresh.StatusReason ? `: ${refresh.StatusReason}` : '';
+  return `instance refresh ${refresh.Status ?? 'unknown'} ${percent}%${left}${reason}`;
+}
+
+/** The lines that explain a refresh that did not succeed. */
+export function describeRefreshFailure(refresh: InstanceRefresh): string[] {
+  const lines = [`instance refresh ${refresh.InstanceRefreshId ?? '?'} ended ${refresh.Status ?? 'unknown'} at ${refresh.PercentageComplete ?? 0}%`];
+  if (refresh.StatusReason) lines.push(`reason: ${refresh.StatusReason}`);
+  const rollback = refresh.RollbackDetails;
+  if (rollback) {
+    if (rollback.RollbackReason) lines.push(`rollback reason: ${rollback.RollbackReason}`);
+    if (rollback.RollbackStartTime) lines.push(`rollback started: ${rollback.RollbackStartTime.toISOString()}`);
+    if (rollback.PercentageCompleteOnRollback !== undefined) lines.push(`refresh was ${rollback.PercentageCompleteOnRollback}% complete when the rollback started`);
+    if (rollback.InstancesToUpdateOnRollback !== undefined) lines.push(`instances still to update when the rollback started: ${rollback.InstancesToUpdateOnRollback}`);
+  }
+  if (refresh.Status === 'RollbackSuccessful') lines.push('the group runs the previous launch template version again; the new image was not deployed');
+  if (refresh.Status === 'RollbackFailed') lines.push('the rollback failed too: the group may run a mix of old and new instances; inspect it in the EC2 console');
+  return lines;
+}
+
+export interface RefreshWaitOptions {
+  clients: AwsClients;
+  asgName: string;
+  refreshId: string;
+  pollMs: number;
+  deadlineMs: number;
+  /** Extra lines for a failure (target health reasons). */
+  explain?: () => Promise<string[]>;
+}
+
+/** Polls one refresh until it succeeds (resolves) or ends otherwise (DeployError). */
+export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): Promise<InstanceRefresh> {
+  const { clients, asgName, refreshId } = options;
+  const deadline = Date.now() + options.deadlineMs;
+  let last: InstanceRefresh | undefined;
+  let lastShown = '';
+  for (;;) {
+    if (io.signal.aborted) throw interrupted(asgName, refreshId);
+    let refresh: InstanceRefresh | undefined;
+    try {
+      const page = await clients.autoscaling.send(
+        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }),
+        { abortSignal: io.signal },
+      );
+      refresh = page.InstanceRefreshes?.[0];
+    } catch (error) {
+      if (io.signal.aborted) throw interrupted(asgName, refreshId);
+      throw new DeployError(`polling instance refresh ${refreshId} of ${asgName} failed: ${describeAwsError(error)}`);
+    }
+    if (!refresh) throw new DeployError(`instance refresh ${refreshId} of ${asgName} is gone`);
+    last = refresh;
+    const shown = formatRefreshProgress(refresh);
+    if (shown !== lastShown) {
+      io.progress(shown);
+      io.note(shown);
+      lastShown = shown;
+    }
+    if (refresh.Status === 'Successful') return refresh;
+    if (FAILED_STATUSES.has(refresh.Status ?? '')) {
+      const extra = options.explain ? await options.explain().catch(() => []) : [];
+      throw new DeployError(`instance refresh of ${asgName} ended ${refresh.Status}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`, [
+        ...describeRefreshFailure(refresh),
+        ...extra,
+      ]);
+    }
+    if (Date.now() >= deadline) {
+      const extra = options.explain ? await options.explain().catch(() => []) : [];
+      throw new DeployError(`instance refresh of ${asgName} did not finish within ${Math.round(options.deadlineMs / 1000)} s (${formatRefreshProgress(last)})`, [
+        'the refresh goes on in AWS (and rolls back by itself if it fails); run ./deploy.ts again to wait for it, or cancel it with',
+        `  aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${asgName}`,
+        ...extra,
+      ]);
+    }
+    await sleep(Math.min(options.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: io.signal }).catch(() => {});
+  }
+}
+
+function interrupted(asgName: string, refreshId: string): InterruptedError {
+  return new InterruptedError(`interrupted while waiting for instance refresh ${refreshId}`, [
+    `the refresh goes on in AWS; check it with: aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${asgName}`,
+  ]);
+}

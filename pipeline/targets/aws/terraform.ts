@@ -1,0 +1,335 @@
+// Running Terraform for one environment. The stack in terraform/ is staged into
+// .deploy/ENV/terraform/ together with a generated backend.tf, so .terraform/, the plan
+// file and the backend choice live with the environment and the repository stays clean:
+//
+//   .deploy/ENV/terraform.tfvars.json   inputs of the last apply (no secrets), reused by destroy
+//   .deploy/ENV/terraform.tfstate       state, when aws.state.backend is local (the default)
+//   .deploy/ENV/terraform/              working directory: *.tf copies, backend.tf, .terraform/, tfplan
+//
+// Every call runs non-interactively (TF_IN_AUTOMATION, -input=false), waits for a held
+// state lock instead of failing at once (-lock-timeout), and applies exactly the plan it
+// showed (plan -out, then apply of that file).
+
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AwsEnvironment } from '../../config/schema.ts';
+import type { StageIO } from '../../context.ts';
+import { DeployError, EXIT, PreflightError } from '../../errors.ts';
+import type { ToolResult } from '../../process.ts';
+
+export const LOCK_TIMEOUT = '5m';
+/** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
+export const PLACEHOLDER_AMI = 'ami-00000000000000000';
+
+export interface TerraformLayout {
+  /** terraform/ in the project. */
+  moduleDir: string;
+  /** .deploy/ENV/terraform/: the staged working directory. */
+  workDir: string;
+  /** Inputs of the last real plan/apply. */
+  varFile: string;
+  /** Inputs of a --dry-run plan (never read by destroy). */
+  dryRunVarFile: string;
+  planFile: string;
+  /** State file of the local backend. */
+  localState: string;
+}
+
+export function terraformLayout(root: string, stateDir: string): TerraformLayout {
+  const workDir = join(stateDir, 'terraform');
+  return {
+    moduleDir: join(root, 'terraform'),
+    workDir,
+    varFile: join(stateDir, 'terraform.tfvars.json'),
+    dryRunVarFile: join(stateDir, 'terraform.dry-run.tfvars.json'),
+    planFile: join(workDir, 'tfplan'),
+    localState: join(stateDir, 'terraform.tfstate'),
+  };
+}
+
+/** The stack's name: the load balancer's name, so at most 32 characters. */
+export function stackName(env: AwsEnvironment): string {
+  const name = `${env.app}-${env.name}`;
+  if (name.length > 32) {
+    throw new PreflightError(
+      `environments.${env.name}: app and environment name make "${name}" (${name.length} characters), but the load balancer's name allows 32: shorten the environment name or the app name.`,
+      [],
+      EXIT.badInput,
+    );
+  }
+  return name;
+}
+
+export interface TerraformInputs {
+  name: string;
+  app: string;
+  environment: string;
+  region: string;
+  vpc_id: string | null;
+  subnet_ids: string[];
+  image: { id: string; root_device_name: string };
+  instance_type: string;
+  instances: { min: number; desired: number; max: number };
+  service: { port: number; health_path: string };
+  health: { interval_s: number; healthy_threshold: number; unhealthy_threshold: number; timeout_s: number };
+  certificate_arn: string | null;
+}
+
+export interface ResolvedNetwork {
+  vpcId: string | null;
+  subnetIds: string[];
+}
+
+export function terraformInputs(env: AwsEnvironment, network: ResolvedNetwork, image: { id: string; rootDeviceName?: string }): TerraformInputs {
+  const { health } = env;
+  return {
+    name: stackName(env),
+    app: env.app,
+    environment: env.name,
+    region: env.aws.region,
+    vpc_id: network.vpcId,
+    subnet_ids: network.subnetIds,
+    image: { id: image.id, root_device_name: image.rootDeviceName ?? '/dev/xvda' },
+    instance_type: env.aws.instance_type,
+    instances: { ...env.instances },
+    service: { port: env.service.port, health_path: env.service.health_path },
+    health: { interval_s: health.interval_s, healthy_threshold: health.healthy_threshold, unhealthy_threshold: health.unhealthy_threshold, timeout_s: health.timeout_s },
+    certificate_arn: env.aws.certificate_arn ?? null,
+  };
+}
+
+export interface BackendConfig {
+  type: 'local' | 's3';
+  /** -backend-config key=value pairs. */
+  settings: Record<string, string>;
+}
+
+export function backendConfig(env: AwsEnvironment, layout: TerraformLayout): BackendConfig {
+  const { state } = env.aws;
+  if (state.backend === 'local') return { type: 'local', settings: { path: layout.localState } };
+  return {
+    type: 's3',
+    settings: {
+      bucket: state.bucket as string,
+      key: state.key ?? `bakery/${env.app}/${env.name}/terraform.tfstate`,
+      region: state.region ?? env.aws.region,
+      // S3-native locking (a .tflock object next to the state): no DynamoDB table.
+      use_lockfile: 'true',
+      encrypt: 'true',
+    },
+  };
+}
+
+/** Copies the stack into the working directory and writes its backend.tf. */
+export async function stageModule(layout: TerraformLayout, backend: BackendConfig): Promise<void> {
+  let sources: string[];
+  try {
+    sources = (await readdir(layout.moduleDir)).filter((name) => name.endsWith('.tf'));
+  } catch {
+    sources = [];
+  }
+  if (sources.length === 0) throw new PreflightError(`${layout.moduleDir} has no Terraform files: run bakery from the project root (the directory with deploy.yaml and terraform/).`);
+  await mkdir(layout.workDir, { recursive: true });
+  // Files removed from terraform/ must not linger in the copy.
+  for (const name of await readdir(layout.workDir)) if (name.endsWith('.tf')) await rm(join(layout.workDir, name));
+  for (const name of sources) await copyFile(join(layout.moduleDir, name), join(layout.workDir, name));
+  await writeFile(
+    join(layout.workDir, 'backend.tf'),
+    `# Generated by bakery for this environment (${backend.type} state); settings come from -backend-config.\nterraform {\n  backend "${backend.type}" {}\n}\n`,
+  );
+  // The provider lock file pins provider checksums; use the project's when it has one.
+  const lockFile = join(layout.moduleDir, '.terraform.lock.hcl');
+  if (await exists(lockFile)) await copyFile(lockFile, join(layout.workDir, '.terraform.lock.hcl'));
+}
+
+export async function writeInputs(file: string, inputs: TerraformInputs): Promise<void> {
+  await writeFile(file, `${JSON.stringify(inputs, null, 2)}\n`, { mode: 0o644 });
+}
+
+export async function readInputs(file: string): Promise<TerraformInputs | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as TerraformInputs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a local state file holds any resources (false when missing or empty). */
+export async function localStateHasResources(path: string): Promise<boolean> {
+  try {
+    const state = JSON.parse(await readFile(path, 'utf8')) as { resources?: Array<{ mode?: string }> };
+    return (state.resources ?? []).some((r) => r.mode !== 'data');
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface PlanSummary {
+  changes: boolean;
+  add: number;
+  change: number;
+  destroy: number;
+  /** "create aws_lb.this", "update aws_autoscaling_group.this", … */
+  actions: string[];
+}
+
+const ACTION_WORDS: Array<[RegExp, string]> = [
+  [/ will be created$/, 'create'],
+  [/ will be updated in-place$/, 'update'],
+  [/ must be replaced$/, 'replace'],
+  [/ will be destroyed$/, 'destroy'],
+];
+
+export function parsePlan(output: string): PlanSummary {
+  const actions: string[] = [];
+  for (const line of output.split('\n')) {
+    const match = /^\s*# (\S+) (will be|must be) .+$/.exec(line);
+    if (!match) continue;
+    const word = ACTION_WORDS.find(([pattern]) => pattern.test(line))?.[1];
+    if (word) actions.push(`${word} ${match[1]}`);
+  }
+  const counts = /Plan: (\d+) to add, (\d+) to change, (\d+) to destroy/.exec(output);
+  const [add, change, destroy] = counts ? [Number(counts[1]), Number(counts[2]), Number(counts[3])] : [0, 0, 0];
+  return { changes: add + change + destroy > 0, add, change, destroy, actions };
+}
+
+export function formatPlan(summary: PlanSummary): string {
+  if (!summary.changes) return 'no infrastructure changes';
+  const list = summary.actions.length > 6 ? [...summary.actions.slice(0, 6), `… ${summary.actions.length - 6} more`] : summary.actions;
+  return `${summary.add} to add, ${summary.change} to change, ${summary.destroy} to destroy${list.length > 0 ? ` (${list.join(', ')})` : ''}`;
+}
+
+/** Resource progress and the final summary lines; the rest stays in the log. */
+export function terraformProgress(line: string): string | undefined {
+  const text = line.trim();
+  if (/^\S+: (Creating|Modifying|Destroying|Refreshing state|Still \w+|Creation complete|Modifications complete|Destruction complete)/.test(text)) return text;
+  if (/^(Plan:|No changes\.|Apply complete!|Destroy complete!)/.test(text)) return text;
+  return undefined;
+}
+
+/** Terraform's error boxes ("│ Error: …" and their detail lines), at most 20 lines. */
+export function terraformErrorLines(lines: readonly string[]): string[] {
+  const picked: string[] = [];
+  let inError = false;
+  for (const raw of lines) {
+    const line = raw.replace(/^[│|]\s?/, '').trimEnd();
+    if (/^\s*(Error|Warning):/.test(line)) {
+      inError = /Error:/.test(line);
+      if (inError) picked.push(line.trim());
+      continue;
+    }
+    if (/^[╵╷]/.test(raw.trim())) {
+      inError = false;
+      continue;
+    }
+    if (inError && line.trim() !== '') picked.push(`  ${line.trim()}`);
+  }
+  return (picked.length > 0 ? picked : lines.filter((l) => /error/i.test(l))).slice(0, 20);
+}
+
+export interface StackOutputs {
+  url: string;
+  albDnsName: string;
+  asgName: string;
+  targetGroupArn: string;
+  launchTemplateVersion?: number;
+}
+
+export function parseOutputs(json: string): StackOutputs | undefined {
+  let parsed: Record<string, { value?: unknown }>;
+  try {
+    parsed = JSON.parse(json) as Record<string, { value?: unknown }>;
+  } catch {
+    throw new DeployError('terraform output -json did not print JSON', [json.slice(0, 200)]);
+  }
+  const text = (name: string): string | undefined => {
+    const value = parsed[name]?.value;
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const url = text('url');
+  const asgName = text('asg_name');
+  const targetGroupArn = text('target_group_arn');
+  if (!url || !asgName || !targetGroupArn) return undefined;
+  const version = parsed.launch_template_version?.value;
+  return {
+    url,
+    albDnsName: text('alb_dns_name') ?? new URL(url).host,
+    asgName,
+    targetGroupArn,
+    ...(typeof version === 'number' ? { launchTemplateVersion: version } : {}),
+  };
+}
+
+/** One environment's Terraform, bound to a stage. */
+export class Terraform {
+  constructor(
+    private readonly io: StageIO,
+    private readonly layout: TerraformLayout,
+  ) {}
+
+  private run(args: string[], options: { quiet?: boolean; okExitCodes?: number[] } = {}): Promise<ToolResult> {
+    return this.io.run({
+      tool: 'terraform',
+      // The staged copy is the working directory (the same as -chdir, but the command
+      // lines in progress and logs stay short).
+      args,
+      cwd: this.layout.workDir,
+      env: { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' },
+      progress: terraformProgress,
+      errorLines: terraformErrorLines,
+      ...(options.quiet ? { quiet: true } : {}),
+      ...(options.okExitCodes ? { okExitCodes: options.okExitCodes } : {}),
+    });
+  }
+
+  async init(backend: BackendConfig): Promise<void> {
+    this.io.progress(`terraform init (${backend.type} state)`);
+    this.io.note(`terraform runs in ${this.layout.workDir}`);
+    await this.run(['init', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, ...Object.entries(backend.settings).map(([key, value]) => `-backend-config=${key}=${value}`)]);
+  }
+
+  /** Plans into the plan file (when given); -detailed-exitcode tells "no changes" (0) from "changes" (2). */
+  async plan(varFile: string, planFile?: string): Promise<PlanSummary> {
+    this.io.progress('terraform plan');
+    const result = await this.run(
+      ['plan', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, '-detailed-exitcode', `-var-file=${varFile}`, ...(planFile ? [`-out=${planFile}`] : [])],
+      { okExitCodes: [2] },
+    );
+    const summary = parsePlan(result.stdout);
+    // Exit 2 means changes even when the summary line could not be read.
+    return result.exitCode === 2 && !summary.changes ? { ...summary, changes: true } : summary;
+  }
+
+  async apply(planFile: string): Promise<void> {
+    this.io.progress('terraform apply');
+    await this.run(['apply', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, planFile]);
+  }
+
+  async outputs(): Promise<StackOutputs | undefined> {
+    const result = await this.run(['output', '-json', '-no-color'], { quiet: true });
+    return parseOutputs(result.stdout.trim() === '' ? '{}' : result.stdout);
+  }
+
+  /** Managed resource addresses in the state (data sources left out). */
+  async stateList(): Promise<string[]> {
+    const result = await this.run(['state', 'list', '-no-color'], { quiet: true });
+    return result.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('data.') && !line.includes('.data.'));
+  }
+
+  async destroy(varFile: string): Promise<void> {
+    this.io.progress('terraform destroy');
+    await this.run(['destroy', '-auto-approve', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, `-var-file=${varFile}`]);
+  }
+}
