@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 BASE_IMAGE="${BAKERY_BASE_IMAGE:-bakery-base:bookworm}"
 PACKAGES=(
-  docker.io packer ansible ansible-lint yamllint debootstrap iproute2 git ca-certificates
+  docker.io packer ansible ansible-lint yamllint debootstrap iproute2 git ca-certificates curl unzip
   python3-flask python3-waitress python3-pytest
 )
 
