@@ -15,6 +15,7 @@ import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInte
 import { toolingImageTag } from './image.ts';
 import { runForwardingSignals } from './spawn.ts';
 import { decidePlacement, isInToolingContainer, type ContainerMode } from './placement.ts';
+import { cachedProbe } from './probe-cache.ts';
 import { describeToolStatus, hostToolProblems, type ToolStatus, type VersionProbe } from './tools.ts';
 
 export { containerMode, type ContainerMode } from './placement.ts';
@@ -55,6 +56,7 @@ export function currentHost(): HostFacts {
     home: homedir(),
     projectRoot: PROJECT_ROOT,
     err: process.stderr,
+    probe: cachedProbe(),
   };
 }
 
