@@ -4,7 +4,7 @@
 
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
 import { parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
