@@ -31,7 +31,8 @@ export async function runStages(stages: readonly Stage[], options: StageRunOptio
     const started = performance.now();
     const seconds = (): number => Math.round((performance.now() - started) / 100) / 10;
     const finish = (status: StageSummary['status'], reason?: string): void => {
-      const summary: StageSummary = { name: stage.name, status, seconds: seconds(), ...(reason ? { skipped_reason: reason } : {}) };
+      const field = status === 'planned' ? 'plan' : 'skipped_reason';
+      const summary: StageSummary = { name: stage.name, status, seconds: seconds(), ...(reason ? { [field]: reason } : {}) };
       summaries.push(summary);
       reporter.emit({ kind: 'stage-end', stage: stage.name, title: stage.title, status, seconds: summary.seconds, ...(reason ? { reason } : {}) });
     };

@@ -8,6 +8,8 @@ export interface StageSummary {
   status: StageStatus;
   seconds: number;
   skipped_reason?: string;
+  /** What the stage would do (--dry-run). */
+  plan?: string;
 }
 
 /** The machine summary printed by --json: stable field names, snake_case like the config. */

@@ -60,7 +60,7 @@ export function formatSummaryTable(summary: RunSummary): string {
     stage.name,
     STATUS_WORD[stage.status],
     formatSeconds(stage.seconds),
-    stage.skipped_reason ?? '',
+    stage.skipped_reason ?? stage.plan ?? '',
   ]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => (row[column] as string).length), 5));
   const lines = rows.map((row) =>
