@@ -1,0 +1,145 @@
+// packer/: `packer validate` with realistic variables (both sources; validate
+// works offline), `packer fmt -check`, the variables' validation rules, and
+// the parts of the template that other stages rely on, read from the HCL.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PACKER_DIR, packerEnv, runTool, tailOf, testBakeVariables, type BakeVariables, type ToolResult } from '../helpers/bake.ts';
+
+type Block = Record<string, unknown>;
+
+const realistic: BakeVariables = testBakeVariables({
+  app_name: 'shop',
+  environment: 'staging',
+  version: '2.4.1',
+  fingerprint: '3f9c2b1d0e8a7c6b5a49382716f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c',
+  git_revision: '5d41402abc4b2a76b9719d911017c592ae1c7c2f',
+  service_port: 8080,
+  baked_at: '2026-05-01T12:00:00Z',
+  base_docker_image: 'debian:bookworm',
+  aws_region: 'eu-west-1',
+  instance_type: 't3.micro',
+  ssh_source_cidrs: ['203.0.113.7/32'],
+});
+
+// CHECKPOINT_DISABLE: no version check against HashiCorp's servers.
+function packer(args: string[], variables: BakeVariables = realistic): Promise<ToolResult> {
+  return runTool('packer', args, { env: { ...packerEnv(variables), CHECKPOINT_DISABLE: '1' } });
+}
+
+const Packer = suite('packer/ is valid and formatted for Packer 1.6.6');
+
+Packer('packer validate accepts the template with realistic variables for both sources', async () => {
+  const result = await packer(['validate', `${PACKER_DIR}/`]);
+  assert.is(result.code, 0, `packer validate failed:\n${tailOf(result)}`);
+});
+
+Packer('packer validate accepts -only=docker.app and -only=amazon-ebs.app', async () => {
+  for (const build of ['docker.app', 'amazon-ebs.app']) {
+    const result = await packer(['validate', `-only=${build}`, `${PACKER_DIR}/`]);
+    assert.is(result.code, 0, `packer validate -only=${build} failed:\n${tailOf(result)}`);
+  }
+});
+
+Packer('packer fmt -check finds nothing to reformat', async () => {
+  for (const directory of [PACKER_DIR, join(PACKER_DIR, 'plugins')]) {
+    const result = await runTool('packer', ['fmt', '-check', '-diff', `${directory}/`]);
+    assert.is(result.code, 0, `packer fmt -check ${directory} wants changes:\n${tailOf(result)}`);
+  }
+});
+
+Packer.run();
+
+const Rules = suite('the variables reject values the bake must not run with');
+
+const rejections: Array<[string, Partial<BakeVariables>, RegExp]> = [
+  ['a fingerprint that is not a sha256', { fingerprint: 'abc123' }, /fingerprint must be 64 lower-case hexadecimal/],
+  ['an upper-case app name', { app_name: 'Shop' }, /app_name must be 1-32 characters/],
+  ['a port out of range', { service_port: 70000 }, /service_port must be an integer from 1 to 65535/],
+  ['SSH open to the world', { ssh_source_cidrs: ['0.0.0.0/0'] }, /ssh_source_cidrs must be IPv4 CIDRs/],
+  ['a bake time that is not RFC 3339 UTC', { baked_at: 'yesterday' }, /baked_at must be empty or an RFC 3339/],
+  ['a region name that is not one', { aws_region: 'Ireland' }, /aws_region must look like eu-west-1/],
+];
+
+for (const [what, change, message] of rejections) {
+  Rules(`packer validate rejects ${what}`, async () => {
+    const result = await packer(['validate', `${PACKER_DIR}/`], { ...realistic, ...change });
+    assert.is.not(result.code, 0, `packer validate accepted ${JSON.stringify(change)}`);
+    assert.match(`${result.stdout}${result.stderr}`.replace(/\s+/g, ' '), message);
+  });
+}
+
+Rules.run();
+
+const Template = suite<{ hcl: Block }>('the template keeps the contract with the runner', { hcl: {} });
+
+Template.before(async (context) => {
+  const text = await readFile(join(PACKER_DIR, 'app.pkr.hcl'), 'utf8');
+  context.hcl = (await parse('app.pkr.hcl', text)) as Block;
+});
+
+function source(hcl: Block, type: string): Block {
+  const block = ((hcl.source as Record<string, Record<string, Block[]>>)[type]?.app ?? [])[0];
+  if (!block) throw new Error(`source "${type}" "app" is missing`);
+  return block;
+}
+
+function locals(hcl: Block): Block {
+  return Object.assign({}, ...((hcl.locals as Block[] | undefined) ?? [])) as Block;
+}
+
+Template('one unnamed build runs both sources, so -only takes docker.app and amazon-ebs.app', ({ hcl }) => {
+  const builds = hcl.build as Block[];
+  assert.is(builds.length, 1);
+  assert.is((builds[0] as Block).name, undefined);
+  assert.equal((builds[0] as Block).sources, ['source.amazon-ebs.app', 'source.docker.app']);
+});
+
+Template('AMI tags, snapshot tags and Docker labels carry app, env, fingerprint, version and git revision', ({ hcl }) => {
+  const { image_tags: tags, docker_labels: labels } = locals(hcl) as { image_tags: Block; docker_labels: Block };
+  for (const key of ['app', 'env', 'fingerprint', 'version', 'git_revision']) {
+    assert.ok(`bakery:${key}` in tags, `tag bakery:${key}`);
+    assert.ok(`bakery.${key}` in labels, `label bakery.${key}`);
+  }
+  const ebs = source(hcl, 'amazon-ebs');
+  assert.is(ebs.tags, '${local.image_tags}');
+  assert.is(ebs.snapshot_tags, '${local.image_tags}');
+  assert.match(String(locals(hcl).ami_name), /var\.app_name.*var\.environment.*substr\(var\.fingerprint, 0, 12\)/);
+});
+
+Template('the AMI builder uses an encrypted gp3 root volume and SSH only from the runner', ({ hcl }) => {
+  const ebs = source(hcl, 'amazon-ebs');
+  assert.is(ebs.encrypt_boot, true);
+  const [root] = ebs.launch_block_device_mappings as Block[];
+  assert.is(root?.encrypted, true);
+  assert.is(root?.volume_type, 'gp3');
+  assert.is(ebs.temporary_security_group_source_cidrs, '${var.ssh_source_cidrs}');
+  assert.is(ebs.ssh_keypair_name, undefined, 'a temporary key pair, not a shared one');
+});
+
+Template('the docker image is committed with labels, the service port and systemd as its command', ({ hcl }) => {
+  const image = source(hcl, 'docker');
+  assert.is(image.commit, true);
+  assert.is(image.pull, false);
+  assert.ok((image.run_command as string[]).includes('--stop-signal=SIGRTMIN+3'));
+  assert.match(String(image.changes), /EXPOSE \$\{var\.service_port\}/);
+  assert.match(String(image.changes), /CMD \[\\"\/lib\/systemd\/systemd\\"\]/);
+});
+
+Template('the ansible provisioner carries the SSH-proxy workaround and every build variable', ({ hcl }) => {
+  const provisioners = ((hcl.build as Block[])[0] as Block).provisioner as Record<string, Block[]>;
+  const ansible = provisioners.ansible?.[0] as Block;
+  assert.ok((ansible.ansible_env_vars as string[]).some((entry) => /^ANSIBLE_SSH_ARGS=.*\+ssh-rsa/.test(entry)));
+  assert.equal((ansible.extra_arguments as string[]).slice(0, 2), ['--scp-extra-args', "'-O'"]);
+  const extraVars = String(locals(hcl).ansible_extra_vars);
+  for (const name of ['app_name', 'app_environment', 'app_version', 'app_fingerprint', 'app_git_revision', 'app_port', 'app_baked_at']) {
+    assert.match(extraVars, new RegExp(`\\b${name}\\s*=`), `extra var ${name}`);
+  }
+  const imds = provisioners['shell-local']?.[0] as Block;
+  assert.equal(imds.only, ['amazon-ebs.app'], 'IMDSv2 is required on the AWS builder only');
+});
+
+Template.run();
