@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
 import { AwsProject, FAKE_KEY_ID, FAKE_SECRET, defaultAccount } from '../helpers/aws-project.ts';
 
 const Deploy = suite('aws deploy');

@@ -4,8 +4,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
 import { AwsProject, BASE_AMI, bakedImage, defaultAccount, type AwsProjectOptions } from '../helpers/aws-project.ts';
 
 const Destroy = suite('aws destroy and image retention');

@@ -2,8 +2,8 @@
 // with its fix, and nothing is started: the fake terraform and packer record every call,
 // and there must be none.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
 import { AwsProject, defaultAccount, type AwsProjectOptions } from '../helpers/aws-project.ts';
 
 const Preflight = suite('aws preflight');

@@ -1,11 +1,11 @@
 // Reliability rules of the AWS stack, checked on the HCL: health checks, draining,
 // launch-before-terminate refreshes with rollback, and the availability zone rule.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
 import { commentAbove, loadStack, nested, nestedAll, optionalDefault, resource, variable, type Block, type Stack } from '../helpers/terraform.ts';
 
-const Reliability = suite<{ stack: Stack }>('terraform reliability rules', { stack: undefined as unknown as Stack });
+const Reliability = suite<{ stack: Stack }>('terraform reliability rules');
 
 Reliability.before(async (context) => {
   context.stack = await loadStack();

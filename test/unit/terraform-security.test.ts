@@ -1,8 +1,8 @@
 // Security rules of the AWS stack, checked on the HCL itself (no Terraform binary):
 // one test per rule of the security baseline in DESIGN.md and issue 6.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
 import {
   commentAbove,
   loadStack,
@@ -18,7 +18,7 @@ import {
   type Stack,
 } from '../helpers/terraform.ts';
 
-const Security = suite<{ stack: Stack }>('terraform security rules', { stack: undefined as unknown as Stack });
+const Security = suite<{ stack: Stack }>('terraform security rules');
 
 Security.before(async (context) => {
   context.stack = await loadStack();

@@ -1,11 +1,11 @@
 // The stack's interface: versions, variables (typed, described, validated where limits
 // exist), outputs, tags and naming, in the terraform-aws-modules style.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
 import { loadStack, resourcesOf, validations, variable, type Block, type Stack } from '../helpers/terraform.ts';
 
-const Interface = suite<{ stack: Stack }>('terraform interface', { stack: undefined as unknown as Stack });
+const Interface = suite<{ stack: Stack }>('terraform interface');
 
 Interface.before(async (context) => {
   context.stack = await loadStack();

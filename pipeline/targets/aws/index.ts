@@ -109,7 +109,7 @@ export class AwsTarget implements DeployTarget {
 
     if (purpose === 'destroy') {
       // Terraform is only needed when there may be state to destroy.
-      if (this.env.aws.state.backend === 's3' || (await localStateHasResources(this.layout.localState))) await checkTools(io, ['terraform']);
+      if (this.env.aws.state.backend === 's3' || (await localStateHasResources(this.layout.localState))) await checkTools(io, ['terraform'], this.processEnv);
       return;
     }
 
@@ -121,7 +121,7 @@ export class AwsTarget implements DeployTarget {
     this.network = await checkInstanceType(this.clients, this.env, network, io);
     io.note(`VPC ${this.network.vpcId}${this.network.isDefaultVpc ? ' (default)' : ''}, subnets ${this.network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`);
     io.note(`base AMI ${this.baseImage.id} (${this.baseImage.name})`);
-    await checkTools(io, ['terraform', 'packer']);
+    await checkTools(io, ['terraform', 'packer'], this.processEnv);
   }
 
   async baseImageIdentity(io: StageIO): Promise<string> {

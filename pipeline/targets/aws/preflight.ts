@@ -312,8 +312,8 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** Checks the tools are installed at supported versions; runs each once with its version flag. */
-export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' | 'packer'>): Promise<Record<string, string>> {
-  const missing = tools.filter((tool) => !findOnPath(tool));
+export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' | 'packer'>, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
+  const missing = tools.filter((tool) => !findOnPath(tool, env));
   if (missing.length > 0) {
     throw new PreflightError(
       `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.map((t) => `${t} >= ${TOOL_REQUIREMENTS[t].minimum}`).join(' and ')}, or run in the tooling container (--container always).`,

@@ -9,6 +9,15 @@ import { DeployError, InterruptedError } from '../../errors.ts';
 import type { AwsClients } from './clients.ts';
 import { describeAwsError } from './errors.ts';
 
+/** What the target health reason codes usually mean for a baked service. */
+const REASON_HINTS: Record<string, string> = {
+  'Target.FailedHealthChecks': 'the service answers, but not 200 on the health path: check the service log on the instance (journalctl)',
+  'Target.Timeout': 'no answer on the service port: the service is not listening, or listens on another port than service.port',
+  'Target.ResponseCodeMismatch': 'the health path answers with another status than 200',
+  'Elb.InitialHealthChecking': 'the first health checks are still running: a longer health.deadline_s gives them time',
+  'Target.NotInUse': 'the target group is not used by a listener yet',
+};
+
 export interface TargetState {
   id: string;
   state: string;
@@ -79,10 +88,12 @@ export async function waitForHealthyTargets(io: StageIO, options: TargetWaitOpti
       lastReport = report;
     }
     if (Date.now() >= deadline) {
+      const reasons = new Set(targets.map((t) => t.reason).filter((r): r is string => Boolean(r)));
       throw new DeployError(`only ${healthy} of ${options.want} targets became healthy within ${Math.round(options.deadlineMs / 1000)} s`, [
-        ...(others.length > 0 ? ['targets that are not healthy:', ...others.map((l) => `  ${l}`)] : ['no targets are registered: check the Auto Scaling group\'s activity history']),
-        'Target.FailedHealthChecks: the instance does not answer 200 on the health path (see its journal: journalctl -u the service)',
-        'Target.Timeout: the instance security group or the service port is wrong, or the service is not listening',
+        ...(others.length > 0 ? ['targets that are not healthy:', ...others.map((l) => `  ${l}`)] : ["no targets are registered: check the Auto Scaling group's activity history"]),
+        ...Object.entries(REASON_HINTS)
+          .filter(([reason]) => reasons.has(reason))
+          .map(([reason, hint]) => `${reason}: ${hint}`),
       ]);
     }
     await sleep(Math.min(options.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: io.signal }).catch(() => {});

@@ -1,0 +1,197 @@
+// Terraform plumbing of the aws target (pipeline/targets/aws/terraform.ts): state layout,
+// backend settings, the staged working copy, inputs, and reading plan, output and errors.
+
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { DeployError, PreflightError } from '../../pipeline/errors.ts';
+import {
+  backendConfig,
+  formatPlan,
+  localStateHasResources,
+  parseOutputs,
+  parsePlan,
+  stackName,
+  stageModule,
+  terraformErrorLines,
+  terraformInputs,
+  terraformLayout,
+  terraformProgress,
+} from '../../pipeline/targets/aws/terraform.ts';
+import { awsEnvironment } from '../helpers/aws-io.ts';
+import { loadStack } from '../helpers/terraform.ts';
+import { suite } from '../support/suite.ts';
+
+const Terraform = suite('terraform plumbing');
+
+const layout = terraformLayout('/project', '/project/.deploy/staging');
+
+Terraform('everything lives under .deploy/ENV, the working copy included', () => {
+  assert.equal(layout, {
+    moduleDir: '/project/terraform',
+    workDir: '/project/.deploy/staging/terraform',
+    varFile: '/project/.deploy/staging/terraform.tfvars.json',
+    dryRunVarFile: '/project/.deploy/staging/terraform.dry-run.tfvars.json',
+    planFile: '/project/.deploy/staging/terraform/tfplan',
+    localState: '/project/.deploy/staging/terraform.tfstate',
+  });
+});
+
+Terraform('local state goes to .deploy/ENV/terraform.tfstate', () => {
+  assert.equal(backendConfig(awsEnvironment(), layout), { type: 'local', settings: { path: '/project/.deploy/staging/terraform.tfstate' } });
+});
+
+Terraform('S3 state uses a lock file, encryption, and a per app and environment key by default', () => {
+  const s3 = backendConfig(awsEnvironment({ state: { backend: 's3', bucket: 'tf-state' } }), layout);
+  assert.equal(s3, { type: 's3', settings: { bucket: 'tf-state', key: 'bakery/demo/staging/terraform.tfstate', region: 'eu-west-1', use_lockfile: 'true', encrypt: 'true' } });
+  const custom = backendConfig(awsEnvironment({ state: { backend: 's3', bucket: 'tf-state', key: 'x/y.tfstate', region: 'us-east-1' } }), layout);
+  assert.is(custom.settings.key, 'x/y.tfstate');
+  assert.is(custom.settings.region, 'us-east-1');
+});
+
+Terraform('the stack name is app-env and must fit the load balancer name limit', () => {
+  assert.is(stackName(awsEnvironment()), 'demo-staging');
+  const error = (() => {
+    try {
+      stackName(awsEnvironment({}, { app: 'a-rather-long-app-na', name: 'and-a-long-environment' }));
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.instance(error, PreflightError);
+  assert.is((error as PreflightError).exitCode, 2);
+  assert.match((error as Error).message, /^environments\.and-a-long-environment: app and environment name make "a-rather-long-app-na-and-a-long-environment" \(43 characters\), but the load balancer's name allows 32/);
+});
+
+Terraform('inputs carry the config, the resolved network and the image, and nothing secret', () => {
+  const inputs = terraformInputs(awsEnvironment({ certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }), { vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'] }, { id: 'ami-1', rootDeviceName: '/dev/sda1' });
+  assert.equal(inputs, {
+    name: 'demo-staging',
+    app: 'demo',
+    environment: 'staging',
+    region: 'eu-west-1',
+    vpc_id: 'vpc-1',
+    subnet_ids: ['subnet-a', 'subnet-b'],
+    image: { id: 'ami-1', root_device_name: '/dev/sda1' },
+    instance_type: 't3.micro',
+    instances: { min: 2, desired: 2, max: 4 },
+    service: { port: 8080, health_path: '/health' },
+    health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5 },
+    certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+  });
+});
+
+Terraform('the runner writes every input the stack requires, and only inputs it declares', async () => {
+  const stack = await loadStack();
+  const written = Object.keys(terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-1' }));
+  for (const name of written) assert.ok(stack.variables.has(name), `terraform/variables.tf has no variable "${name}"`);
+  const required = [...stack.variables].filter(([, declaration]) => !('default' in declaration)).map(([name]) => name);
+  for (const name of required) assert.ok(written.includes(name), `the runner does not write the required variable "${name}"`);
+});
+
+Terraform('the staged copy has the stack, a generated backend and the project lock file, and no stale files', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'bakery-tf-stage-'));
+  try {
+    const staged = terraformLayout(root, join(root, '.deploy', 'staging'));
+    await mkdir(staged.moduleDir, { recursive: true });
+    await writeFile(join(staged.moduleDir, 'main.tf'), '# main\n');
+    await writeFile(join(staged.moduleDir, 'README.md'), 'docs\n');
+    await writeFile(join(staged.moduleDir, '.terraform.lock.hcl'), '# lock\n');
+    await mkdir(staged.workDir, { recursive: true });
+    await writeFile(join(staged.workDir, 'removed.tf'), '# gone from terraform/\n');
+    await stageModule(staged, { type: 's3', settings: {} });
+    assert.equal((await readdir(staged.workDir)).sort(), ['.terraform.lock.hcl', 'backend.tf', 'main.tf']);
+    assert.match(await readFile(join(staged.workDir, 'backend.tf'), 'utf8'), /terraform \{\n {2}backend "s3" \{\}\n\}/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+Terraform('a project without terraform/ is told where to run from', async () => {
+  const error = await stageModule(terraformLayout('/nonexistent', '/nonexistent/.deploy/x'), { type: 'local', settings: {} }).catch((e: unknown) => e);
+  assert.instance(error, PreflightError);
+  assert.match((error as Error).message, /has no Terraform files: run bakery from the project root/);
+});
+
+Terraform('a local state counts only managed resources', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bakery-tf-state-'));
+  try {
+    const path = join(dir, 'terraform.tfstate');
+    assert.is(await localStateHasResources(path), false);
+    await writeFile(path, JSON.stringify({ version: 4, resources: [{ mode: 'data', type: 'aws_vpc' }] }));
+    assert.is(await localStateHasResources(path), false);
+    await writeFile(path, JSON.stringify({ version: 4, resources: [{ mode: 'managed', type: 'aws_lb' }] }));
+    assert.is(await localStateHasResources(path), true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+Terraform('a plan is summarised by its counts and actions', () => {
+  const plan = parsePlan(
+    [
+      '  # aws_launch_template.this will be updated in-place',
+      '  # aws_lb_target_group.this must be replaced',
+      '  # aws_lb.this will be created',
+      '  # aws_security_group.old will be destroyed',
+      '  # data.aws_subnet.this["a"] will be read during apply',
+      '',
+      'Plan: 2 to add, 1 to change, 2 to destroy.',
+    ].join('\n'),
+  );
+  assert.equal(plan, {
+    changes: true,
+    add: 2,
+    change: 1,
+    destroy: 2,
+    actions: ['update aws_launch_template.this', 'replace aws_lb_target_group.this', 'create aws_lb.this', 'destroy aws_security_group.old'],
+  });
+  assert.is(formatPlan(plan), '2 to add, 1 to change, 2 to destroy (update aws_launch_template.this, replace aws_lb_target_group.this, create aws_lb.this, destroy aws_security_group.old)');
+  assert.equal(parsePlan('No changes. Your infrastructure matches the configuration.').changes, false);
+  assert.is(formatPlan(parsePlan('No changes.')), 'no infrastructure changes');
+});
+
+Terraform('only resource progress and summaries become progress lines', () => {
+  assert.is(terraformProgress('aws_lb.this: Still creating... [10s elapsed]'), 'aws_lb.this: Still creating... [10s elapsed]');
+  assert.is(terraformProgress('Apply complete! Resources: 1 added, 0 changed, 0 destroyed.'), 'Apply complete! Resources: 1 added, 0 changed, 0 destroyed.');
+  assert.is(terraformProgress('Initializing provider plugins...'), undefined);
+});
+
+Terraform("a failure shows terraform's error boxes, not warnings", () => {
+  const lines = [
+    '╷',
+    '│ Warning: Argument is deprecated',
+    '│ ',
+    '│ something old',
+    '╵',
+    '╷',
+    '│ Error: creating Auto Scaling Group (demo-staging): ValidationError: You must use a valid fully-formed launch template.',
+    '│ ',
+    '│   with aws_autoscaling_group.this,',
+    '│   on compute.tf line 74, in resource "aws_autoscaling_group" "this":',
+    '╵',
+  ];
+  assert.equal(terraformErrorLines(lines), [
+    'Error: creating Auto Scaling Group (demo-staging): ValidationError: You must use a valid fully-formed launch template.',
+    '  with aws_autoscaling_group.this,',
+    '  on compute.tf line 74, in resource "aws_autoscaling_group" "this":',
+  ]);
+});
+
+Terraform('outputs give the URL, the group and the target group, or nothing when the stack is missing', () => {
+  const outputs = parseOutputs(
+    JSON.stringify({
+      url: { value: 'http://demo-1.eu-west-1.elb.amazonaws.com' },
+      asg_name: { value: 'demo-staging' },
+      target_group_arn: { value: 'arn:tg' },
+      launch_template_version: { value: 3 },
+    }),
+  );
+  assert.equal(outputs, { url: 'http://demo-1.eu-west-1.elb.amazonaws.com', albDnsName: 'demo-1.eu-west-1.elb.amazonaws.com', asgName: 'demo-staging', targetGroupArn: 'arn:tg', launchTemplateVersion: 3 });
+  assert.is(parseOutputs('{}'), undefined);
+  assert.throws(() => parseOutputs('not json'), (error: unknown) => error instanceof DeployError);
+});
+
+Terraform.run();
