@@ -72,7 +72,7 @@ Preflight('expired and rejected keys are told apart', async ({ mocks }) => {
 
 Preflight('an unreachable endpoint is a network problem, not a credentials one', async ({ mocks }) => {
   mocks.sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND sts.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' }));
-  assert.match((await failure(checkCredentials(mocks.clients, signal()))).message, /^Cannot reach AWS STS in eu-west-1 \(ENOTFOUND\): check the network, a proxy, or AWS_ENDPOINT_URL/);
+  assert.match((await failure(checkCredentials(mocks.clients, signal()))).message, /^Cannot reach AWS STS in eu-west-1 \(ENOTFOUND\): check aws\.region, the network, a proxy, or AWS_ENDPOINT_URL/);
 });
 
 Preflight('a region the account has not enabled is bad input naming aws.region', async ({ mocks }) => {

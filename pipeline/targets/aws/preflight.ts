@@ -74,7 +74,7 @@ export async function checkCredentials(clients: AwsClients, signal: AbortSignal)
     }
     if (isNetworkError(error)) {
       throw new PreflightError(
-        `Cannot reach AWS STS in ${clients.region} (${awsErrorInfo(error).code}): check the network, a proxy, or AWS_ENDPOINT_URL if you use one.`,
+        `Cannot reach AWS STS in ${clients.region} (${awsErrorInfo(error).code}): check aws.region, the network, a proxy, or AWS_ENDPOINT_URL if you use one.`,
         [describeAwsError(error)],
       );
     }

@@ -1,0 +1,105 @@
+// iam/deploy-policy.json: the least-privilege policy the README points at. It must allow
+// every AWS call the runner makes itself (derived from the SDK commands imported under
+// pipeline/targets/aws/, so the two cannot drift apart), and stay narrow.
+
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { suite } from '../support/suite.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+interface Statement {
+  Sid: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+const SERVICE_PREFIX: Record<string, string> = {
+  'client-sts': 'sts',
+  'client-ec2': 'ec2',
+  'client-auto-scaling': 'autoscaling',
+  'client-elastic-load-balancing-v2': 'elasticloadbalancing',
+};
+
+const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+async function policy(): Promise<Statement[]> {
+  return (JSON.parse(await readFile(join(REPO, 'iam', 'deploy-policy.json'), 'utf8')) as { Statement: Statement[] }).Statement;
+}
+
+/** "ec2:DescribeImages" for every XxxCommand imported from an AWS SDK client by the runner. */
+async function runnerActions(): Promise<string[]> {
+  const directory = join(REPO, 'pipeline', 'targets', 'aws');
+  const actions = new Set<string>();
+  for (const file of (await readdir(directory)).filter((name) => name.endsWith('.ts'))) {
+    const text = await readFile(join(directory, file), 'utf8');
+    for (const match of text.matchAll(/import \{([^}]+)\} from '@aws-sdk\/(client-[a-z0-9-]+)'/g)) {
+      const prefix = SERVICE_PREFIX[match[2] as string];
+      for (const name of (match[1] as string).split(',').map((n) => n.trim())) {
+        const command = /^(\w+)Command$/.exec(name);
+        if (command && prefix) actions.add(`${prefix}:${command[1]}`);
+      }
+    }
+  }
+  return [...actions].sort();
+}
+
+const Policy = suite('deploy IAM policy');
+
+Policy('every statement is an Allow with a Sid, actions and resources', async () => {
+  const statements = await policy();
+  assert.ok(statements.length >= 10);
+  const sids = statements.map((s) => s.Sid);
+  assert.is(new Set(sids).size, sids.length, 'Sids are unique');
+  for (const statement of statements) {
+    assert.match(statement.Sid, /^[A-Za-z0-9]+$/);
+    assert.is(statement.Effect, 'Allow');
+    assert.ok(list(statement.Action).length > 0 && list(statement.Resource).length > 0, statement.Sid);
+  }
+});
+
+Policy('no statement grants a whole service or every action', async () => {
+  for (const statement of await policy()) {
+    for (const action of list(statement.Action)) assert.not.match(action, /(^\*$|:\*$)/, `${statement.Sid} grants ${action}`);
+  }
+});
+
+Policy('every AWS call the runner makes is allowed', async () => {
+  const allowed = new Set((await policy()).flatMap((s) => list(s.Action)));
+  const used = await runnerActions();
+  assert.ok(used.includes('autoscaling:DescribeInstanceRefreshes') && used.includes('ec2:DeregisterImage'), `found ${used.join(', ')}`);
+  for (const action of used) assert.ok(allowed.has(action), `iam/deploy-policy.json does not allow ${action}`);
+});
+
+Policy('instances can only be stopped or terminated when bakery tagged them', async () => {
+  const statements = (await policy()).filter((s) => list(s.Action).includes('ec2:TerminateInstances'));
+  assert.is(statements.length, 1);
+  assert.equal(statements[0]?.Condition, { StringLike: { 'ec2:ResourceTag/bakery:app': '*' } });
+});
+
+Policy('the stack resources can only be changed or deleted when they carry the bakery tag', async () => {
+  for (const action of ['autoscaling:DeleteAutoScalingGroup', 'elasticloadbalancing:DeleteLoadBalancer', 'ec2:DeleteLaunchTemplate']) {
+    const statements = (await policy()).filter((s) => list(s.Action).includes(action));
+    assert.is(statements.length, 1, action);
+    assert.match(JSON.stringify(statements[0]?.Condition), /ResourceTag\/bakery:app/, action);
+  }
+});
+
+Policy('state access is limited to the bakery prefix of one bucket', async () => {
+  const s3 = (await policy()).filter((s) => list(s.Action).some((a) => a.startsWith('s3:')));
+  for (const statement of s3) {
+    for (const resource of list(statement.Resource)) assert.match(resource, /^arn:aws:s3:::<STATE_BUCKET>(\/bakery\/\*)?$/);
+  }
+  assert.ok(s3.some((s) => list(s.Action).includes('s3:DeleteObject')), 'the S3 lock file must be deletable');
+});
+
+Policy('service-linked roles can be created only for Auto Scaling and Elastic Load Balancing', async () => {
+  const statement = (await policy()).find((s) => list(s.Action).includes('iam:CreateServiceLinkedRole'));
+  assert.equal(statement?.Condition, { StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] } });
+  assert.not.ok((await policy()).some((s) => list(s.Action).includes('iam:PassRole')), 'no role is passed to instances');
+});
+
+Policy.run();
