@@ -8,7 +8,10 @@ import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
 import { parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
-import { createProject, dockerText, leftovers, type TempProject } from '../helpers/local-project.ts';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createProject, deployYaml, dockerText, leftovers, runEntry, spawnEntry, type TempProject } from '../helpers/local-project.ts';
 import { startLoad } from '../helpers/load.ts';
 
 const APP = 'e2e-local';
@@ -121,6 +124,39 @@ local('killing the service in one of two instances under load fails no request, 
   assert.ok(back, 'systemd restarted the service and HAProxy marks the instance UP again');
   assert.ok(traffic.total > 100, `requests sent: ${traffic.total}`);
   assert.is(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
+});
+
+local('a second environment runs side by side and its destroy leaves the first serving', async (context) => {
+  const config = join(context.project.dir, 'deploy-side.yaml');
+  await writeFile(config, deployYaml({ app: APP, env: 'side', port: 18182, desired: 1 }));
+  const image = (await dockerText(['images', '--quiet', '--no-trunc', '--filter', `label=bakery.fingerprint=${context.fingerprint}`])).split('\n')[0] as string;
+  const deployed = await runEntry('deploy.ts', ['side', '--config', config, '--image', image]);
+  assert.is(deployed.exitCode, 0, deployed.stderr);
+  assert.is(deployed.stdout.trim(), 'http://127.0.0.1:18182/');
+  assert.is((await get('http://127.0.0.1:18182/health')).status, 200);
+  assert.is((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
+  const destroyed = await runEntry('destroy.ts', ['side', '--config', config]);
+  assert.is(destroyed.exitCode, 0, destroyed.stderr);
+  assert.is((await get(`http://127.0.0.1:${PORT}/health`)).status, 200, 'the first environment still serves');
+  assert.is((await instanceIds(APP)).length, 2, 'the first environment keeps its instances');
+  const sideLeft = await dockerText(['ps', '-a', '--quiet', '--filter', 'label=bakery.env=side']);
+  assert.is(sideLeft, '', 'nothing of the second environment remains');
+});
+
+local('Ctrl-C during a bake reaches Packer: exit 130, no builder container left, lock released', async (context) => {
+  const containersBefore = await dockerText(['ps', '-a', '--quiet', '--no-trunc']);
+  const child = spawnEntry('deploy.ts', ['local', '--config', context.project.config, '--rebake']);
+  const lockFile = join(context.project.dir, '.deploy', 'local', 'lock');
+  // Wait until Packer has its builder container and Ansible is working in it.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && (await dockerText(['ps', '-a', '--quiet', '--no-trunc'])) === containersBefore) await sleep(500);
+  await sleep(3000);
+  child.kill('SIGINT');
+  const result = await child;
+  assert.is(result.exitCode, 130, String(result.stderr));
+  assert.match(String(result.stderr), /SIGINT: stopping; waiting for packer to clean up/);
+  assert.is(await dockerText(['ps', '-a', '--quiet', '--no-trunc']), containersBefore, 'Packer removed its builder container');
+  assert.not.ok(existsSync(lockFile), 'the lock is released');
 });
 
 local('a broken image exits 1 with the reason, keeps the old version serving and leaves no new container', async (context) => {

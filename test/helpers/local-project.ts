@@ -52,14 +52,19 @@ export function deployYaml(options: ProjectOptions): string {
   ].join('\n');
 }
 
-export async function runEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
-  const result = await execa('node', ['--import', 'tsx', join(REPO, entry), ...args], {
+/** Starts an entry point as a child process; the caller may signal it. */
+export function spawnEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], env: NodeJS.ProcessEnv = {}) {
+  return execa('node', ['--import', 'tsx', join(REPO, entry), ...args], {
     cwd: REPO,
     reject: false,
     stdin: 'ignore',
     env: { CI: 'true', BAKERY_NO_CONTAINER: '1', ...env },
     timeout: 15 * 60_000,
   });
+}
+
+export async function runEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+  const result = await spawnEntry(entry, args, env);
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
