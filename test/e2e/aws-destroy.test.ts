@@ -42,7 +42,7 @@ Destroy('destroy removes the stack with terraform, then deregisters every AMI an
     assert.match(result.stderr, /terraform aws_autoscaling_group\.this/);
     assert.match(result.stderr, /AMI ami-0abc1234567890def \(demo-staging-0123456789ab-20261122000000\) and its snapshot snap-0baked000000001/);
     assert.match(result.stderr, /snapshot snap-0f0f000000000000f/);
-    await assert.not.ok(await readFile(join(project.stateDir, 'deployment.json'), 'utf8').catch(() => undefined), 'the deployment record is gone');
+    assert.not.ok(await readFile(join(project.stateDir, 'deployment.json'), 'utf8').catch(() => undefined), 'the deployment record is gone');
   });
 });
 
