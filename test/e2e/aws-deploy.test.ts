@@ -140,8 +140,8 @@ Deploy('unhealthy targets are shown with their reasons while the deploy waits, a
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /0\/2 targets healthy \(no targets registered yet\)/);
-    assert.match(result.stderr, /waiting for i-0new0000000000001:8080 initial Elb\.InitialHealthChecking \(Initial health checks in progress\)/);
-    assert.match(result.stderr, /waiting for i-0new0000000000002:8080 unhealthy Target\.FailedHealthChecks \(Health checks failed with these codes: \[503\]\)/);
+    assert.match(result.stderr, /0\/2 targets healthy; waiting for:\n\S+ +i-0new0000000000001:8080 initial Elb\.InitialHealthChecking \(Initial health checks in progress\)/);
+    assert.match(result.stderr, /1\/2 targets healthy; waiting for:\n\S+ +i-0new0000000000002:8080 unhealthy Target\.FailedHealthChecks \(Health checks failed with these codes: \[503\]\)/);
     assert.match(result.stderr, /GET http:\/\/127\.0\.0\.1:\d+\/health → 503/);
     assert.match(result.stderr, /→ 200 \(2\/2\)/);
     assert.ok(project.healthHits >= 4, `expected the 503 and 502 to be retried, got ${project.healthHits} requests`);

@@ -36,7 +36,7 @@ Targets('waiting ends once desired targets are healthy, even while old ones drai
   const io = recordingIO();
   const targets = await waitForHealthyTargets(io, { clients: mocks.clients, targetGroupArn: ARN, want: 2, pollMs: 1, deadlineMs: 5_000 });
   assert.is(targets.filter((t) => t.state === 'healthy').length, 2);
-  assert.ok(io.progressed.includes('waiting for i-new:8080 initial Elb.InitialHealthChecking (Initial health checks in progress)'));
+  assert.ok(io.infos.includes('1/2 targets healthy; waiting for:\ni-new:8080 initial Elb.InitialHealthChecking (Initial health checks in progress)'), io.infos.join('|'));
   assert.equal(mocks.elbv2.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input, { TargetGroupArn: ARN });
 });
 
@@ -45,7 +45,7 @@ Targets('each unhealthy reason is shown once per change, not once per poll', asy
   mocks.elbv2.on(DescribeTargetHealthCommand).resolvesOnce(failing).resolvesOnce(failing).resolvesOnce(failing).resolves({ TargetHealthDescriptions: [target('i-1', 'healthy')] });
   const io = recordingIO();
   await waitForHealthyTargets(io, { clients: mocks.clients, targetGroupArn: ARN, want: 1, pollMs: 1, deadlineMs: 5_000 });
-  assert.is(io.progressed.filter((line) => line.includes('Target.FailedHealthChecks')).length, 1);
+  assert.is(io.infos.filter((line) => line.includes('Target.FailedHealthChecks')).length, 1);
 });
 
 Targets('targets still unhealthy at the deadline fail the deploy with their reasons', async ({ mocks }) => {

@@ -81,10 +81,11 @@ export async function waitForHealthyTargets(io: StageIO, options: TargetWaitOpti
     const others = unhealthyLines(targets);
     const report = [`${healthy}/${options.want} targets healthy`, ...others].join('; ');
     if (report !== lastReport) {
-      // Each target's reason once per change, not once per poll.
+      // Once per change, not once per poll: the count on the live line, and the reasons
+      // as lasting lines (a live line would show only the last target).
       io.progress(`${healthy}/${options.want} targets healthy${targets.length === 0 ? ' (no targets registered yet)' : ''}`);
-      for (const line of others) io.progress(`waiting for ${line}`);
-      io.note(report);
+      if (others.length > 0) io.info(`${healthy}/${options.want} targets healthy; waiting for:`, others);
+      else io.note(report);
       lastReport = report;
     }
     if (Date.now() >= deadline) {
