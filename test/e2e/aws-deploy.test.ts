@@ -217,4 +217,26 @@ Deploy('Ctrl-C during terraform apply is forwarded to terraform and the runner e
   });
 });
 
+const CERTIFICATE = ['certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/0f0f0f0f-1111-2222-3333-444444444444'];
+
+Deploy('with a certificate the health poll checks the chain, not the load balancer name', async () => {
+  // The stand-in serves a certificate for demo.example.com (the service's domain) at
+  // 127.0.0.1, as an ALB does at its own DNS name.
+  await withProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'trusted' }, async (project) => {
+    const result = await project.run('deploy.ts');
+    assert.is(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /^https:\/\/127\.0\.0\.1:\d+\n$/);
+    assert.ok(project.healthHits >= 2);
+  });
+});
+
+Deploy('a certificate that does not chain to a trusted CA fails the verify', async () => {
+  await withProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'untrusted', deadlineS: 10 }, async (project) => {
+    const result = await project.run('deploy.ts');
+    assert.is(result.exitCode, 1, result.stderr);
+    assert.match(result.stderr, /did not answer 200 2 times in a row within \d+ s \(last result: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
+    assert.is(project.healthHits, 0, 'no request got through the TLS handshake');
+  });
+});
+
 Deploy.run();

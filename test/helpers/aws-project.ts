@@ -6,7 +6,8 @@
 
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,8 @@ import { FakeAws, type FakeAwsOptions, type FakeImage } from '../fakes/aws-api.t
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const FAKES = join(REPO, 'test', 'fakes', 'bin');
+/** Test-only TLS material: a CA, a certificate it signed for demo.example.com, and a self-signed one. */
+export const TLS = join(REPO, 'test', 'fakes', 'tls');
 export const FAKE_KEY_ID = 'AKIAFAKEFAKEFAKE1234';
 export const FAKE_SECRET = 'fakeSecretKeyForTestsOnly/0123456789abcdefgh';
 
@@ -75,6 +78,10 @@ export interface AwsProjectOptions {
   health?: number[];
   /** Fake tool settings (FAKE_TF_APPLY, FAKE_TF_PLAN, FAKE_PACKER_AMI…). */
   toolEnv?: Record<string, string>;
+  /** Serve the stand-in load balancer over HTTPS with a certificate for demo.example.com, signed by the test CA or self-signed. */
+  tls?: 'trusted' | 'untrusted';
+  /** health.deadline_s of the environment (default 20). */
+  deadlineS?: number;
 }
 
 export class AwsProject {
@@ -120,7 +127,7 @@ export class AwsProject {
         '  staging:',
         '    target: aws',
         '    instances: { min: 2, desired: 2, max: 4 }',
-        '    health: { interval_s: 5, timeout_s: 2, deadline_s: 20 }',
+        `    health: { interval_s: 5, timeout_s: 2, deadline_s: ${options.deadlineS ?? 20} }`,
         ...(options.envYaml ?? []).map((line) => `    ${line}`),
         '    aws:',
         '      region: eu-west-1',
@@ -131,12 +138,19 @@ export class AwsProject {
     );
     project.endpoint = await project.aws.start();
     const statuses = options.health ?? [200];
-    project.lb = createServer((request, response) => {
+    const answer = (request: IncomingMessage, response: ServerResponse): void => {
       const status = request.url === '/health' ? (statuses[Math.min(project.healthHits++, statuses.length - 1)] ?? 200) : 404;
       response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok\n' : 'unavailable\n');
-    });
+    };
+    if (options.tls) {
+      const name = options.tls === 'trusted' ? 'server' : 'untrusted';
+      const [cert, key] = await Promise.all([readFile(join(TLS, `${name}.pem`)), readFile(join(TLS, `${name}.key`))]);
+      project.lb = createHttpsServer({ cert, key }, answer);
+    } else {
+      project.lb = createServer(answer);
+    }
     await new Promise<void>((resolve) => project.lb?.listen(0, '127.0.0.1', resolve));
-    project.lbUrl = `http://127.0.0.1:${(project.lb.address() as AddressInfo).port}`;
+    project.lbUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(project.lb.address() as AddressInfo).port}`;
     return project;
   }
 
@@ -160,6 +174,8 @@ export class AwsProject {
       FAKE_CALLS: this.callsFile,
       FAKE_STATE: this.fakeState,
       FAKE_TF_URL: this.lbUrl,
+      // Trusted like a public CA would be (a real ALB certificate chains to one).
+      NODE_EXTRA_CA_CERTS: join(TLS, 'ca.pem'),
       ...this.options.toolEnv,
       ...overrides,
     };
