@@ -7,19 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { suite } from '../support/suite.ts';
-import { AwsProject, FAKE_KEY_ID, FAKE_SECRET, defaultAccount } from '../helpers/aws-project.ts';
+import { defaultAccount, FAKE_KEY_ID, FAKE_SECRET, withAwsProject } from '../helpers/aws-project.ts';
 
 const Deploy = suite('aws deploy');
-
-/** Runs a scenario in a fresh project and always cleans up. */
-async function withProject(options: Parameters<typeof AwsProject.create>[0], body: (project: AwsProject) => Promise<void>): Promise<void> {
-  const project = await AwsProject.create(options);
-  try {
-    await body(project);
-  } finally {
-    await project.remove();
-  }
-}
 
 const REFRESH_OK = {
   id: 'refresh-new-0001',
@@ -33,7 +23,7 @@ const REFRESH_OK = {
 };
 
 Deploy('a first deploy bakes, applies the plan it made, and prints only the URL on stdout', async () => {
-  await withProject({ aws: defaultAccount() }, async (project) => {
+  await withAwsProject({ aws: defaultAccount() }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stdout, /^http:\/\/127\.0\.0\.1:\d+\n$/);
@@ -71,7 +61,7 @@ Deploy('a first deploy bakes, applies the plan it made, and prints only the URL 
 });
 
 Deploy('secrets never reach the inputs, the logs or the output', async () => {
-  await withProject({ aws: defaultAccount() }, async (project) => {
+  await withAwsProject({ aws: defaultAccount() }, async (project) => {
     const result = await project.run('deploy.ts', ['--verbose']);
     assert.is(result.exitCode, 0, result.stderr);
     const inputs = await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8');
@@ -83,7 +73,7 @@ Deploy('secrets never reach the inputs, the logs or the output', async () => {
 });
 
 Deploy('a new image is rolled out by instance refresh, showing its percentage until it succeeds', async () => {
-  await withProject({ aws: defaultAccount({ refresh: REFRESH_OK, oldRefreshes: [{ id: 'refresh-old-0001', status: 'Successful', startedDaysAgo: 9 }] }) }, async (project) => {
+  await withAwsProject({ aws: defaultAccount({ refresh: REFRESH_OK, oldRefreshes: [{ id: 'refresh-old-0001', status: 'Successful', startedDaysAgo: 9 }] }) }, async (project) => {
     await project.seedState();
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
@@ -112,7 +102,7 @@ Deploy('a refresh that rolls back fails the deploy with its reason and the rollb
     ],
   };
   const failing = [[{ id: 'i-0new0000000000003', state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed with these codes: [500]' }]];
-  await withProject({ aws: defaultAccount({ refresh: rollback, targets: failing }) }, async (project) => {
+  await withAwsProject({ aws: defaultAccount({ refresh: rollback, targets: failing }) }, async (project) => {
     await project.seedState();
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 1, result.stderr);
@@ -136,7 +126,7 @@ Deploy('unhealthy targets are shown with their reasons while the deploy waits, a
     ],
     [{ id: 'i-0new0000000000001', state: 'healthy' }, { id: 'i-0new0000000000002', state: 'healthy' }],
   ];
-  await withProject({ aws: defaultAccount({ targets }), health: [503, 502, 200] }, async (project) => {
+  await withAwsProject({ aws: defaultAccount({ targets }), health: [503, 502, 200] }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /0\/2 targets healthy \(no targets registered yet\)/);
@@ -151,7 +141,7 @@ Deploy('unhealthy targets are shown with their reasons while the deploy waits, a
 Deploy('throttled AWS calls are retried with backoff and the deploy succeeds', async () => {
   // One throttle per client (STS, EC2, Auto Scaling, ELBv2): each must retry by itself.
   const throttle = { GetCallerIdentity: 1, DescribeImages: 1, DescribeInstanceRefreshes: 1, DescribeTargetHealth: 1 };
-  await withProject({ aws: defaultAccount({ refresh: REFRESH_OK, throttle }) }, async (project) => {
+  await withAwsProject({ aws: defaultAccount({ refresh: REFRESH_OK, throttle }) }, async (project) => {
     await project.seedState();
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
@@ -166,7 +156,7 @@ Deploy('throttled AWS calls are retried with backoff and the deploy succeeds', a
 });
 
 Deploy('an image with the same fingerprint is reused: the second deploy does not bake', async () => {
-  await withProject({ aws: defaultAccount() }, async (project) => {
+  await withAwsProject({ aws: defaultAccount() }, async (project) => {
     assert.is((await project.run('deploy.ts')).exitCode, 0);
     const second = await project.run('deploy.ts', [], { FAKE_TF_PLAN: 'nochange' });
     assert.is(second.exitCode, 0, second.stderr);
@@ -179,7 +169,7 @@ Deploy('an image with the same fingerprint is reused: the second deploy does not
 });
 
 Deploy('--dry-run shows whether a bake is needed and the plan summary, and applies nothing', async () => {
-  await withProject({ aws: defaultAccount() }, async (project) => {
+  await withAwsProject({ aws: defaultAccount() }, async (project) => {
     const result = await project.run('deploy.ts', ['--dry-run']);
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /\[bake\] .*packer build -only=amazon-ebs\.app \(fingerprint [0-9a-f]{12}\)/);
@@ -193,7 +183,7 @@ Deploy('--dry-run shows whether a bake is needed and the plan summary, and appli
 });
 
 Deploy('a failed apply names terraform, its error lines and the log', async () => {
-  await withProject({ aws: defaultAccount(), toolEnv: { FAKE_TF_APPLY: 'fail' } }, async (project) => {
+  await withAwsProject({ aws: defaultAccount(), toolEnv: { FAKE_TF_APPLY: 'fail' } }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 1, result.stderr);
     assert.match(result.stderr, /terraform exited with code 1/);
@@ -204,7 +194,7 @@ Deploy('a failed apply names terraform, its error lines and the log', async () =
 });
 
 Deploy('Ctrl-C during terraform apply is forwarded to terraform and the runner exits 130', async () => {
-  await withProject({ aws: defaultAccount(), toolEnv: { FAKE_TF_APPLY: 'hang' } }, async (project) => {
+  await withAwsProject({ aws: defaultAccount(), toolEnv: { FAKE_TF_APPLY: 'hang' } }, async (project) => {
     const running = project.spawn('deploy.ts');
     for (let i = 0; i < 400 && !project.marker('apply-started'); i++) await sleep(50);
     assert.ok(project.marker('apply-started'), 'terraform apply started');
@@ -222,7 +212,7 @@ const CERTIFICATE = ['certificate_arn: arn:aws:acm:eu-west-1:123456789012:certif
 Deploy('with a certificate the health poll checks the chain, not the load balancer name', async () => {
   // The stand-in serves a certificate for demo.example.com (the service's domain) at
   // 127.0.0.1, as an ALB does at its own DNS name.
-  await withProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'trusted' }, async (project) => {
+  await withAwsProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'trusted' }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stdout, /^https:\/\/127\.0\.0\.1:\d+\n$/);
@@ -231,7 +221,7 @@ Deploy('with a certificate the health poll checks the chain, not the load balanc
 });
 
 Deploy('a certificate that does not chain to a trusted CA fails the verify', async () => {
-  await withProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'untrusted', deadlineS: 10 }, async (project) => {
+  await withAwsProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'untrusted', deadlineS: 10 }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 1, result.stderr);
     assert.match(result.stderr, /did not answer 200 2 times in a row within \d+ s \(last result: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);

@@ -6,18 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { suite } from '../support/suite.ts';
-import { AwsProject, BASE_AMI, bakedImage, defaultAccount, type AwsProjectOptions } from '../helpers/aws-project.ts';
+import { bakedImage, BASE_AMI, defaultAccount, withAwsProject } from '../helpers/aws-project.ts';
 
 const Destroy = suite('aws destroy and image retention');
-
-async function withProject(options: AwsProjectOptions, body: (project: AwsProject) => Promise<void>): Promise<void> {
-  const project = await AwsProject.create(options);
-  try {
-    await body(project);
-  } finally {
-    await project.remove();
-  }
-}
 
 const OLDER = [bakedImage('ami-0a1d00000000000001', 20, 'snap-0a1d0000000000001'), bakedImage('ami-0a1d00000000000002', 10, 'snap-0a1d0000000000002')];
 
@@ -26,7 +17,7 @@ Destroy('destroy removes the stack with terraform, then deregisters every AMI an
     images: [structuredClone(BASE_AMI), ...structuredClone(OLDER)],
     orphanSnapshots: [{ id: 'snap-0f0f000000000000f', tags: { 'bakery:app': 'demo', 'bakery:env': 'staging' } }],
   });
-  await withProject({ aws: account, envYaml: ['image: { keep: 5 }'] }, async (project) => {
+  await withAwsProject({ aws: account, envYaml: ['image: { keep: 5 }'] }, async (project) => {
     assert.is((await project.run('deploy.ts')).exitCode, 0);
     const result = await project.run('destroy.ts', ['--yes']);
     assert.is(result.exitCode, 0, result.stderr);
@@ -47,7 +38,7 @@ Destroy('destroy removes the stack with terraform, then deregisters every AMI an
 });
 
 Destroy('destroying what does not exist succeeds and runs no tool', async () => {
-  await withProject({ aws: defaultAccount() }, async (project) => {
+  await withAwsProject({ aws: defaultAccount() }, async (project) => {
     const result = await project.run('destroy.ts', ['--yes']);
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /no Terraform resources in \.deploy\/staging\/terraform\.tfstate: nothing to destroy/);
@@ -59,7 +50,7 @@ Destroy('destroying what does not exist succeeds and runs no tool', async () => 
 });
 
 Destroy('destroy after an apply that failed halfway removes what was created', async () => {
-  await withProject({ aws: defaultAccount(), toolEnv: { FAKE_TF_APPLY: 'fail' } }, async (project) => {
+  await withAwsProject({ aws: defaultAccount(), toolEnv: { FAKE_TF_APPLY: 'fail' } }, async (project) => {
     assert.is((await project.run('deploy.ts')).exitCode, 1);
     const result = await project.run('destroy.ts', ['--yes']);
     assert.is(result.exitCode, 0, result.stderr);
@@ -69,7 +60,7 @@ Destroy('destroy after an apply that failed halfway removes what was created', a
 });
 
 Destroy('--keep-images leaves the AMIs alone', async () => {
-  await withProject({ aws: defaultAccount() }, async (project) => {
+  await withAwsProject({ aws: defaultAccount() }, async (project) => {
     assert.is((await project.run('deploy.ts')).exitCode, 0);
     const result = await project.run('destroy.ts', ['--yes', '--keep-images']);
     assert.is(result.exitCode, 0, result.stderr);
@@ -79,7 +70,7 @@ Destroy('--keep-images leaves the AMIs alone', async () => {
 });
 
 Destroy('with S3 state, destroy initialises the S3 backend with a lock file and finds nothing to destroy', async () => {
-  await withProject({ aws: defaultAccount(), awsYaml: ['state: { backend: s3, bucket: demo-tf-state }'] }, async (project) => {
+  await withAwsProject({ aws: defaultAccount(), awsYaml: ['state: { backend: s3, bucket: demo-tf-state }'] }, async (project) => {
     const result = await project.run('destroy.ts', ['--yes']);
     assert.is(result.exitCode, 0, result.stderr);
     const init = (await project.toolCalls()).find((line) => line.startsWith('terraform init'));
@@ -94,7 +85,7 @@ Destroy('with S3 state, destroy initialises the S3 backend with a lock file and 
 });
 
 Destroy('a deploy keeps the newest image.keep AMIs and never the one it deployed', async () => {
-  await withProject({ aws: defaultAccount({ images: [structuredClone(BASE_AMI), ...structuredClone(OLDER)] }), envYaml: ['image: { keep: 2 }'] }, async (project) => {
+  await withAwsProject({ aws: defaultAccount({ images: [structuredClone(BASE_AMI), ...structuredClone(OLDER)] }), envYaml: ['image: { keep: 2 }'] }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
     assert.equal(project.aws.deregistered, ['ami-0a1d00000000000001'], 'only the oldest goes');

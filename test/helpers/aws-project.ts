@@ -232,3 +232,13 @@ export class AwsProject {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Runs a scenario in a fresh project and always cleans up. */
+export async function withAwsProject(options: AwsProjectOptions, body: (project: AwsProject) => Promise<void>): Promise<void> {
+  const project = await AwsProject.create(options);
+  try {
+    await body(project);
+  } finally {
+    await project.remove();
+  }
+}
