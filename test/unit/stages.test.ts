@@ -103,7 +103,7 @@ stages('under --dry-run shows each plan() and runs nothing that changes anything
   assert.equal(context.ran, ['preflight']);
   assert.equal(context.summaries, [
     { name: 'preflight', status: 'ok', seconds: 0 },
-    { name: 'bake', status: 'planned', seconds: 0, skipped_reason: 'packer build -only=docker.app' },
+    { name: 'bake', status: 'planned', seconds: 0, plan: 'packer build -only=docker.app' },
     { name: 'verify', status: 'planned', seconds: 0 },
   ]);
 });
