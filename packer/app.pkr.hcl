@@ -107,11 +107,11 @@ source "docker" "app" {
   commit = true
 
   # The committed image keeps the build container's entrypoint and stop
-  # signal, and `docker commit --change` accepts neither ENTRYPOINT [] nor
-  # STOPSIGNAL, so both are set here: no entrypoint (Packer's default run
-  # command sets /bin/sh, which would then run CMD as a shell script) and
-  # SIGRTMIN+3, on which systemd as PID 1 halts cleanly (SIGTERM only makes it
-  # re-execute itself).
+  # signal; `docker commit --change` refuses STOPSIGNAL and its ENTRYPOINT []
+  # clears nothing. So both are set on the build container: no entrypoint
+  # (Packer's default run command sets /bin/sh, which would then run CMD as a
+  # shell script) and SIGRTMIN+3, on which systemd as PID 1 halts cleanly
+  # (SIGTERM only makes it re-execute itself).
   run_command = ["-d", "-i", "-t", "--stop-signal=SIGRTMIN+3", "--entrypoint=", "--", "{{.Image}}", "/bin/sh"]
 
   # The committed image boots systemd as PID 1.
