@@ -126,6 +126,19 @@ local('killing the service in one of two instances under load fails no request, 
   assert.is(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
 });
 
+local('a restarted load balancer comes back with its instances', async () => {
+  await dockerText(['restart', `${APP}-local-lb`]);
+  const deadline = Date.now() + 20_000;
+  let servers: ServerState[] = [];
+  while (Date.now() < deadline) {
+    servers = await lbServers(APP).catch(() => []);
+    if (servers.length === 2 && servers.every((server) => server.status === 'UP')) break;
+    await sleep(250);
+  }
+  assert.equal(servers.map((server) => server.status), ['UP', 'UP']);
+  assert.is((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
+});
+
 local('a second environment runs side by side and its destroy leaves the first serving', async (context) => {
   const config = join(context.project.dir, 'deploy-side.yaml');
   await writeFile(config, deployYaml({ app: APP, env: 'side', port: 18182, desired: 1 }));

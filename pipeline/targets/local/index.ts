@@ -12,7 +12,7 @@ import { docker, inspectFormat, listContainers } from './docker.ts';
 import { describeCheck, isUp, registerServer, serverStates } from './haproxy.ts';
 import { localImageStore } from './images.ts';
 import { journalTail, listInstances } from './instances.ts';
-import { ensureLb } from './lb.ts';
+import { ensureLb, persistServers } from './lb.ts';
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
@@ -20,7 +20,7 @@ import { rollout, rolloutSkipReason, type LocalScope } from './rollout.ts';
 
 export function createLocalTarget(context: RunContext, env: LocalEnvironment): DeployTarget {
   const names = localNames(env, context.stateDir);
-  const scope: LocalScope = { env, names };
+  const scope: LocalScope = { root: context.root, env, names };
   const url = `http://127.0.0.1:${env.local.port}/`;
 
   return {
@@ -40,6 +40,7 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       await ensureNetwork(io, env, names);
       await ensureLb(io, context.root, env, names);
       await registerStrays(io, scope);
+      await persistServers(io, context.root, env, names);
     },
 
     rolloutSkipReason: (io, image) => rolloutSkipReason(io, scope, image),

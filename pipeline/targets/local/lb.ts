@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
-import { hashText, renderHaproxyConfig } from './haproxy.ts';
+import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './haproxy.ts';
 import { LABEL, ownerLabels, type LocalNames } from './names.ts';
 
 /** The LB image tag: a hash of its Dockerfile and base image, so a change rebuilds it. */
@@ -38,7 +38,7 @@ export async function ensureLb(io: StageIO, root: string, env: LocalEnvironment,
   const config = await renderHaproxyConfig(root, env);
   const configHash = hashText(`${image}\n${config}`);
   await mkdir(names.lbConfigDir, { recursive: true });
-  const configPath = join(names.lbConfigDir, 'haproxy.cfg');
+  const configPath = lbConfigPath(names);
 
   if (await exists(io, 'container', names.lb)) {
     const current = await inspectFormat(io, 'container', names.lb, `{{index .Config.Labels "${LABEL.configHash}"}} {{.State.Running}}`);
@@ -73,4 +73,22 @@ async function waitForRuntimeApi(io: StageIO, lb: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`load balancer ${lb} did not open its runtime API socket within 5 s (see docker logs ${lb})`);
+}
+
+function lbConfigPath(names: LocalNames): string {
+  return join(names.lbConfigDir, 'haproxy.cfg');
+}
+
+/**
+ * Writes the registered instances into the mounted configuration (no reload), so a
+ * load balancer that Docker restarts comes back with its servers instead of none.
+ * Registration itself always goes through the runtime API. The file is rewritten in
+ * place: a single-file bind mount keeps pointing at the old inode after a rename.
+ */
+export async function persistServers(io: StageIO, root: string, env: LocalEnvironment, names: LocalNames, options: { cleanup?: boolean } = {}): Promise<void> {
+  const servers = (await serverStates(io, names.lb, options)).filter((server) => !['MAINT', 'DRAIN'].includes(server.status));
+  const lines = servers.map((server) => `    server ${server.name} ${server.address}`);
+  const config = `${await renderHaproxyConfig(root, env)}\n    # Registered instances, for a restart of this container (see persistServers).\n${lines.join('\n')}\n`;
+  await writeFile(lbConfigPath(names), config, { mode: 0o644 });
+  io.note(`${BACKEND}: ${servers.length} server(s) written to ${lbConfigPath(names)}`);
 }

@@ -11,6 +11,7 @@ import { DeployError, InterruptedError } from '../../errors.ts';
 import type { ImageRef } from '../target.ts';
 import { describeCheck, drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
 import { journalTail, listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
+import { persistServers } from './lb.ts';
 import type { LocalNames } from './names.ts';
 import { networkBase, pickAddress, takenAddresses } from './network.ts';
 
@@ -19,6 +20,7 @@ const POLL_MS = 250;
 const DRAIN_TIMEOUT_MS = 30_000;
 
 export interface LocalScope {
+  root: string;
   env: LocalEnvironment;
   names: LocalNames;
 }
@@ -55,13 +57,17 @@ export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, s
   const needed = env.instances.desired - fleet.keep.length;
   io.note(`rollout (${strategy}): keep ${fleet.keep.map((i) => i.name).join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
 
-  // The naive way, kept for comparison: everything old goes first, so requests fail.
-  if (strategy === 'recreate') {
-    for (const instance of fleet.retire) await retire(io, scope, instance, { drain: false });
-  }
-  if (needed > 0) await launchHealthy(io, scope, image, needed, new Set(instances.map((i) => i.name)));
-  if (strategy === 'rolling') {
-    for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
+  try {
+    // The naive way, kept for comparison: everything old goes first, so requests fail.
+    if (strategy === 'recreate') {
+      for (const instance of fleet.retire) await retire(io, scope, instance, { drain: false });
+    }
+    if (needed > 0) await launchHealthy(io, scope, image, needed, new Set(instances.map((i) => i.name)));
+    if (strategy === 'rolling') {
+      for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
+    }
+  } finally {
+    await persistServers(io, scope.root, env, names, { cleanup: true });
   }
 }
 
