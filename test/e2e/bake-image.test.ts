@@ -8,9 +8,14 @@ import * as assert from 'uvu/assert';
 import {
   SYSTEMD_RUN_FLAGS,
   bake,
+  changedTasks,
   docker,
+  playbookVariablesOf,
+  recapOf,
   removeDockerObjects,
+  runPlaybook,
   runTool,
+  tailOf,
   testBakeVariables,
   waitFor,
   type BakeResult,
@@ -123,6 +128,17 @@ Bake('the build information and the service code are installed, without tests or
   assert.not.match(installed.stdout, /(^| )tests(\/|$)|__pycache__|\.pyc$|\.pytest_cache/m);
 });
 
+Bake('the image ships without apt caches and with the hardening configuration for VM boots', async (context) => {
+  const caches = await inContainer(context, 'find', '/var/cache/apt', '/var/lib/apt/lists', '-type', 'f', '!', '-name', 'lock');
+  assert.is(caches.code, 0, caches.stderr);
+  assert.is(caches.stdout.trim(), '', 'apt caches left in the image');
+  const sysctl = await inContainer(context, 'cat', '/etc/sysctl.d/90-bakery-hardening.conf');
+  assert.is(sysctl.code, 0, sysctl.stderr);
+  for (const line of ['net.ipv4.ip_forward = 0', 'net.ipv4.conf.all.accept_redirects = 0', 'net.ipv4.conf.all.rp_filter = 1', 'net.ipv4.tcp_syncookies = 1', 'net.ipv4.conf.all.log_martians = 1', '-net.ipv6.conf.all.disable_ipv6 = 1']) {
+    assert.ok(sysctl.stdout.split('\n').includes(line), `missing sysctl line: ${line}`);
+  }
+});
+
 Bake('/health answers 200 on the container address (the service listens on IPv4, all interfaces)', async (context) => {
   const address = await docker('inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', containerOf(context));
   assert.match(address, /^\d+\.\d+\.\d+\.\d+$/);
@@ -145,6 +161,18 @@ Bake(`systemd-analyze security rates the unit's exposure at most ${MAX_EXPOSURE}
   assert.ok(match, `no exposure level in the output of systemd-analyze security:\n${report.stdout}${report.stderr}`);
   const exposure = Number(match[1]);
   assert.ok(exposure <= MAX_EXPOSURE, `exposure ${exposure} is above ${MAX_EXPOSURE}`);
+});
+
+// With systemd running, the playbook takes the path a VM bake takes (daemon
+// reload, start, health check against the sandboxed unit): on the booted image
+// it must find everything in place.
+Bake('the playbook run again on the booted image changes nothing and its health check passes', async (context) => {
+  const result = await runPlaybook(containerOf(context), playbookVariablesOf(context.variables));
+  assert.is(result.code, 0, `playbook failed on the booted image:\n${tailOf(result, 60)}`);
+  const recap = recapOf(result.stdout, containerOf(context));
+  assert.is(recap.failed, 0);
+  assert.is(recap.changed, 0, `tasks that changed: ${changedTasks(result.stdout).join('; ')}`);
+  assert.match(result.stdout, /TASK \[app : Wait until the service answers on its health endpoint\][^\n]*\n(?:[^\n]*\n)?ok: /);
 });
 
 Bake('stopping the unit lets the service drain and exit 0 (SIGTERM, no SIGKILL)', async (context) => {

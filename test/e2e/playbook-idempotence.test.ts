@@ -4,17 +4,9 @@
 // the way Packer's docker builder reaches it (as root, systemd not running).
 
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ANSIBLE_DIR, BASE_IMAGE, docker, removeDockerObjects, runTool, tailOf, type ToolResult } from '../helpers/bake.ts';
-
-interface Recap {
-  ok: number;
-  changed: number;
-  unreachable: number;
-  failed: number;
-}
+import { BASE_IMAGE, changedTasks, docker, recapOf, removeDockerObjects, runPlaybook, tailOf, type ToolResult } from '../helpers/bake.ts';
 
 interface Context {
   container: string;
@@ -37,38 +29,6 @@ const extraVars = {
   app_baked_at: '2026-01-01T00:00:00Z',
 };
 
-/** Runs the playbook against the container, the way Packer passes variables (one JSON document). */
-function runPlaybook(container: string): Promise<ToolResult> {
-  return runTool(
-    'ansible-playbook',
-    ['--inventory', `${container},`, '--connection', 'community.docker.docker', '--extra-vars', JSON.stringify(extraVars), join(ANSIBLE_DIR, 'playbook.yml')],
-    {
-      env: { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
-      timeoutMs: 15 * 60_000,
-    },
-  );
-}
-
-/** The PLAY RECAP counters for one host. */
-function recapOf(output: string, host: string): Recap {
-  const line = output.split('\n').find((entry) => entry.startsWith(`${host} `) && entry.includes('changed='));
-  if (!line) throw new Error(`no PLAY RECAP line for ${host} in:\n${output.slice(-3000)}`);
-  const count = (key: string): number => Number(new RegExp(`\\b${key}=(\\d+)`).exec(line)?.[1] ?? Number.NaN);
-  return { ok: count('ok'), changed: count('changed'), unreachable: count('unreachable'), failed: count('failed') };
-}
-
-/** Names of the tasks that reported a change ("TASK [role : name]" followed by "changed:"). */
-function changedTasks(output: string): string[] {
-  const names: string[] = [];
-  let task = '';
-  for (const line of output.split('\n')) {
-    const header = /^(?:TASK|RUNNING HANDLER) \[(.+?)\]/.exec(line);
-    if (header) task = header[1] ?? '';
-    else if (line.startsWith('changed:') && !names.includes(task)) names.push(task);
-  }
-  return names;
-}
-
 Idempotence.after(async (context) => {
   if (context.created) await removeDockerObjects([context.container], []);
 });
@@ -76,7 +36,7 @@ Idempotence.after(async (context) => {
 Idempotence('the first run provisions a bare Debian 12 container without failures', async (context) => {
   await docker('run', '--detach', '--name', context.container, '--label', 'bakery.test=playbook-idempotence', BASE_IMAGE, 'sleep', 'infinity');
   context.created = true;
-  const first = await runPlaybook(context.container);
+  const first = await runPlaybook(context.container, extraVars);
   context.first = first;
   assert.is(first.code, 0, `first run failed:\n${tailOf(first, 60)}`);
   const recap = recapOf(first.stdout, context.container);
@@ -87,7 +47,7 @@ Idempotence('the first run provisions a bare Debian 12 container without failure
 
 Idempotence('the second run reports changed=0', async (context) => {
   if (!context.first || context.first.code !== 0) throw new Error('the first run did not succeed (see the first failure)');
-  const second = await runPlaybook(context.container);
+  const second = await runPlaybook(context.container, extraVars);
   assert.is(second.code, 0, `second run failed:\n${tailOf(second, 60)}`);
   const recap = recapOf(second.stdout, context.container);
   console.log(`second run: ok=${recap.ok} changed=${recap.changed} failed=${recap.failed}`);

@@ -216,3 +216,55 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** The playbook's variables as the Packer template passes them (packer/app.pkr.hcl). */
+export function playbookVariablesOf(variables: BakeVariables): Record<string, string | number> {
+  return {
+    app_name: variables.app_name,
+    app_environment: variables.environment,
+    app_version: variables.version,
+    app_fingerprint: variables.fingerprint,
+    app_git_revision: variables.git_revision,
+    app_port: variables.service_port,
+    app_baked_at: variables.baked_at,
+  };
+}
+
+/** Runs ansible/playbook.yml against a running container (community.docker.docker connection). */
+export function runPlaybook(container: string, extraVars: Record<string, string | number>): Promise<ToolResult> {
+  return runTool(
+    'ansible-playbook',
+    ['--inventory', `${container},`, '--connection', 'community.docker.docker', '--extra-vars', JSON.stringify(extraVars), join(ANSIBLE_DIR, 'playbook.yml')],
+    {
+      env: { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
+      timeoutMs: 15 * 60_000,
+    },
+  );
+}
+
+export interface Recap {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+}
+
+/** The PLAY RECAP counters of one host. */
+export function recapOf(output: string, host: string): Recap {
+  const line = output.split('\n').find((entry) => entry.startsWith(`${host} `) && entry.includes('changed='));
+  if (!line) throw new Error(`no PLAY RECAP line for ${host} in:\n${output.slice(-3000)}`);
+  const count = (key: string): number => Number(new RegExp(`\\b${key}=(\\d+)`).exec(line)?.[1] ?? Number.NaN);
+  return { ok: count('ok'), changed: count('changed'), unreachable: count('unreachable'), failed: count('failed') };
+}
+
+/** Names of the tasks that reported a change ("TASK [role : name]" followed by "changed:"). */
+export function changedTasks(output: string): string[] {
+  const names: string[] = [];
+  let task = '';
+  for (const line of output.split('\n')) {
+    const header = /^(?:TASK|RUNNING HANDLER) \[(.+?)\]/.exec(line);
+    if (header) task = header[1] ?? '';
+    else if (line.startsWith('changed:') && !names.includes(task)) names.push(task);
+  }
+  return names;
+}
