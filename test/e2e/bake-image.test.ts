@@ -3,7 +3,7 @@
 // checks what the bake promises: labels, the enabled and sandboxed unit, the
 // build information, and a service that answers /health.
 
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import {
   SYSTEMD_RUN_FLAGS,

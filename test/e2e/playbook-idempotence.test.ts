@@ -4,7 +4,7 @@
 // the way Packer's docker builder reaches it (as root, systemd not running).
 
 import { randomBytes } from 'node:crypto';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { BASE_IMAGE, changedTasks, docker, recapOf, removeDockerObjects, runPlaybook, tailOf, type ToolResult } from '../helpers/bake.ts';
 

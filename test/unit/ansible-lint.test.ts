@@ -2,7 +2,7 @@
 // .ansible-lint and .yamllint at the repository root), and the playbook parses.
 
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { ANSIBLE_DIR, runTool, tailOf } from '../helpers/bake.ts';
 

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { PACKER_DIR, packerEnv, runTool, tailOf, testBakeVariables, type BakeVariables, type ToolResult } from '../helpers/bake.ts';
 
