@@ -37,8 +37,8 @@ function failOutsideTest(where: string, error: unknown): void {
 }
 
 /** uvu's suite(); see the header for what it adds. */
-export function suite<T = Record<string, unknown>>(title: string): Test<T> {
-  const inner = uvuSuite<T>(title);
+export function suite<T = Record<string, unknown>>(title: string, context?: T): Test<T> {
+  const inner = context === undefined ? uvuSuite<T>(title) : uvuSuite<T>(title, context);
   let setupError: unknown;
 
   const guard = (callback: Callback<T>): Callback<T> => async (context) => {
