@@ -1,0 +1,120 @@
+// The bake fingerprint and the reading of Packer's machine-readable output.
+
+import { mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { computeFingerprint, listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
+import { artifactIds, packerErrorLines, packerProgress, parseMachineLine } from '../../pipeline/bake/packer.ts';
+import { suite } from '../support/suite.ts';
+
+async function project(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'bakery-fingerprint-'));
+  const files: Record<string, string> = {
+    'service/bakery_service/__init__.py': 'def create_app(): ...\n',
+    'service/tests/test_app.py': 'def test(): ...\n',
+    'ansible/playbook.yml': '- hosts: all\n',
+    'packer/app.pkr.hcl': 'source "docker" "app" {}\n',
+    'README.md': 'not baked\n',
+  };
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+  return root;
+}
+
+const inputs = (root: string) => ({ root, baseImage: 'bakery-base:bookworm@sha256:1', variables: { app_name: 'demo', environment: 'local' } });
+
+const Fingerprint = suite<{ root: string; base: string }>('the bake fingerprint');
+
+Fingerprint.before.each(async (context) => {
+  context.root = await project();
+  context.base = await computeFingerprint(inputs(context.root));
+});
+
+Fingerprint.after.each(async (context) => {
+  await rm(context.root, { recursive: true, force: true });
+});
+
+Fingerprint('is a sha256 that is the same for the same inputs', async (context) => {
+  assert.match(context.base, /^[0-9a-f]{64}$/);
+  assert.is(await computeFingerprint(inputs(context.root)), context.base);
+});
+
+Fingerprint('changes with one byte of the service', async (context) => {
+  await writeFile(join(context.root, 'service/bakery_service/__init__.py'), 'def create_app(): ...\n\n');
+  assert.is.not(await computeFingerprint(inputs(context.root)), context.base);
+});
+
+Fingerprint('changes with the playbook and with the template', async (context) => {
+  await writeFile(join(context.root, 'ansible/playbook.yml'), '- hosts: all\n  gather_facts: true\n');
+  const afterPlaybook = await computeFingerprint(inputs(context.root));
+  assert.is.not(afterPlaybook, context.base);
+  await writeFile(join(context.root, 'packer/app.pkr.hcl'), 'source "docker" "app" { commit = true }\n');
+  assert.is.not(await computeFingerprint(inputs(context.root)), afterPlaybook);
+});
+
+Fingerprint('changes when a file becomes executable', async (context) => {
+  await chmod(join(context.root, 'ansible/playbook.yml'), 0o755);
+  assert.is.not(await computeFingerprint(inputs(context.root)), context.base);
+});
+
+Fingerprint('changes with the base image and with a bake variable', async (context) => {
+  assert.is.not(await computeFingerprint({ ...inputs(context.root), baseImage: 'bakery-base:bookworm@sha256:2' }), context.base);
+  assert.is.not(await computeFingerprint({ ...inputs(context.root), variables: { app_name: 'demo', environment: 'prod' } }), context.base);
+});
+
+Fingerprint('ignores caches, service tests and files outside the baked directories', async (context) => {
+  await mkdir(join(context.root, 'service/bakery_service/__pycache__'), { recursive: true });
+  await writeFile(join(context.root, 'service/bakery_service/__pycache__/x.cpython-311.pyc'), 'bytecode');
+  await writeFile(join(context.root, 'service/tests/test_app.py'), 'def test(): assert True\n');
+  await writeFile(join(context.root, 'README.md'), 'changed\n');
+  assert.is(await computeFingerprint(inputs(context.root)), context.base);
+  assert.equal(await listBakedFiles(context.root), ['ansible/playbook.yml', 'packer/app.pkr.hcl', 'service/bakery_service/__init__.py']);
+});
+
+Fingerprint.run();
+
+// Lines as Packer 1.6.6 prints them with -machine-readable.
+const BUILD_OUTPUT = [
+  '1795329100,,ui,say,==> docker.app: Creating a temporary directory for sharing data...',
+  '1795329101,,ui,say,==> docker.app: Provisioning with Ansible...',
+  '1795329102,,ui,message,    docker.app: TASK [app : Install the service files] ***',
+  '1795329103,,ui,message,    docker.app: fatal: [default]: FAILED! => {"msg": "boom%!(PACKER_COMMA) really"}',
+  '1795329104,,ui,error,Build \'docker.app\' errored after 1 minute: Error executing Ansible: Non-zero exit status: exit status 2',
+  '1795329210,docker.app,artifact-count,1',
+  '1795329210,docker.app,artifact,0,builder-id,packer.docker',
+  '1795329210,docker.app,artifact,0,id,sha256:3ca398be0000000000000000000000000000000000000000000000000000abcd',
+  '1795329211,amazon-ebs.app,artifact,0,id,eu-west-1:ami-0123456789abcdef0',
+  'not a machine-readable line',
+];
+
+const Packer = suite('Packer machine-readable output');
+
+Packer('gives the artifact id of each source from artifact lines only', () => {
+  const ids = artifactIds(BUILD_OUTPUT);
+  assert.is(ids.get('docker.app'), 'sha256:3ca398be0000000000000000000000000000000000000000000000000000abcd');
+  assert.is(ids.get('amazon-ebs.app'), 'eu-west-1:ami-0123456789abcdef0');
+  assert.is(ids.size, 2);
+});
+
+Packer('unescapes commas in fields', () => {
+  assert.equal(parseMachineLine(BUILD_OUTPUT[3] as string)?.data, ['message', '    docker.app: fatal: [default]: FAILED! => {"msg": "boom, really"}']);
+  assert.is(parseMachineLine('not a machine-readable line'), undefined);
+});
+
+Packer('turns steps and Ansible tasks into progress lines', () => {
+  assert.is(packerProgress(BUILD_OUTPUT[1] as string), 'docker.app: Provisioning with Ansible...');
+  assert.is(packerProgress(BUILD_OUTPUT[2] as string), 'ansible: app : Install the service files');
+  assert.is(packerProgress(BUILD_OUTPUT[5] as string), undefined);
+});
+
+Packer('picks Ansible failures and Packer errors as the error lines', () => {
+  assert.equal(packerErrorLines(BUILD_OUTPUT), [
+    'fatal: [default]: FAILED! => {"msg": "boom, really"}',
+    "Build 'docker.app' errored after 1 minute: Error executing Ansible: Non-zero exit status: exit status 2",
+  ]);
+});
+
+Packer.run();
