@@ -10,6 +10,9 @@ export interface LoadResult {
   /** The first few failures, for the assertion message. */
   failures: string[];
   latenciesMs: number[];
+  /** Epoch ms of the first and the last failure, when there was one: how long an outage lasted. */
+  firstFailureAtMs?: number;
+  lastFailureAtMs?: number;
 }
 
 export interface LoadLoop {
@@ -38,6 +41,8 @@ export function startLoad(url: string, options: { concurrency?: number; pauseMs?
         if (response.statusCode < 200 || response.statusCode > 299) throw new Error(`HTTP ${response.statusCode}`);
       } catch (error) {
         result.failed++;
+        result.firstFailureAtMs ??= Date.now();
+        result.lastFailureAtMs = Date.now();
         if (result.failures.length < 10) result.failures.push(`${new Date().toISOString()} ${(error as Error).message}`);
       }
       result.total++;
