@@ -154,7 +154,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     summary.log_dir = logDir;
     runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
     const context: RunContext = { root, config, env, stateDir, logDir, runner, reporter, signal: interrupts.signal };
-    const session: Session = { args, config, env, context, target: createTarget(context), reporter, summaries };
+    const session: Session = { args, config, env, context, target: await createTarget(context), reporter, summaries };
 
     reporter.emit({ kind: 'run-start', command: spec.command, env: env.name, target: env.target, logDir, dryRun });
     await runStages(hooks.stages(session), { reporter, dryRun, summaries, signal: interrupts.signal });

@@ -1,16 +1,16 @@
-// Picks the target implementation for an environment.
+// Picks the target implementation for an environment. Each target is imported only
+// when used: the AWS SDK clients alone take about half a second to load, which a local
+// no-op redeploy should not pay.
 
 import type { RunContext } from '../context.ts';
-import { createAwsTarget } from './aws/index.ts';
-import { createLocalTarget } from './local/index.ts';
 import type { DeployTarget } from './target.ts';
 
-export function createTarget(context: RunContext): DeployTarget {
+export async function createTarget(context: RunContext): Promise<DeployTarget> {
   const env = context.env;
   switch (env.target) {
     case 'local':
-      return createLocalTarget(context, env);
+      return (await import('./local/index.ts')).createLocalTarget(context, env);
     case 'aws':
-      return createAwsTarget(context, env);
+      return (await import('./aws/index.ts')).createAwsTarget(context, env);
   }
 }

@@ -24,6 +24,8 @@ export const STOP_TIMEOUT_S = 30;
 export interface Instance {
   name: string;
   fingerprint: string;
+  /** Full id (sha256:…) of the image the container runs. */
+  imageId: string;
   running: boolean;
   address: string;
 }
@@ -31,16 +33,17 @@ export interface Instance {
 export async function listInstances(io: StageIO, env: LocalEnvironment, options: { cleanup?: boolean } = {}): Promise<Instance[]> {
   const containers = await listContainers(io, ownerFilters(env, 'instance'), options);
   if (containers.length === 0) return [];
-  const addresses = await docker(io, ['inspect', '--format', '{{.Name}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', ...containers.map((c) => c.id)], options);
-  const byName = new Map(addresses.split('\n').map((line) => {
-    const [name, address] = line.trim().split(' ');
-    return [(name ?? '').replace(/^\//, ''), address ?? ''] as const;
+  const details = await docker(io, ['inspect', '--format', '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', ...containers.map((c) => c.id)], options);
+  const byName = new Map(details.split('\n').map((line) => {
+    const [name = '', imageId = '', address = ''] = line.trim().split(' ');
+    return [name.replace(/^\//, ''), { imageId, address }] as const;
   }));
   return containers.map((container: ContainerSummary) => ({
     name: container.name,
     fingerprint: container.labels[LABEL.fingerprint] ?? '',
+    imageId: byName.get(container.name)?.imageId ?? '',
     running: container.state === 'running',
-    address: byName.get(container.name) ?? '',
+    address: byName.get(container.name)?.address ?? '',
   }));
 }
 
@@ -60,7 +63,7 @@ export async function startInstance(io: StageIO, env: LocalEnvironment, names: L
     '--label', `${LABEL.fingerprint}=${image.fingerprint}`,
     image.id,
   ]);
-  return { name, fingerprint: image.fingerprint, running: true, address };
+  return { name, fingerprint: image.fingerprint, imageId: image.id, running: true, address };
 }
 
 /** Stops gracefully (systemd stops the service, which drains), then removes. */

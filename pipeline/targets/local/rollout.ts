@@ -32,9 +32,10 @@ export interface Fleet {
   retire: Instance[];
 }
 
-export function planFleet(instances: Instance[], servers: ServerState[], fingerprint: string, desired: number): Fleet {
+/** Decides by image id, not fingerprint: a --rebake gives the same fingerprint a new image. */
+export function planFleet(instances: Instance[], servers: ServerState[], image: ImageRef, desired: number): Fleet {
   const up = new Set(servers.filter(isUp).map((server) => server.name));
-  const healthy = instances.filter((instance) => instance.fingerprint === fingerprint && instance.running && up.has(instance.name));
+  const healthy = instances.filter((instance) => instance.imageId === image.id && instance.running && up.has(instance.name));
   const keep = healthy.slice(0, desired);
   const kept = new Set(keep.map((instance) => instance.name));
   return { keep, retire: instances.filter((instance) => !kept.has(instance.name)) };
@@ -43,9 +44,9 @@ export function planFleet(instances: Instance[], servers: ServerState[], fingerp
 export async function rolloutSkipReason(io: StageIO, scope: LocalScope, image: ImageRef): Promise<string | false> {
   const instances = await listInstances(io, scope.env);
   const servers = await serverStates(io, scope.names.lb).catch(() => []);
-  const fleet = planFleet(instances, servers, image.fingerprint, scope.env.instances.desired);
+  const fleet = planFleet(instances, servers, image, scope.env.instances.desired);
   if (fleet.retire.length === 0 && fleet.keep.length === scope.env.instances.desired) {
-    return `${fleet.keep.length} instance(s) already run ${image.fingerprint.slice(0, 12)} and are UP`;
+    return `${fleet.keep.length} instance(s) already run ${image.name ?? image.id} and are UP`;
   }
   return false;
 }
@@ -53,7 +54,7 @@ export async function rolloutSkipReason(io: StageIO, scope: LocalScope, image: I
 export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, strategy: RolloutStrategy): Promise<void> {
   const { env, names } = scope;
   const instances = await listInstances(io, env);
-  const fleet = planFleet(instances, await serverStates(io, names.lb), image.fingerprint, env.instances.desired);
+  const fleet = planFleet(instances, await serverStates(io, names.lb), image, env.instances.desired);
   const needed = env.instances.desired - fleet.keep.length;
   io.note(`rollout (${strategy}): keep ${fleet.keep.map((i) => i.name).join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
 
