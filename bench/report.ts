@@ -2,7 +2,7 @@
 // see where the time goes (per-stage timings, bake profiles, overhead, self-heal).
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { GoalRow, PipelineBenchResult, PipelineName, RunMeasurement, RunName } from './results.ts';
 import { PIPELINES } from './results.ts';
 
@@ -23,13 +23,15 @@ const LATEST_END = '<!-- latest-results:end -->';
 
 /** Replaces the README's latest-results section, so it always shows the last run's table. */
 export async function updateReadme(readme: string, result: PipelineBenchResult, markdownPath: string): Promise<boolean> {
+  // Links are relative to the README being written.
+  const link = relative(dirname(readme), markdownPath);
   const text = await readFile(readme, 'utf8');
   const start = text.indexOf(LATEST_START);
   const end = text.indexOf(LATEST_END);
   if (start === -1 || end < start) return false;
   const section = [
     LATEST_START,
-    `From [results/${basename(markdownPath)}](results/${basename(markdownPath)}) (${result.machine.cpus} CPUs, load average ${result.machine.loadAverageAtStart} at the start, ${(result.durationS / 60).toFixed(1)} min):`,
+    `From [${link}](${link}) (${result.machine.cpus} CPUs, load average ${result.machine.loadAverageAtStart} at the start, ${(result.durationS / 60).toFixed(1)} min):`,
     '',
     renderGoalTable(result.goals),
     LATEST_END,
