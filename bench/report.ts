@@ -2,7 +2,7 @@
 // see where the time goes (per-stage timings, bake profiles, overhead, self-heal).
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { GoalRow, PipelineBenchResult, PipelineName, RunMeasurement, RunName } from './results.ts';
 import { PIPELINES } from './results.ts';
 

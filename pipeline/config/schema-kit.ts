@@ -28,13 +28,6 @@ export function show(value: unknown): string {
   return String(value);
 }
 
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'list';
-  if (typeof value === 'object') return 'mapping';
-  return typeof value;
-}
-
 function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
