@@ -12,6 +12,7 @@ import { runStamp, stateDirOf, type RunContext } from '../context.ts';
 import { EXIT, UsageError, exitCodeOf, isBakeryError } from '../errors.ts';
 import { Interrupts } from '../interrupts.ts';
 import { acquireLock, type HeldLock } from '../lock.ts';
+import { KEPT_RUNS, pruneRunLogs } from '../log-retention.ts';
 import type { Reporter, RunSummary, StageSummary } from '../output/events.ts';
 import { formatMessage } from '../output/format.ts';
 import { chooseOutputMode, createReporter, type TextSink } from '../output/reporters.ts';
@@ -152,6 +153,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     }
     const logDir = join(stateDir, 'logs', runStamp());
     summary.log_dir = logDir;
+    if (!dryRun) await pruneRunLogs(join(stateDir, 'logs'), KEPT_RUNS - 1);
     runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
     const context: RunContext = { root, config, env, stateDir, logDir, runner, reporter, signal: interrupts.signal };
     const session: Session = { args, config, env, context, target: await createTarget(context), reporter, summaries };
