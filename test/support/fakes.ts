@@ -36,3 +36,14 @@ export class StringSink implements TextSink {
     return true;
   }
 }
+
+/** The error `run` throws, checked to be of `type`; fails the test when nothing is thrown. */
+export function thrownBy<E extends Error>(type: new (...args: never[]) => E, run: () => unknown): E {
+  try {
+    run();
+  } catch (error) {
+    if (!(error instanceof type)) throw new Error(`expected a ${type.name}, got ${String(error)}`);
+    return error;
+  }
+  throw new Error(`expected a ${type.name}, but nothing was thrown`);
+}

@@ -4,39 +4,19 @@ import * as assert from 'uvu/assert';
 import { assertRemoteStateInCi, isCi } from '../../pipeline/ci-guard.ts';
 import type { AwsEnvironment, Environment } from '../../pipeline/config/schema.ts';
 import { UsageError } from '../../pipeline/errors.ts';
+import { awsEnvironment as awsEnvironmentOf } from '../helpers/aws-io.ts';
+import { thrownBy } from '../support/fakes.ts';
 import { makeTempDir, removeDir, runCli } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 
 function awsEnvironment(backend: 'local' | 's3'): AwsEnvironment {
-  return {
-    name: 'prod',
-    app: 'demo',
-    target: 'aws',
-    instances: { min: 2, desired: 2, max: 4 },
-    service: { port: 8080, health_path: '/health' },
-    health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
-    image: { keep: 3 },
-    baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
-    aws: {
-      region: 'eu-west-1',
-      instance_type: 't3.micro',
-      state: backend === 's3' ? { backend: 's3', bucket: 'demo-terraform-state' } : { backend: 'local' },
-    },
-  } as AwsEnvironment;
+  const state = backend === 's3' ? { backend: 's3' as const, bucket: 'demo-terraform-state' } : { backend: 'local' as const };
+  return awsEnvironmentOf({ state }, { name: 'prod' });
 }
 
 const localEnvironment = { ...awsEnvironment('local'), name: 'local', target: 'local', local: { port: 8080, base_image: 'debian:bookworm' } } as unknown as Environment;
 
-function refusal(run: () => void): UsageError {
-  try {
-    run();
-  } catch (error) {
-    assert.instance(error, UsageError);
-    return error as UsageError;
-  }
-  assert.unreachable('expected a UsageError');
-  throw new Error('unreachable');
-}
+const refusal = (run: () => void): UsageError => thrownBy(UsageError, run);
 
 const guard = suite('assertRemoteStateInCi refuses local Terraform state in CI');
 

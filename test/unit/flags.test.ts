@@ -3,19 +3,11 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { DEPLOY_SPEC, DESTROY_SPEC, formatHelp, parseArgs } from '../../pipeline/cli/flags.ts';
 import { UsageError } from '../../pipeline/errors.ts';
+import { thrownBy } from '../support/fakes.ts';
 import { REPO_ROOT, makeTempDir, removeDir, runCli } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 
-function usageErrorOf(run: () => unknown): UsageError {
-  try {
-    run();
-  } catch (error) {
-    assert.instance(error, UsageError);
-    return error as UsageError;
-  }
-  assert.unreachable('expected a UsageError');
-  throw new Error('unreachable');
-}
+const usageErrorOf = (run: () => unknown): UsageError => thrownBy(UsageError, run);
 
 const parsing = suite('parseArgs reads the command line');
 
