@@ -27,7 +27,7 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
         }
         if (outcome.url) summary.url = outcome.url;
         // stdout carries only the URL (or the JSON summary), so `url=$(./deploy.ts)` works.
-        if (!args.flags.has('json') && outcome.url) streams.out.write(`${outcome.url}\n`);
+        return args.flags.has('json') ? undefined : outcome.url;
       },
     },
     streams,

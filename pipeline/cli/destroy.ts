@@ -28,9 +28,10 @@ export function destroyCommand(argv: readonly string[], streams: Streams = proce
       stages: ({ args, context, target }) =>
         destroyStages(context, target, { keepImages: args.flags.has('keep-images'), dryRun: args.flags.has('dry-run') }, outcome),
       finish: ({ args, reporter, env }, _summary) => {
-        if (args.flags.has('dry-run')) return;
+        if (args.flags.has('dry-run')) return undefined;
         const text = outcome.removed.length === 0 ? `nothing to remove for ${env.app}/${env.name}` : `removed ${outcome.removed.length} resource(s) of ${env.app}/${env.name}`;
         reporter.emit({ kind: 'message', level: 'info', text, details: outcome.removed });
+        return undefined;
       },
     },
     streams,

@@ -58,8 +58,8 @@ export interface CommandHooks {
   /** Runs before the lock is taken (confirmation prompts); may throw UsageError. */
   beforeLock?(session: Omit<Session, 'context' | 'target'>): Promise<void>;
   stages(session: Session): Stage[];
-  /** Fills the summary's command-specific fields and prints the result line. */
-  finish(session: Session, summary: RunSummary): void;
+  /** Fills the summary's command-specific fields; returns the line for stdout (printed after the summary), if any. */
+  finish(session: Session, summary: RunSummary): string | undefined;
 }
 
 /** Runs one command end to end; resolves to the exit code (never throws). */
@@ -93,6 +93,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
   const summary: RunSummary = { command: spec.command, env: envName, target: 'unknown', stages: summaries, ok: false, exit_code: EXIT.deployFailed };
 
   let lock: HeldLock | undefined;
+  let result: string | undefined;
   let runner: ProcessRunner | undefined;
   // Set when the run went to the tooling container, which reports for itself.
   let delegated = false;
@@ -162,7 +163,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     await runStages(hooks.stages(session), { reporter, dryRun, summaries, signal: interrupts.signal });
     summary.ok = true;
     summary.exit_code = EXIT.ok;
-    hooks.finish(session, summary);
+    result = hooks.finish(session, summary);
   } catch (error) {
     summary.exit_code = exitCodeOf(error);
     summary.error = { message: errorMessage(error), details: isBakeryError(error) ? error.details : [] };
@@ -175,6 +176,7 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     if (!delegated) reporter.emit({ kind: 'run-end', summary });
     reporter.close();
   }
+  if (result !== undefined) streams.out.write(`${result}\n`);
   return summary.exit_code;
 }
 

@@ -42,8 +42,9 @@ session.after.each(({ dir }) => removeDir(dir));
 function hooks(stages: Stage[], url?: string): CommandHooks {
   return {
     stages: () => stages,
-    finish: (_session, summary) => {
+    finish: ({ args }, summary) => {
       if (url) summary.url = url;
+      return args.flags.has('json') ? undefined : url;
     },
   };
 }
@@ -65,6 +66,12 @@ function summaryOf(out: StringSink): RunSummary {
   assert.is(lines.length, 2, `stdout should hold one JSON line, got: ${out.text}`);
   return JSON.parse(lines[0] as string) as RunSummary;
 }
+
+session('prints the result line on stdout after the summary, and nothing else', async (context) => {
+  const code = await run(context, [], hooks([ok('preflight')], 'http://127.0.0.1:8080/'));
+  assert.is(code, 0);
+  assert.is(context.out.text, 'http://127.0.0.1:8080/\n');
+});
 
 session('prints exactly one JSON summary on stdout for a successful --json run', async (context) => {
   const code = await run(context, ['--json'], hooks([ok('preflight'), { ...ok('bake'), skip: () => 'image 3f9c already baked' }], 'http://127.0.0.1:8080/'));
