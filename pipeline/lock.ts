@@ -3,7 +3,9 @@
 // taken over with a warning.
 
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LockError } from './errors.ts';
 
@@ -11,7 +13,28 @@ export interface LockOwner {
   pid: number;
   command: string;
   host: string;
+  /** The PID namespace (Linux): a pid means something only inside its own namespace. */
+  pid_namespace?: string;
   started_at: string;
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the owner may still be running. Only a pid from this host and this PID
+ * namespace can be checked; any other (another machine, the tooling container) is
+ * trusted to be alive.
+ */
+function mayBeAlive(owner: LockOwner, me: LockOwner): boolean {
+  const sameNamespace = owner.pid_namespace === undefined || owner.pid_namespace === me.pid_namespace;
+  if (owner.host !== me.host || !sameNamespace) return true;
+  return isProcessAlive(owner.pid);
 }
 
 export interface HeldLock {
@@ -44,12 +67,23 @@ export async function acquireLock(
   onStaleLock: (owner: LockOwner | undefined) => void,
 ): Promise<HeldLock> {
   await mkdir(dirname(path), { recursive: true });
-  const me: LockOwner = { pid: process.pid, command, host: hostname(), started_at: new Date().toISOString() };
+  const namespace = pidNamespace();
+  const me: LockOwner = { pid: process.pid, command, host: hostname(), ...(namespace ? { pid_namespace: namespace } : {}), started_at: new Date().toISOString() };
+  // Written in full to a private file, then linked into place: link() fails if the lock
+  // exists, and nobody ever sees a lock file without its owner in it.
+  const draft = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  await writeFile(draft, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+  try {
+    return await takeLock(path, draft, me, onStaleLock);
+  } finally {
+    await rm(draft, { force: true });
+  }
+}
+
+async function takeLock(path: string, draft: string, me: LockOwner, onStaleLock: (owner: LockOwner | undefined) => void): Promise<HeldLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const file = await open(path, 'wx', 0o600);
-      await file.writeFile(`${JSON.stringify(me)}\n`);
-      await file.close();
+      await link(draft, path);
       return {
         path,
         release: async () => {
@@ -61,11 +95,9 @@ export async function acquireLock(
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = await readOwner(path);
-    // A lock from another host cannot be checked; trust it (shared state directories).
-    const alive = owner !== undefined && (owner.host !== me.host || isProcessAlive(owner.pid));
-    if (alive) {
+    if (owner !== undefined && mayBeAlive(owner, me)) {
       throw new LockError(
-        `another ${owner.command} holds this environment's lock: pid ${owner.pid} on ${owner.host}, since ${owner.started_at}`,
+        `another ${owner.command} holds this environment's lock: pid ${owner.pid} on ${owner.host}${owner.pid_namespace !== undefined && owner.pid_namespace !== me.pid_namespace ? ' (in another PID namespace, e.g. the tooling container)' : ''}, since ${owner.started_at}`,
         [`lock file: ${path}`, 'wait for it to finish; if that process is gone, delete the lock file'],
       );
     }

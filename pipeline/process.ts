@@ -146,7 +146,8 @@ export class ProcessRunner {
     if (result.failed && (result as { code?: string }).code === 'ENOENT') {
       throw new PreflightError(`${spec.tool} is not installed or not on PATH`, [`command: ${command}`, `install ${spec.tool} (scripts/setup.sh installs every tool bakery needs)`]);
     }
-    if (interrupts.interrupted && !spec.cleanup) {
+    // Cleanup work survives the first signal, not a forced stop (the second one).
+    if (interrupts.interrupted && (!spec.cleanup || interrupts.wasForced)) {
       throw new InterruptedError(`${spec.tool} was interrupted (${interrupts.interrupted})`, [`log: ${this.logPath(stage)}`]);
     }
     const ok = exitCode !== undefined && (exitCode === 0 || (spec.okExitCodes ?? []).includes(exitCode));
@@ -177,6 +178,8 @@ export class ProcessRunner {
     let stream = this.logs.get(stage);
     if (!stream) {
       stream = createWriteStream(this.logPath(stage), { flags: 'a', mode: 0o600 });
+      // A log that cannot be written (disk full) must not crash the deploy it records.
+      stream.on('error', (error) => this.options.reporter.emit({ kind: 'message', level: 'warn', text: `cannot write ${this.logPath(stage)}: ${error.message}` }));
       this.logs.set(stage, stream);
     }
     return stream;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -83,6 +83,21 @@ locking('trusts a lock held on another host', async ({ path, dir }) => {
   writeOwner(path, { pid: deadPid(), command: 'deploy', host: `not-${hostname()}`, started_at: '2026-11-21T08:00:00.000Z' });
   const error = await lockErrorOf(acquireLock(path, 'deploy', () => assert.unreachable('took over a lock from another host')));
   assert.match(error.message, `on not-${hostname()}, since 2026-11-21T08:00:00.000Z`);
+});
+
+locking('trusts a lock held in another PID namespace of this host (the tooling container)', async ({ path, dir }) => {
+  mkdirSync(join(dir, '.deploy', 'local'), { recursive: true });
+  writeOwner(path, { pid: deadPid(), command: 'deploy', host: hostname(), pid_namespace: 'pid:[1]', started_at: '2026-11-21T08:00:00.000Z' });
+  const error = await lockErrorOf(acquireLock(path, 'deploy', () => assert.unreachable('took over a lock from another PID namespace')));
+  assert.match(error.message, 'in another PID namespace');
+});
+
+locking('writes its PID namespace into the lock and leaves no draft file behind', async ({ path, dir }) => {
+  const lock = await acquireLock(path, 'deploy', () => {});
+  const owner = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
+  assert.match(owner.pid_namespace ?? '', /^pid:\[\d+\]$/);
+  assert.equal(readdirSync(join(dir, '.deploy', 'local')), ['lock']);
+  await lock.release();
 });
 
 locking('releases only a lock that is still ours', async ({ path }) => {

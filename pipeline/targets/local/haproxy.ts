@@ -118,11 +118,14 @@ export async function registerServer(io: StageIO, lb: string, env: LocalEnvironm
 }
 
 export async function drainServer(io: StageIO, lb: string, name: string, options: { cleanup?: boolean } = {}): Promise<void> {
-  await runtimeApi(io, lb, [`set server ${BACKEND}/${name} state drain`], options);
+  const answer = await runtimeApi(io, lb, [`set server ${BACKEND}/${name} state drain`], options);
+  if (answer.trim() !== '') io.warn(`HAProxy did not drain ${name}`, [answer.trim()]);
 }
 
 /** Takes a server out for good: maintenance, close what is left, delete. */
 export async function removeServer(io: StageIO, lb: string, name: string, options: { cleanup?: boolean } = {}): Promise<void> {
   const server = `${BACKEND}/${name}`;
-  await runtimeApi(io, lb, [`set server ${server} state maint`, `shutdown sessions server ${server}`, `del server ${server}`], options);
+  const answer = await runtimeApi(io, lb, [`set server ${server} state maint`, `shutdown sessions server ${server}`, `del server ${server}`], options);
+  // `set` and `shutdown` answer nothing when they succeed; `del` says so.
+  if (!answer.includes('Server deleted')) io.warn(`HAProxy did not remove ${name}`, [answer.trim() || '(no answer)']);
 }

@@ -33,7 +33,8 @@ export interface Instance {
 export async function listInstances(io: StageIO, env: LocalEnvironment, options: { cleanup?: boolean } = {}): Promise<Instance[]> {
   const containers = await listContainers(io, ownerFilters(env, 'instance'), options);
   if (containers.length === 0) return [];
-  const details = await docker(io, ['inspect', '--format', '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', ...containers.map((c) => c.id)], options);
+  // The fixed address given with --ip (IPAMConfig), which a stopped container keeps too.
+  const details = await docker(io, ['inspect', '--format', '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}', ...containers.map((c) => c.id)], options);
   const byName = new Map(details.split('\n').map((line) => {
     const [name = '', imageId = '', address = ''] = line.trim().split(' ');
     return [name.replace(/^\//, ''), { imageId, address }] as const;

@@ -68,7 +68,16 @@ export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, s
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
     }
   } finally {
-    await persistServers(io, scope.root, env, names, { cleanup: true });
+    await bestEffort(io, 'could not record the registered instances for a load balancer restart', () => persistServers(io, scope.root, env, names, { cleanup: true }));
+  }
+}
+
+/** Runs cleanup work whose failure must not hide the error that made it necessary. */
+async function bestEffort(io: StageIO, what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    io.warn(what, [error instanceof Error ? error.message : String(error)]);
   }
 }
 
@@ -78,7 +87,10 @@ async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, co
   const started: Instance[] = [];
   try {
     const base = await networkBase(io, names);
+    // Stopped instances keep their fixed address and may still be registered: skip those too.
     const taken = await takenAddresses(io, names);
+    for (const instance of await listInstances(io, env)) if (instance.address) taken.add(instance.address);
+    for (const server of await serverStates(io, names.lb)) taken.add(server.address.replace(/:\d+$/, ''));
     for (let index = 0; index < count; index++) {
       const address = pickAddress(base, taken);
       taken.add(address);
@@ -88,7 +100,7 @@ async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, co
     }
     await waitUntilUp(io, scope, started);
   } catch (error) {
-    await removeNewInstances(io, scope, existing);
+    await bestEffort(io, 'could not remove every new instance: run ./destroy.ts if one is left', () => removeNewInstances(io, scope, existing));
     throw error;
   }
 }
@@ -108,8 +120,9 @@ async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]
   }
   const failing = latest.find((server) => !isUp(server)) ?? latest[0];
   const journal = failing ? await journalTail(io, failing.name, env.app) : [];
+  const previous = (await listInstances(io, env, { cleanup: true })).filter((instance) => !wanted.has(instance.name) && instance.running).length;
   throw new DeployError(
-    `the new image did not become healthy within ${env.health.deadline_s} s (health.deadline_s); it was removed and the previous instances keep serving`,
+    `the new image did not become healthy within ${env.health.deadline_s} s (health.deadline_s); it was removed${previous > 0 ? ` and the ${previous} previous instance(s) keep serving` : ', and no previous instance is left to serve'}`,
     [
       ...latest.filter((server) => !isUp(server)).map(describeCheck),
       ...(failing ? [`last journal lines of ${failing.name} (${env.app}.service):`, ...journal.map((line) => `  ${line}`)] : []),
