@@ -112,12 +112,19 @@ source "docker" "app" {
   # (Packer's default run command sets /bin/sh, which would then run CMD as a
   # shell script) and SIGRTMIN+3, on which systemd as PID 1 halts cleanly
   # (SIGTERM only makes it re-execute itself).
-  run_command = ["-d", "-i", "-t", "--stop-signal=SIGRTMIN+3", "--entrypoint=", "--", "{{.Image}}", "/bin/sh"]
+  # The labels let ./destroy.ts find a builder container that a killed Packer left behind.
+  run_command = [
+    "-d", "-i", "-t", "--stop-signal=SIGRTMIN+3", "--entrypoint=",
+    "--label", "bakery.app=${var.app_name}", "--label", "bakery.env=${var.environment}", "--label", "bakery.role=builder",
+    "--", "{{.Image}}", "/bin/sh",
+  ]
 
   # The committed image boots systemd as PID 1.
   changes = concat(
     [for key, value in local.docker_labels : "LABEL ${key}=\"${value}\""],
     [
+      # The builder container is labelled role=builder; the image it becomes is not.
+      "LABEL bakery.role=\"image\"",
       "ENV container=docker",
       "EXPOSE ${var.service_port}",
       "CMD [\"/lib/systemd/systemd\"]",

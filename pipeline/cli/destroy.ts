@@ -1,7 +1,7 @@
 // The destroy command: confirmation for non-local environments, then destroy stages.
 
 import { createInterface } from 'node:readline/promises';
-import { UsageError } from '../errors.ts';
+import { InterruptedError, UsageError } from '../errors.ts';
 import { destroyStages, type DestroyOutcome } from '../destroy.ts';
 import { DESTROY_SPEC } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
@@ -19,7 +19,10 @@ export function destroyCommand(argv: readonly string[], streams: Streams = proce
         }
         const prompt = createInterface({ input: process.stdin, output: process.stderr });
         try {
-          const answer = await prompt.question(`This removes every resource of ${env.app}/${env.name} on ${env.target}. Type the environment name to confirm: `);
+          const answer = await prompt.question(`This removes every resource of ${env.app}/${env.name} on ${env.target}. Type the environment name to confirm: `).catch((error: unknown) => {
+            // Ctrl-C at the prompt: nothing was removed, and it is an interruption, not a bug.
+            throw new InterruptedError('not confirmed (interrupted at the prompt); nothing was removed', [], { cause: error });
+          });
           if (answer.trim() !== env.name) throw new UsageError(`not confirmed (typed ${JSON.stringify(answer.trim())}, expected ${JSON.stringify(env.name)}); nothing was removed`);
         } finally {
           prompt.close();

@@ -2,6 +2,7 @@
 // aws is deliberate: image ↔ AMI, instance containers ↔ ASG instances, HAProxy ↔ ALB
 // and its target group, the Docker network ↔ the VPC.
 
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
@@ -73,7 +74,8 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       const ordered = [...containers].sort((a, b) => Number(a.name === names.lb) - Number(b.name === names.lb));
       for (const container of ordered) {
         io.progress(`removing ${container.name}`);
-        await docker(io, ['rm', '--force', '--volumes', container.name], { cleanup: true, okExitCodes: [1] });
+        // Fails loudly: a container that cannot be removed is exactly what must not be left.
+        await docker(io, ['rm', '--force', '--volumes', container.name], { cleanup: true });
         removed.push(`container ${container.name}`);
       }
       const networks = await docker(io, ['network', 'ls', ...ownerFilters(env), '--format', '{{.Name}}'], { cleanup: true });
@@ -81,6 +83,7 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         await docker(io, ['network', 'rm', network], { cleanup: true });
         removed.push(`network ${network}`);
       }
+      await rm(names.lbConfigDir, { recursive: true, force: true });
       return { removed };
     },
   };

@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
+import { DeployError } from '../../errors.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
 import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './haproxy.ts';
 import { LABEL, ownerLabels, type LocalNames } from './names.ts';
@@ -72,7 +73,7 @@ async function waitForRuntimeApi(io: StageIO, lb: string): Promise<void> {
     if (result.exitCode === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`load balancer ${lb} did not open its runtime API socket within 5 s (see docker logs ${lb})`);
+  throw new DeployError(`load balancer ${lb} did not open its runtime API socket within 5 s`, [`see: docker logs ${lb}`]);
 }
 
 function lbConfigPath(names: LocalNames): string {
