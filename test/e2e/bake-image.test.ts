@@ -85,6 +85,8 @@ Bake('the image carries the bake labels, boots systemd and stops it with SIGRTMI
     'bakery.version': variables.version,
     'bakery.git_revision': variables.git_revision,
     'bakery.baked_at': variables.baked_at,
+    // Not the builder container's role=builder, which the commit would otherwise keep.
+    'bakery.role': 'image',
   });
   assert.equal(config.Cmd, ['/lib/systemd/systemd']);
   assert.ok((config.Entrypoint ?? []).length === 0, `entrypoint ${JSON.stringify(config.Entrypoint)} left over from the build container`);
