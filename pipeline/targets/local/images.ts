@@ -37,6 +37,15 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/** What `docker rmi` takes: every tag (removing the last deletes the image), or the id of an untagged one. */
+function rmiArgs(row: ImageRow): string[] {
+  return row.tags.length > 0 ? row.tags : [row.id];
+}
+
+function describeImage(row: ImageRow): string {
+  return `image ${row.tags[0] ?? row.id}`;
+}
+
 function toRef(row: ImageRow): ImageRef {
   return { id: row.id, fingerprint: row.fingerprint, createdAt: row.createdAt, ...(row.tags[0] ? { name: row.tags[0] } : {}) };
 }
@@ -78,9 +87,9 @@ export function localImageStore(env: LocalEnvironment, names: LocalNames): Image
       const removed: string[] = [];
       for (const row of rows.slice(keep)) {
         if (row.id === inUse.id) continue;
-        const result = await io.run({ tool: 'docker', args: ['rmi', '--force', ...(row.tags.length > 0 ? row.tags : [row.id])], quiet: true, okExitCodes: [1] });
-        if (result.exitCode === 0) removed.push(`image ${row.tags[0] ?? row.id}`);
-        else io.warn(`could not remove image ${row.tags[0] ?? row.id}: ${result.stderr.trim()}`);
+        const result = await io.run({ tool: 'docker', args: ['rmi', '--force', ...rmiArgs(row)], quiet: true, okExitCodes: [1] });
+        if (result.exitCode === 0) removed.push(describeImage(row));
+        else io.warn(`could not remove ${describeImage(row)}: ${result.stderr.trim()}`);
       }
       return removed;
     },
@@ -88,9 +97,9 @@ export function localImageStore(env: LocalEnvironment, names: LocalNames): Image
     async removeAll(io) {
       const rows = await listImages(io, env);
       for (const row of rows) {
-        await docker(io, ['rmi', '--force', ...(row.tags.length > 0 ? row.tags : [row.id])], { cleanup: true });
+        await docker(io, ['rmi', '--force', ...rmiArgs(row)], { cleanup: true });
       }
-      return rows.map((row) => `image ${row.tags[0] ?? row.id}`);
+      return rows.map(describeImage);
     },
   };
 }

@@ -3,21 +3,21 @@
 // and its target group, the Docker network ↔ the VPC.
 
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
-import { DeployError, InterruptedError } from '../../errors.ts';
+import { DeployError } from '../../errors.ts';
 import { waitForHttpHealthy } from '../../health.ts';
 import type { DeployTarget } from '../target.ts';
 import { docker, inspectFormat, listContainers } from './docker.ts';
-import { describeCheck, isUp, registerServer, serverStates } from './haproxy.ts';
+import { registerServer, serverStates } from './haproxy.ts';
 import { localImageStore } from './images.ts';
-import { journalTail, listInstances } from './instances.ts';
+import { listInstances } from './instances.ts';
 import { ensureLb, persistServers } from './lb.ts';
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
 import { rollout, rolloutSkipReason, type LocalScope } from './rollout.ts';
+import { waitForUp } from './wait.ts';
 
 export function createLocalTarget(context: RunContext, env: LocalEnvironment): DeployTarget {
   const names = localNames(env, context.stateDir);
@@ -102,22 +102,7 @@ async function registerStrays(io: StageIO, scope: LocalScope): Promise<void> {
 
 /** Waits until the load balancer reports `desired` servers UP (the target health of the ALB). */
 async function waitForLbUp(io: StageIO, scope: LocalScope): Promise<void> {
-  const { env, names } = scope;
-  const deadline = Date.now() + env.health.deadline_s * 1000;
-  let servers = await serverStates(io, names.lb);
-  while (servers.filter(isUp).length < env.instances.desired) {
-    if (io.signal.aborted) throw new InterruptedError('interrupted while waiting for the load balancer');
-    if (Date.now() > deadline) {
-      const down = servers.filter((server) => !isUp(server));
-      const journal = down[0] ? await journalTail(io, down[0].name, env.app) : [];
-      throw new DeployError(`only ${servers.filter(isUp).length} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`, [
-        ...down.map(describeCheck),
-        ...(down[0] ? [`last journal lines of ${down[0].name}:`, ...journal.map((line) => `  ${line}`)] : []),
-      ]);
-    }
-    io.progress(`${servers.filter(isUp).length}/${env.instances.desired} instances UP`);
-    await sleep(250);
-    servers = await serverStates(io, names.lb);
-  }
+  const { env } = scope;
+  const timedOut = await waitForUp(io, scope, (servers) => servers, env.instances.desired, 'instances');
+  if (timedOut) throw new DeployError(`only ${timedOut.up} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`, timedOut.why);
 }
-

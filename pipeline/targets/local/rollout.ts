@@ -7,13 +7,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RolloutStrategy, StageIO } from '../../context.ts';
-import { DeployError, InterruptedError } from '../../errors.ts';
+import { DeployError } from '../../errors.ts';
 import type { ImageRef } from '../target.ts';
-import { describeCheck, drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
-import { journalTail, listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
+import { drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
+import { listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
 import { persistServers } from './lb.ts';
 import type { LocalNames } from './names.ts';
 import { networkBase, pickAddress, takenAddresses } from './network.ts';
+import { waitForUp } from './wait.ts';
 
 const POLL_MS = 250;
 /** How long an old instance may take to finish its requests after being drained. */
@@ -54,7 +55,8 @@ export async function rolloutSkipReason(io: StageIO, scope: LocalScope, image: I
 export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, strategy: RolloutStrategy): Promise<void> {
   const { env, names } = scope;
   const instances = await listInstances(io, env);
-  const fleet = planFleet(instances, await serverStates(io, names.lb), image, env.instances.desired);
+  const servers = await serverStates(io, names.lb);
+  const fleet = planFleet(instances, servers, image, env.instances.desired);
   const needed = env.instances.desired - fleet.keep.length;
   io.note(`rollout (${strategy}): keep ${fleet.keep.map((i) => i.name).join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
 
@@ -63,7 +65,7 @@ export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, s
     if (strategy === 'recreate') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: false });
     }
-    if (needed > 0) await launchHealthy(io, scope, image, needed, new Set(instances.map((i) => i.name)));
+    if (needed > 0) await launchHealthy(io, scope, image, needed, { instances, servers });
     if (strategy === 'rolling') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
     }
@@ -81,16 +83,19 @@ async function bestEffort(io: StageIO, what: string, work: () => Promise<void>):
   }
 }
 
-/** Starts `count` instances and waits until all are UP; on any failure removes them all. */
-async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, count: number, existing: Set<string>): Promise<void> {
+/**
+ * Starts `count` instances and waits until all are UP; on any failure removes every
+ * instance that `before` did not have.
+ */
+async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, count: number, before: { instances: Instance[]; servers: ServerState[] }): Promise<void> {
   const { env, names } = scope;
   const started: Instance[] = [];
   try {
     const base = await networkBase(io, names);
     // Stopped instances keep their fixed address and may still be registered: skip those too.
     const taken = await takenAddresses(io, names);
-    for (const instance of await listInstances(io, env)) if (instance.address) taken.add(instance.address);
-    for (const server of await serverStates(io, names.lb)) taken.add(server.address.replace(/:\d+$/, ''));
+    for (const instance of before.instances) if (instance.address) taken.add(instance.address);
+    for (const server of before.servers) taken.add(server.address.replace(/:\d+$/, ''));
     for (let index = 0; index < count; index++) {
       const address = pickAddress(base, taken);
       taken.add(address);
@@ -100,33 +105,20 @@ async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, co
     }
     await waitUntilUp(io, scope, started);
   } catch (error) {
+    const existing = new Set(before.instances.map((instance) => instance.name));
     await bestEffort(io, 'could not remove every new instance: run ./destroy.ts if one is left', () => removeNewInstances(io, scope, existing));
     throw error;
   }
 }
 
 async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]): Promise<void> {
-  const { env, names } = scope;
-  const deadline = Date.now() + env.health.deadline_s * 1000;
   const wanted = new Set(instances.map((instance) => instance.name));
-  let latest: ServerState[] = [];
-  while (Date.now() < deadline) {
-    if (io.signal.aborted) throw new InterruptedError('interrupted while waiting for new instances to become healthy');
-    latest = (await serverStates(io, names.lb)).filter((server) => wanted.has(server.name));
-    const up = latest.filter(isUp).length;
-    io.progress(`${up}/${wanted.size} new instance(s) UP${latest.find((s) => !isUp(s)) ? `; ${describeCheck(latest.find((s) => !isUp(s)) as ServerState)}` : ''}`);
-    if (up === wanted.size) return;
-    await sleep(POLL_MS);
-  }
-  const failing = latest.find((server) => !isUp(server)) ?? latest[0];
-  const journal = failing ? await journalTail(io, failing.name, env.app) : [];
-  const previous = (await listInstances(io, env, { cleanup: true })).filter((instance) => !wanted.has(instance.name) && instance.running).length;
+  const timedOut = await waitForUp(io, scope, (servers) => servers.filter((server) => wanted.has(server.name)), wanted.size, 'new instance(s)');
+  if (!timedOut) return;
+  const previous = (await listInstances(io, scope.env, { cleanup: true })).filter((instance) => !wanted.has(instance.name) && instance.running).length;
   throw new DeployError(
-    `the new image did not become healthy within ${env.health.deadline_s} s (health.deadline_s); it was removed${previous > 0 ? ` and the ${previous} previous instance(s) keep serving` : ', and no previous instance is left to serve'}`,
-    [
-      ...latest.filter((server) => !isUp(server)).map(describeCheck),
-      ...(failing ? [`last journal lines of ${failing.name} (${env.app}.service):`, ...journal.map((line) => `  ${line}`)] : []),
-    ],
+    `the new image did not become healthy within ${scope.env.health.deadline_s} s (health.deadline_s); it was removed${previous > 0 ? ` and the ${previous} previous instance(s) keep serving` : ', and no previous instance is left to serve'}`,
+    timedOut.why,
   );
 }
 
