@@ -5,7 +5,7 @@
 // string and a comment.
 // ./deploy.ts [ENV] [flags]: bake, roll out, verify, print the URL. See --help.
 
-import { deployCommand } from './pipeline/cli/deploy.ts';
+import { deployCommand } from './pipeline/cli/deploy-command.ts';
 import { main } from './pipeline/cli/session.ts';
 
 await main(() => deployCommand(process.argv.slice(2)));

@@ -5,7 +5,7 @@
 // string and a comment.
 // ./destroy.ts [ENV] [flags]: remove everything bakery made for ENV. See --help.
 
-import { destroyCommand } from './pipeline/cli/destroy.ts';
+import { destroyCommand } from './pipeline/cli/destroy-command.ts';
 import { main } from './pipeline/cli/session.ts';
 
 await main(() => destroyCommand(process.argv.slice(2)));

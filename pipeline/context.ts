@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Config, Environment } from './config/schema.ts';
 import type { Reporter } from './output/events.ts';
-import type { ProcessRunner, ToolResult, ToolRun } from './process.ts';
+import type { ProcessRunner, ToolResult, ToolRun } from './process/runner.ts';
 
 export type RolloutStrategy = 'rolling' | 'recreate';
 

@@ -4,7 +4,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsEnvironment } from '../../pipeline/config/schema.ts';
 import type { StageIO } from '../../pipeline/context.ts';
-import type { ToolResult, ToolRun } from '../../pipeline/process.ts';
+import type { ToolResult, ToolRun } from '../../pipeline/process/runner.ts';
 import { createAwsClients, type AwsClients } from '../../pipeline/targets/aws/clients.ts';
 
 export interface RecordingIO extends StageIO {

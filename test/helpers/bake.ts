@@ -1,6 +1,6 @@
 // Real bakes for the tests: packer, ansible and docker run as plain child
 // processes. runTool() is the one place that starts them, so it can later be
-// swapped for the project's process runner (pipeline/process.ts).
+// swapped for the project's process runner (pipeline/process/runner.ts).
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { assertRemoteStateInCi, isCi } from '../../pipeline/ci-guard.ts';
+import { assertRemoteStateInCi, isCi } from '../../pipeline/config/ci-guard.ts';
 import type { AwsEnvironment, Environment } from '../../pipeline/config/schema.ts';
 import { UsageError } from '../../pipeline/errors.ts';
 import { awsEnvironment as awsEnvironmentOf } from '../helpers/aws-io.ts';

@@ -12,8 +12,8 @@ import {
   withAbsoluteConfig,
   withContainerNever,
   type ContainerCommandOptions,
-} from '../../pipeline/container/command.ts';
-import { listFiles, toolingImageTag } from '../../pipeline/container/image.ts';
+} from '../../pipeline/reexec/command.ts';
+import { listFiles, toolingImageTag } from '../../pipeline/reexec/image.ts';
 import { makeTempDir, removeDir } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { toolingImageTag } from '../../pipeline/container/image.ts';
+import { toolingImageTag } from '../../pipeline/reexec/image.ts';
 import { REPO_ROOT, exitOf, makeTempDir, removeDir, spawnTs, waitFor } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 

@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
-import { containerMode, decidePlacement, isInToolingContainer } from '../../pipeline/container/placement.ts';
-import { checkTool, compareVersions, hostToolProblems, requiredTools, TOOLS, type ToolName, type VersionProbe } from '../../pipeline/container/tools.ts';
+import { containerMode, decidePlacement, isInToolingContainer } from '../../pipeline/reexec/placement.ts';
+import { checkTool, compareVersions, hostToolProblems, requiredTools, TOOLS, type ToolName, type VersionProbe } from '../../pipeline/reexec/tools.ts';
 import { suite } from '../support/suite.ts';
 
 /** A probe answering from a table; a missing entry is a tool that is not installed. */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as assert from 'uvu/assert';
-import { IMAGE_TSX_LOADER } from '../../pipeline/container/command.ts';
+import { IMAGE_TSX_LOADER } from '../../pipeline/reexec/command.ts';
 import { REPO_ROOT, makeTempDir, removeDir } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 

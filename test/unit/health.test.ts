@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as assert from 'uvu/assert';
 import { DeployError, InterruptedError } from '../../pipeline/errors.ts';
-import { probeOnce, waitForHttpHealthy, type HealthAttempt } from '../../pipeline/health.ts';
+import { probeOnce, waitForHttpHealthy, type HealthAttempt } from '../../pipeline/stages/http-health.ts';
 import { suite } from '../support/suite.ts';
 
 interface Context {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { LockError } from '../../pipeline/errors.ts';
-import { acquireLock, isProcessAlive, type LockOwner } from '../../pipeline/lock.ts';
+import { acquireLock, isProcessAlive, type LockOwner } from '../../pipeline/state/lock.ts';
 import { makeTempDir, removeDir, runCli } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 

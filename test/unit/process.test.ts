@@ -2,8 +2,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { InterruptedError, PreflightError, ToolError } from '../../pipeline/errors.ts';
-import type { Interrupts } from '../../pipeline/interrupts.ts';
-import type { ProcessRunner } from '../../pipeline/process.ts';
+import type { Interrupts } from '../../pipeline/process/interrupts.ts';
+import type { ProcessRunner } from '../../pipeline/process/runner.ts';
 import { RecordingReporter } from '../support/fakes.ts';
 import { exitOf, makeTempDir, removeDir, spawnTs, waitFor } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
@@ -14,16 +14,16 @@ import { suite } from '../support/suite.ts';
 // come from the same import() so that `instanceof` sees the same classes.
 const pipeline = {} as {
   errors: typeof import('../../pipeline/errors.ts');
-  interrupts: typeof import('../../pipeline/interrupts.ts');
-  process: typeof import('../../pipeline/process.ts');
-  redact: typeof import('../../pipeline/redact.ts');
+  interrupts: typeof import('../../pipeline/process/interrupts.ts');
+  process: typeof import('../../pipeline/process/runner.ts');
+  redact: typeof import('../../pipeline/process/redact.ts');
 };
 
 async function loadPipeline(): Promise<void> {
   pipeline.errors ??= await import('../../pipeline/errors.ts');
-  pipeline.interrupts ??= await import('../../pipeline/interrupts.ts');
-  pipeline.process ??= await import('../../pipeline/process.ts');
-  pipeline.redact ??= await import('../../pipeline/redact.ts');
+  pipeline.interrupts ??= await import('../../pipeline/process/interrupts.ts');
+  pipeline.process ??= await import('../../pipeline/process/runner.ts');
+  pipeline.redact ??= await import('../../pipeline/process/redact.ts');
 }
 
 const MASK = '[REDACTED]';

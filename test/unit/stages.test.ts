@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { DeployError, InterruptedError } from '../../pipeline/errors.ts';
 import type { StageSummary } from '../../pipeline/output/events.ts';
-import { runStages, type Stage } from '../../pipeline/stages.ts';
+import { runStages, type Stage } from '../../pipeline/stages/runner.ts';
 import { RecordingReporter } from '../support/fakes.ts';
 import { suite } from '../support/suite.ts';
 

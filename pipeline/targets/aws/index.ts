@@ -16,7 +16,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { RolloutStrategy, RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
-import { waitForHttpHealthy } from '../../health.ts';
+import { waitForHttpHealthy } from '../../stages/http-health.ts';
 import type { DeployTarget, ImageRef, TeardownReport } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, createAwsClients, type AwsClients } from './clients.ts';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, EXIT, PreflightError } from '../../errors.ts';
-import type { ToolResult } from '../../process.ts';
+import type { ToolResult } from '../../process/runner.ts';
 
 export const LOCK_TIMEOUT = '5m';
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
-import { waitForHttpHealthy } from '../../health.ts';
+import { waitForHttpHealthy } from '../../stages/http-health.ts';
 import type { DeployTarget } from '../target.ts';
 import { docker, inspectFormat, listContainers } from './docker.ts';
 import { registerServer, serverStates } from './haproxy.ts';

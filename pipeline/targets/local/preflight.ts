@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { EXIT, PreflightError } from '../../errors.ts';
-import { findExecutable } from '../../which.ts';
+import { findExecutable } from '../../process/which.ts';
 import { docker, exists } from './docker.ts';
 import type { LocalNames } from './names.ts';
 

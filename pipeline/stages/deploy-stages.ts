@@ -1,12 +1,12 @@
 // The deploy pipeline as data: preflight → bake → provision → rollout → verify → prune.
 
-import type { DeployOptions, RunContext } from './context.ts';
-import { stageIO } from './context.ts';
-import { bakeImage, planBake, type BakePlan } from './bake/bake.ts';
-import { shortFingerprint } from './bake/fingerprint.ts';
-import { writeDeploymentRecord } from './record.ts';
-import type { Stage } from './stages.ts';
-import type { DeployTarget, ImageRef } from './targets/target.ts';
+import type { DeployOptions, RunContext } from '../context.ts';
+import { stageIO } from '../context.ts';
+import { bakeImage, planBake, type BakePlan } from '../bake/bake.ts';
+import { shortFingerprint } from '../bake/fingerprint.ts';
+import { writeDeploymentRecord } from '../state/record.ts';
+import type { Stage } from './runner.ts';
+import type { DeployTarget, ImageRef } from '../targets/target.ts';
 
 export interface DeployOutcome {
   image?: ImageRef;

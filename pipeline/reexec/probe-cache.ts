@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { findExecutable } from '../which.ts';
+import { findExecutable } from '../process/which.ts';
 import { probeVersion, type VersionProbe } from './tools.ts';
 
 type Cache = Record<string, string>;

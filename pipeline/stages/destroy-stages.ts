@@ -1,10 +1,10 @@
 // The destroy pipeline: preflight → deprovision → images. Destroying nothing succeeds.
 
-import type { DestroyOptions, RunContext } from './context.ts';
-import { stageIO } from './context.ts';
-import { removeDeploymentRecord } from './record.ts';
-import type { Stage } from './stages.ts';
-import type { DeployTarget } from './targets/target.ts';
+import type { DestroyOptions, RunContext } from '../context.ts';
+import { stageIO } from '../context.ts';
+import { removeDeploymentRecord } from '../state/record.ts';
+import type { Stage } from './runner.ts';
+import type { DeployTarget } from '../targets/target.ts';
 
 export interface DestroyOutcome {
   removed: string[];

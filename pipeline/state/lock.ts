@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LockError } from './errors.ts';
+import { LockError } from '../errors.ts';
 
 export interface LockOwner {
   pid: number;

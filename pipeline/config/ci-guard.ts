@@ -2,8 +2,8 @@
 // job: state kept in .deploy/ENV/ on it would be lost, the next run would try to create
 // every resource again, and two runs could not lock it against each other.
 
-import type { Environment } from './config/schema.ts';
-import { UsageError } from './errors.ts';
+import type { Environment } from './schema.ts';
+import { UsageError } from '../errors.ts';
 
 /** CI is set to anything but "" or "false" (GitHub Actions, Jenkins and most others set CI=true). */
 export function isCi(env: NodeJS.ProcessEnv): boolean {

@@ -1,7 +1,7 @@
 // The deploy command: flags → session → deploy stages → URL on stdout.
 
 import type { RolloutStrategy } from '../context.ts';
-import { deployStages, type DeployOutcome } from '../deploy.ts';
+import { deployStages, type DeployOutcome } from '../stages/deploy-stages.ts';
 import { DEPLOY_SPEC } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
 

@@ -3,7 +3,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
-import { DeployError, InterruptedError } from './errors.ts';
+import { DeployError, InterruptedError } from '../errors.ts';
 
 export interface HttpHealthOptions {
   /** Full URL of the health endpoint. */

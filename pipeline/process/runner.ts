@@ -7,10 +7,10 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-import { InterruptedError, PreflightError, ToolError } from './errors.ts';
+import { InterruptedError, PreflightError, ToolError } from '../errors.ts';
 import type { Interrupts } from './interrupts.ts';
-import type { Reporter } from './output/events.ts';
-import { stripAnsi } from './output/format.ts';
+import type { Reporter } from '../output/events.ts';
+import { stripAnsi } from '../output/format.ts';
 import type { Redactor } from './redact.ts';
 
 export interface ToolRun {

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetName } from '../config/schema.ts';
 import { DeployError, EXIT, InterruptedError, PreflightError } from '../errors.ts';
-import { formatCommand } from '../process.ts';
+import { formatCommand } from '../process/runner.ts';
 import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInteractive, type HostUser, type Terminal } from './command.ts';
 import { toolingImageTag } from './image.ts';
 import { runForwardingSignals } from './spawn.ts';

@@ -1,8 +1,8 @@
 // Stages are data: a name, a title, an optional skip() that says why, a plan() for
 // --dry-run, and run(). The runner times them and reports every transition.
 
-import { InterruptedError, isBakeryError } from './errors.ts';
-import type { Reporter, StageSummary } from './output/events.ts';
+import { InterruptedError, isBakeryError } from '../errors.ts';
+import type { Reporter, StageSummary } from '../output/events.ts';
 
 export interface Stage {
   name: string;

@@ -2,7 +2,7 @@
 
 import { createInterface } from 'node:readline/promises';
 import { InterruptedError, UsageError } from '../errors.ts';
-import { destroyStages, type DestroyOutcome } from '../destroy.ts';
+import { destroyStages, type DestroyOutcome } from '../stages/destroy-stages.ts';
 import { DESTROY_SPEC } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
 
