@@ -12,13 +12,11 @@ export interface DeployOptions {
   rebake: boolean;
   /** Deploy this already-baked image instead of baking (roll back, promote). */
   image?: string;
-  dryRun: boolean;
   strategy: RolloutStrategy;
 }
 
 export interface DestroyOptions {
   keepImages: boolean;
-  dryRun: boolean;
 }
 
 export interface RunContext {
@@ -31,6 +29,8 @@ export interface RunContext {
   runner: ProcessRunner;
   reporter: Reporter;
   signal: AbortSignal;
+  /** The runner's environment variables: the only way code reads them. */
+  processEnv: NodeJS.ProcessEnv;
 }
 
 /** Stage-bound helpers: every tool run and message lands in the current stage's log. */
@@ -43,6 +43,8 @@ export interface StageIO {
   warn(text: string, details?: string[]): void;
   /** Writes to the stage's log only. */
   note(text: string): void;
+  /** Writes to the stage's log, and to the terminal with --verbose (poll attempts, retries). */
+  debug(text: string): void;
 }
 
 export function stageIO(context: RunContext, stage: string): StageIO {
@@ -61,14 +63,13 @@ export function stageIO(context: RunContext, stage: string): StageIO {
       reporter.emit({ kind: 'message', level: 'warn', text, ...(details ? { details } : {}) });
     },
     note: (text) => runner.note(stage, text),
+    debug: (text) => {
+      runner.note(stage, text);
+      reporter.emit({ kind: 'debug', stage, text });
+    },
   };
 }
 
 export function stateDirOf(root: string, envName: string): string {
   return join(root, '.deploy', envName);
-}
-
-/** A timestamp that sorts and is safe in a path: 2026-11-22T10-04-05Z. */
-export function runStamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }

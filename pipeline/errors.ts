@@ -64,6 +64,9 @@ export class DeployError extends BakeryError {
   readonly exitCode = EXIT.deployFailed;
 }
 
+/** A file under .deploy/ could not be written (disk full, read-only, permissions). */
+export class StateFileError extends DeployError {}
+
 /** Another run holds the environment's lock. */
 export class LockError extends BakeryError {
   readonly exitCode = EXIT.deployFailed;

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunContext, StageIO } from '../context.ts';
 import { ToolError } from '../errors.ts';
-import type { DeployTarget, ImageRef } from '../targets/target.ts';
+import type { AnyTarget, ImageRef } from '../targets/target.ts';
 import { computeFingerprint, shortFingerprint } from './fingerprint.ts';
 import { artifactIds, packerErrorLines, packerProgress } from './packer.ts';
 
@@ -30,7 +30,7 @@ export async function gitRevision(io: StageIO, root: string): Promise<string> {
   }
 }
 
-export async function planBake(context: RunContext, target: DeployTarget, io: StageIO): Promise<BakePlan> {
+export async function planBake(context: RunContext, target: AnyTarget, io: StageIO, facts: unknown): Promise<BakePlan> {
   const { env, root } = context;
   // Everything here ends up in the image, so all of it is part of the fingerprint.
   const imageVariables: Record<string, string> = {
@@ -38,9 +38,9 @@ export async function planBake(context: RunContext, target: DeployTarget, io: St
     environment: env.name,
     version: await readVersion(root),
     service_port: String(env.service.port),
-    ...target.bakeVariables(),
+    ...target.bakeVariables(facts),
   };
-  const fingerprint = await computeFingerprint({ root, baseImage: await target.baseImageIdentity(io), variables: imageVariables });
+  const fingerprint = await computeFingerprint({ root, baseImage: await target.baseImageIdentity(io, facts), variables: imageVariables });
   return {
     fingerprint,
     variables: {
@@ -52,7 +52,7 @@ export async function planBake(context: RunContext, target: DeployTarget, io: St
   };
 }
 
-export async function bakeImage(context: RunContext, target: DeployTarget, io: StageIO, plan: BakePlan): Promise<ImageRef> {
+export async function bakeImage(context: RunContext, target: AnyTarget, io: StageIO, plan: BakePlan): Promise<ImageRef> {
   // CHECKPOINT_DISABLE: Packer would otherwise ask HashiCorp for newer releases on every bake.
   const env: Record<string, string> = { CHECKPOINT_DISABLE: '1', PACKER_NO_COLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_NOCOLOR: '1', ...(await target.bakeEnvironment?.(io)) };
   for (const [name, value] of Object.entries(plan.variables)) env[`PKR_VAR_${name}`] = value;

@@ -2,18 +2,17 @@
 
 import { createInterface } from 'node:readline/promises';
 import { InterruptedError, UsageError } from '../errors.ts';
-import { destroyStages, type DestroyOutcome } from '../stages/destroy-stages.ts';
+import { destroyStages, type DestroyResults } from '../stages/destroy-stages.ts';
 import { DESTROY_SPEC } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
 
 export function destroyCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
-  const outcome: DestroyOutcome = { removed: [] };
-  return runCommand(
+  return runCommand<DestroyResults>(
     DESTROY_SPEC,
     argv,
     {
-      beforeLock: async ({ args, env }) => {
-        if (env.target === 'local' || args.flags.has('yes') || args.flags.has('dry-run')) return;
+      beforeLock: async ({ args, env, dryRun }) => {
+        if (env.target === 'local' || args.flags.has('yes') || dryRun) return;
         if (!streams.stdinIsTTY) {
           throw new UsageError(`destroying ${env.name} (target ${env.target}) needs --yes when stdin is not a terminal`);
         }
@@ -28,12 +27,14 @@ export function destroyCommand(argv: readonly string[], streams: Streams = proce
           prompt.close();
         }
       },
-      stages: ({ args, context, target }) =>
-        destroyStages(context, target, { keepImages: args.flags.has('keep-images'), dryRun: args.flags.has('dry-run') }, outcome),
-      finish: ({ args, reporter, env }, _summary) => {
-        if (args.flags.has('dry-run')) return undefined;
-        const text = outcome.removed.length === 0 ? `nothing to remove for ${env.app}/${env.name}` : `removed ${outcome.removed.length} resource(s) of ${env.app}/${env.name}`;
-        reporter.emit({ kind: 'message', level: 'info', text, details: outcome.removed });
+      stages: ({ args }, context, target) => ({
+        stages: destroyStages(context, target, { keepImages: args.flags.has('keep-images') }),
+        initial: { removed: [] },
+      }),
+      finish: ({ dryRun, reporter, env }, results) => {
+        if (dryRun) return undefined;
+        const text = results.removed.length === 0 ? `nothing to remove for ${env.app}/${env.name}` : `removed ${results.removed.length} resource(s) of ${env.app}/${env.name}`;
+        reporter.emit({ kind: 'message', level: 'info', text, details: results.removed });
         return undefined;
       },
     },

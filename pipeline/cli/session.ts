@@ -1,34 +1,27 @@
-// What deploy.ts and destroy.ts share: parse, load the config, pick the output, take
-// the lock, run the stages, report, and turn any error into the right exit code.
+// What deploy.ts and destroy.ts share, one step per function: parse the flags, pick the
+// output, load the environment, maybe re-run in the tooling container, take the lock,
+// open the run's logs, run the stages, report, and turn any error into its exit code.
 
-import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { assertRemoteStateInCi } from '../config/ci-guard.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config, Environment } from '../config/schema.ts';
-import { containerMode, runInContainerIfWanted } from '../reexec/index.ts';
-import { runStamp, stateDirOf, type RunContext } from '../context.ts';
+import { stateDirOf, stageIO, type RunContext } from '../context.ts';
 import { EXIT, UsageError, exitCodeOf, isBakeryError } from '../errors.ts';
-import { Interrupts } from '../process/interrupts.ts';
-import { acquireLock, type HeldLock } from '../state/lock.ts';
-import { KEPT_RUNS, pruneRunLogs } from '../state/log-retention.ts';
-import type { Reporter, RunSummary, StageSummary } from '../output/events.ts';
+import { bakeryVersion } from '../install.ts';
+import type { Reporter, RunSummary } from '../output/events.ts';
 import { formatMessage } from '../output/format.ts';
 import { chooseOutputMode, createReporter, type TextSink } from '../output/reporters.ts';
-import { ProcessRunner } from '../process/runner.ts';
+import { Interrupts } from '../process/interrupts.ts';
 import { Redactor } from '../process/redact.ts';
+import { ProcessRunner } from '../process/runner.ts';
+import { containerMode, runInContainerIfWanted } from '../reexec/index.ts';
+import { openRunLogs } from '../state/run-logs.ts';
+import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
 import { createTarget } from '../targets/index.ts';
-import type { DeployTarget } from '../targets/target.ts';
+import type { AnyTarget } from '../targets/target.ts';
 import { formatHelp, parseArgs, type CommandSpec, type ParsedArgs } from './flags.ts';
-
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export function bakeryVersion(): string {
-  const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
 
 export interface Streams {
   out: TextSink & { isTTY?: boolean };
@@ -44,26 +37,26 @@ export const processStreams = (): Streams => ({
   env: process.env,
 });
 
+/** What a command's hooks know once its environment is loaded. */
 export interface Session {
   args: ParsedArgs;
   config: Config;
   env: Environment;
-  context: RunContext;
-  target: DeployTarget;
   reporter: Reporter;
-  summaries: StageSummary[];
+  dryRun: boolean;
 }
 
-export interface CommandHooks {
+export interface CommandHooks<C extends object> {
   /** Runs before the lock is taken (confirmation prompts); may throw UsageError. */
-  beforeLock?(session: Omit<Session, 'context' | 'target'>): Promise<void>;
-  stages(session: Session): Stage[];
-  /** Fills the summary's command-specific fields; returns the line for stdout (printed after the summary), if any. */
-  finish(session: Session, summary: RunSummary): string | undefined;
+  beforeLock?(session: Session): Promise<void>;
+  /** The stages and the context they start from. */
+  stages(session: Session, context: RunContext, target: AnyTarget): { stages: Stage<C>[]; initial: C };
+  /** Fills the summary's command-specific fields from what the stages produced; returns the line for stdout, if any. */
+  finish(session: Session, results: C, summary: RunSummary): string | undefined;
 }
 
 /** Runs one command end to end; resolves to the exit code (never throws). */
-export async function runCommand(spec: CommandSpec, argv: readonly string[], hooks: CommandHooks, streams: Streams = processStreams()): Promise<number> {
+export async function runCommand<C extends object>(spec: CommandSpec, argv: readonly string[], hooks: CommandHooks<C>, streams: Streams = processStreams()): Promise<number> {
   let args: ParsedArgs;
   try {
     args = parseArgs(spec, argv);
@@ -80,24 +73,116 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
     return EXIT.ok;
   }
 
-  const json = args.flags.has('json');
   const reporter = createReporter({
-    mode: chooseOutputMode({ json, isTTY: Boolean(streams.err.isTTY), env: streams.env }),
+    mode: chooseOutputMode({ json: args.flags.has('json'), isTTY: Boolean(streams.err.isTTY), env: streams.env }),
     err: streams.err,
     out: streams.out,
     verbose: args.flags.has('verbose'),
   });
-  const summaries: StageSummary[] = [];
-  const dryRun = args.flags.has('dry-run');
   const envName = args.positionals[0] ?? 'local';
-  const summary: RunSummary = { command: spec.command, env: envName, target: 'unknown', stages: summaries, ok: false, exit_code: EXIT.deployFailed };
-
+  const summary: RunSummary = { command: spec.command, env: envName, target: 'unknown', stages: [], ok: false, exit_code: EXIT.deployFailed };
+  const interrupts = installInterrupts(reporter, envName);
   let lock: HeldLock | undefined;
-  let result: string | undefined;
   let runner: ProcessRunner | undefined;
+  let stdoutLine: string | undefined;
   // Set when the run went to the tooling container, which reports for itself.
   let delegated = false;
-  const interrupts = new Interrupts({
+
+  try {
+    const { session, root } = await loadSession(args, envName, reporter, streams);
+    summary.target = session.env.target;
+
+    const containerExit = await runInContainerIfWanted({
+      mode: containerMode(args.flags.get('container') as string | undefined, args.flags.has('no-container'), streams.env),
+      command: spec.command,
+      argv,
+      root,
+      target: session.env.target,
+      dryRun: session.dryRun,
+    });
+    if (containerExit !== undefined) {
+      delegated = true;
+      return containerExit;
+    }
+
+    await hooks.beforeLock?.(session);
+    const stateDir = stateDirOf(root, session.env.name);
+    const lockPath = join(stateDir, 'lock');
+    if (session.dryRun) {
+      // A dry run changes nothing, so it takes no lock; it says when a real run would wait.
+      const holder = await describeLockHolder(lockPath);
+      if (holder) reporter.emit({ kind: 'message', level: 'warn', text: `${holder}: a real run would stop here until it finishes` });
+    } else {
+      lock = await acquireLock(lockPath, spec.command, (owner) =>
+        reporter.emit({
+          kind: 'message',
+          level: 'warn',
+          text: `took over a stale lock${owner ? ` left by pid ${owner.pid} (${owner.command} since ${owner.started_at})` : ''}`,
+        }),
+      );
+    }
+
+    const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
+    summary.log_dir = logDir;
+    runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
+    const context: RunContext = {
+      root,
+      config: session.config,
+      env: session.env,
+      stateDir,
+      logDir,
+      runner,
+      reporter,
+      signal: interrupts.signal,
+      processEnv: streams.env,
+    };
+    const target = await createTarget(context);
+    const { stages, initial } = hooks.stages(session, context, target);
+
+    reporter.emit({ kind: 'run-start', command: spec.command, env: session.env.name, target: session.env.target, logDir, dryRun: session.dryRun });
+    const outcome = await runStages(stages, initial, {
+      reporter,
+      dryRun: session.dryRun,
+      signal: interrupts.signal,
+      ioFor: (stage) => stageIO(context, stage),
+    });
+    summary.stages = outcome.summaries;
+    stdoutLine = hooks.finish(session, outcome.context, summary);
+    if (outcome.error !== undefined) throw outcome.error;
+    summary.ok = true;
+    summary.exit_code = EXIT.ok;
+  } catch (error) {
+    stdoutLine = undefined;
+    reportFailure(error, summary, reporter, streams);
+  } finally {
+    await lock?.release();
+    await runner?.close();
+    interrupts.uninstall();
+    if (!delegated) reporter.emit({ kind: 'run-end', summary });
+    reporter.close();
+  }
+  if (stdoutLine !== undefined) streams.out.write(`${stdoutLine}\n`);
+  return summary.exit_code;
+}
+
+/** Reads deploy.yaml and picks the environment named on the command line. */
+async function loadSession(args: ParsedArgs, envName: string, reporter: Reporter, streams: Streams): Promise<{ session: Session; root: string }> {
+  if (args.positionals.length > 1) {
+    throw new UsageError(`expected at most one environment name, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
+  }
+  const configPath = resolve(String(args.flags.get('config') ?? 'deploy.yaml'));
+  const config = await loadConfig(configPath);
+  // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
+  const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
+  if (!env) {
+    throw new UsageError(`unknown environment ${JSON.stringify(envName)}`, [`environments in ${configPath}: ${Object.keys(config.environments).join(', ')}`]);
+  }
+  assertRemoteStateInCi(env, streams.env);
+  return { session: { args, config, env, reporter, dryRun: args.flags.has('dry-run') }, root: dirname(configPath) };
+}
+
+function installInterrupts(reporter: Reporter, envName: string): Interrupts {
+  return new Interrupts({
     onFirst: (signal, running) =>
       reporter.emit({
         kind: 'message',
@@ -112,72 +197,15 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], hoo
         details: [`what those tools were creating may be left behind: run ./destroy.ts ${envName} to remove it`],
       }),
   }).install();
+}
 
-  try {
-    if (args.positionals.length > 1) {
-      throw new UsageError(`expected at most one environment name, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
-    }
-    const configPath = resolve(String(args.flags.get('config') ?? 'deploy.yaml'));
-    const config = await loadConfig(configPath);
-    // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
-    const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
-    if (!env) {
-      throw new UsageError(`unknown environment ${JSON.stringify(envName)}`, [`environments in ${configPath}: ${Object.keys(config.environments).join(', ')}`]);
-    }
-    summary.target = env.target;
-    assertRemoteStateInCi(env, streams.env);
-    const root = dirname(configPath);
-
-    const containerExit = await runInContainerIfWanted({
-      mode: containerMode(args.flags.get('container') as string | undefined, args.flags.has('no-container'), streams.env),
-      command: spec.command,
-      argv,
-      root,
-      target: env.target,
-      dryRun,
-    });
-    if (containerExit !== undefined) {
-      delegated = true;
-      return containerExit;
-    }
-
-    await hooks.beforeLock?.({ args, config, env, reporter, summaries });
-    const stateDir = stateDirOf(root, env.name);
-    if (!dryRun) {
-      lock = await acquireLock(join(stateDir, 'lock'), spec.command, (owner) =>
-        reporter.emit({
-          kind: 'message',
-          level: 'warn',
-          text: `took over a stale lock${owner ? ` left by pid ${owner.pid} (${owner.command} since ${owner.started_at})` : ''}`,
-        }),
-      );
-    }
-    const logDir = join(stateDir, 'logs', runStamp());
-    summary.log_dir = logDir;
-    if (!dryRun) await pruneRunLogs(join(stateDir, 'logs'), KEPT_RUNS - 1);
-    runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
-    const context: RunContext = { root, config, env, stateDir, logDir, runner, reporter, signal: interrupts.signal };
-    const session: Session = { args, config, env, context, target: await createTarget(context), reporter, summaries };
-
-    reporter.emit({ kind: 'run-start', command: spec.command, env: env.name, target: env.target, logDir, dryRun });
-    await runStages(hooks.stages(session), { reporter, dryRun, summaries, signal: interrupts.signal });
-    summary.ok = true;
-    summary.exit_code = EXIT.ok;
-    result = hooks.finish(session, summary);
-  } catch (error) {
-    summary.exit_code = exitCodeOf(error);
-    summary.error = { message: errorMessage(error), details: isBakeryError(error) ? error.details : [] };
-    reporter.emit({ kind: 'message', level: 'error', text: summary.error.message, details: summary.error.details });
-    if (!isBakeryError(error) && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`);
-  } finally {
-    await lock?.release();
-    await runner?.close();
-    interrupts.uninstall();
-    if (!delegated) reporter.emit({ kind: 'run-end', summary });
-    reporter.close();
-  }
-  if (result !== undefined) streams.out.write(`${result}\n`);
-  return summary.exit_code;
+/** Puts the error into the summary and on the terminal; a stack trace only for a bug. */
+function reportFailure(error: unknown, summary: RunSummary, reporter: Reporter, streams: Streams): void {
+  summary.ok = false;
+  summary.exit_code = exitCodeOf(error);
+  summary.error = { message: errorMessage(error), details: isBakeryError(error) ? error.details : [] };
+  reporter.emit({ kind: 'message', level: 'error', text: summary.error.message, details: summary.error.details });
+  if (!isBakeryError(error) && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`);
 }
 
 function errorMessage(error: unknown): string {

@@ -31,6 +31,8 @@ export type LogEvent =
   | { kind: 'run-start'; command: RunSummary['command']; env: string; target: string; logDir: string; dryRun: boolean }
   | { kind: 'stage-start'; stage: string; title: string }
   | { kind: 'stage-progress'; stage: string; text: string }
+  /** Detail for --verbose only: each poll attempt, each retried AWS call. */
+  | { kind: 'debug'; stage: string; text: string }
   | { kind: 'tool-line'; stage: string; tool: string; stream: 'stdout' | 'stderr'; line: string }
   | { kind: 'stage-end'; stage: string; title: string; status: StageStatus; seconds: number; reason?: string }
   | { kind: 'message'; level: 'info' | 'warn' | 'error'; text: string; details?: string[] }

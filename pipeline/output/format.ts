@@ -36,6 +36,8 @@ export function formatPlain(event: LogEvent, verbose: boolean): string | undefin
       return `[${event.stage}] ${event.title}`;
     case 'stage-progress':
       return `[${event.stage}] ${event.text}`;
+    case 'debug':
+      return verbose ? `[${event.stage}] ${event.text}` : undefined;
     case 'tool-line':
       return verbose ? `[${event.stage}] ${event.tool}: ${event.line}` : undefined;
     case 'stage-end': {

@@ -97,6 +97,9 @@ class TtyReporter implements Reporter {
       case 'tool-line':
         if (this.options.verbose) this.print(`  ${event.tool}: ${stripAnsi(event.line)}`);
         return;
+      case 'debug':
+        if (this.options.verbose) this.print(`  ${event.text}`);
+        return;
       case 'stage-end': {
         this.live = undefined;
         const reason = event.reason ? `  ${event.reason}` : '';

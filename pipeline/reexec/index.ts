@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { constants, homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { TargetName } from '../config/schema.ts';
 import { DeployError, EXIT, InterruptedError, PreflightError } from '../errors.ts';
+import { BAKERY_ROOT } from '../install.ts';
 import { formatCommand } from '../process/runner.ts';
 import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInteractive, type HostUser, type Terminal } from './command.ts';
 import { toolingImageTag } from './image.ts';
@@ -30,8 +30,6 @@ export interface ContainerRequest {
   target: TargetName;
   dryRun: boolean;
 }
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** What container mode needs to know about the host; replaceable in tests. */
 export interface HostFacts {
@@ -54,7 +52,7 @@ export function currentHost(): HostFacts {
     user: { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 },
     terminal: { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) },
     home: homedir(),
-    projectRoot: PROJECT_ROOT,
+    projectRoot: BAKERY_ROOT,
     err: process.stderr,
     probe: cachedProbe(),
   };

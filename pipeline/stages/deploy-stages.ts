@@ -1,24 +1,44 @@
 // The deploy pipeline as data: preflight → bake → provision → rollout → verify → prune.
+// Each stage returns what it produced into DeployResults; the next stage reads it there.
 
 import type { DeployOptions, RunContext } from '../context.ts';
-import { stageIO } from '../context.ts';
-import { bakeImage, planBake, type BakePlan } from '../bake/bake.ts';
+import { bakeImage, planBake } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
-import type { Stage } from './runner.ts';
-import type { DeployTarget, ImageRef } from '../targets/target.ts';
+import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
+import { required, type Stage, type StageTask } from './runner.ts';
+import { verifyHealthy } from './verify.ts';
 
-export interface DeployOutcome {
+export interface DeployResults {
+  /** What preflight found (the VPC, the base AMI); only the target reads it. */
+  facts?: unknown;
+  /** The image to roll out: baked now, found by its fingerprint, or named by --image. */
   image?: ImageRef;
+  /** True when this run baked the image. */
+  baked?: boolean;
+  stack?: Provisioned;
+  /** --dry-run only: what provision and rollout would do. */
+  plan?: ProvisionPlan;
+  rollout?: RolloutResult;
   url?: string;
 }
 
-export function deployStages(context: RunContext, target: DeployTarget, options: DeployOptions, outcome: DeployOutcome): Stage[] {
-  const io = (stage: string) => stageIO(context, stage);
-  let plan: BakePlan | undefined;
-  const image = (): ImageRef => {
-    if (!outcome.image) throw new Error('no image: the bake stage did not run');
-    return outcome.image;
+export function deployStages(context: RunContext, target: AnyTarget, options: DeployOptions): Stage<DeployResults>[] {
+  const { env } = context;
+  const image = (results: DeployResults): ImageRef => required(results.image, 'image', 'bake');
+
+  /** The image to deploy without baking, or the bake plan: shared by run and plan. */
+  const chooseImage = async (results: DeployResults, task: StageTask) => {
+    if (options.image) {
+      const named = await target.images.resolve(task.io, options.image);
+      task.skip(`deploying --image ${named.id}`);
+      return { found: named };
+    }
+    const bake = await planBake(context, target, task.io, results.facts);
+    if (options.rebake) return { bake };
+    const found = await target.images.findByFingerprint(task.io, bake.fingerprint);
+    if (found) task.skip(`image ${shortFingerprint(bake.fingerprint)} already baked (${found.name ?? found.id})`);
+    return { bake, found };
   };
 
   return [
@@ -26,69 +46,72 @@ export function deployStages(context: RunContext, target: DeployTarget, options:
       name: 'preflight',
       title: 'Preflight checks',
       readOnly: true,
-      run: () => target.preflight(io('preflight'), 'deploy'),
+      run: async (_results, { io }) => ({ facts: await target.preflight(io, 'deploy') }),
     },
     {
       name: 'bake',
       title: 'Bake the image',
-      skip: async () => {
-        const stage = io('bake');
-        if (options.image) {
-          outcome.image = await target.images.resolve(stage, options.image);
-          return `deploying --image ${outcome.image.id}`;
-        }
-        plan = await planBake(context, target, stage);
-        if (options.rebake) return false;
-        const found = await target.images.findByFingerprint(stage, plan.fingerprint);
-        if (!found) return false;
-        outcome.image = found;
-        return `image ${shortFingerprint(plan.fingerprint)} already baked (${found.name ?? found.id})`;
+      run: async (results, task) => {
+        const { bake, found } = await chooseImage(results, task);
+        if (found) return { image: found, baked: false };
+        return { image: await bakeImage(context, target, task.io, required(bake, 'bake plan', 'bake')), baked: true };
       },
-      plan: () => `packer build -only=${target.packerSource} (fingerprint ${plan ? shortFingerprint(plan.fingerprint) : '?'})`,
-      run: async () => {
-        if (!plan) throw new Error('bake plan missing');
-        outcome.image = await bakeImage(context, target, io('bake'), plan);
+      plan: async (results, task) => {
+        const { bake, found } = await chooseImage(results, task);
+        return {
+          text: `packer build -only=${target.packerSource} (fingerprint ${bake ? shortFingerprint(bake.fingerprint) : '?'})`,
+          ...(found ? { produced: { image: found } } : {}),
+        };
       },
     },
     {
       name: 'provision',
       title: 'Provision',
-      plan: () => target.plan(io('provision'), outcome.image),
-      run: () => target.provision(io('provision'), image()),
+      run: async (results, { io }) => ({ stack: await target.provision(io, image(results), results.facts) }),
+      plan: async (results, { io }) => {
+        const plan = await target.plan(io, results.image, results.facts);
+        return { text: plan.provision, produced: { plan } };
+      },
     },
     {
       name: 'rollout',
       title: 'Roll out',
-      skip: () => (outcome.image && !options.dryRun ? target.rolloutSkipReason(io('rollout'), image()) : false),
-      plan: () => `replace instances (${options.strategy}) with ${outcome.image?.name ?? 'the new image'}`,
-      run: () => target.rollout(io('rollout'), image(), options.strategy),
+      run: async (results, task) => {
+        const rollout = await target.rollout(task.io, required(results.stack, 'stack', 'provision'), image(results), options.strategy);
+        if ('skipped' in rollout) task.skip(rollout.skipped);
+        return { rollout };
+      },
+      plan: async (results) => ({ text: `${required(results.plan, 'plan', 'provision').rollout} (${options.strategy})` }),
     },
     {
       name: 'verify',
       title: 'Verify health',
-      plan: () => `poll ${context.env.service.health_path} until ${context.env.health.healthy_threshold} answers in a row are 200`,
-      run: async () => {
-        outcome.url = await target.verify(io('verify'));
-        const current = image();
+      run: async (results, { io }) => {
+        const stack = required(results.stack, 'stack', 'provision');
+        await verifyHealthy(io, target, stack, env);
+        const current = image(results);
         await writeDeploymentRecord(context.stateDir, {
-          env: context.env.name,
+          env: env.name,
           target: target.name,
           image: current.id,
           fingerprint: current.fingerprint,
-          url: outcome.url,
+          url: stack.url,
           deployed_at: new Date().toISOString(),
         });
+        return { url: stack.url };
       },
+      plan: async () => ({
+        text: `poll ${env.service.health_path} until ${env.health.healthy_threshold} answers in a row are 200`,
+      }),
     },
     {
       name: 'prune',
       title: 'Prune old images',
-      plan: () => `keep the newest ${context.env.image.keep} images`,
-      run: async () => {
-        const stage = io('prune');
-        const removed = await target.images.prune(stage, context.env.image.keep, image());
-        if (removed.length > 0) stage.info(`removed ${removed.length} old image(s)`, removed);
+      run: async (results, { io }) => {
+        const removed = await target.images.prune(io, env.image.keep, image(results));
+        if (removed.length > 0) io.info(`removed ${removed.length} old image(s)`, removed);
       },
+      plan: async () => ({ text: `keep the newest ${env.image.keep} images` }),
     },
   ];
 }

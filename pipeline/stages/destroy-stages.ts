@@ -1,41 +1,49 @@
 // The destroy pipeline: preflight → deprovision → images. Destroying nothing succeeds.
 
 import type { DestroyOptions, RunContext } from '../context.ts';
-import { stageIO } from '../context.ts';
 import { removeDeploymentRecord } from '../state/record.ts';
+import type { AnyTarget } from '../targets/target.ts';
 import type { Stage } from './runner.ts';
-import type { DeployTarget } from '../targets/target.ts';
 
-export interface DestroyOutcome {
+export interface DestroyResults {
+  /** Human descriptions of what was removed, in order. */
   removed: string[];
 }
 
-export function destroyStages(context: RunContext, target: DeployTarget, options: DestroyOptions, outcome: DestroyOutcome): Stage[] {
-  const io = (stage: string) => stageIO(context, stage);
+export function destroyStages(context: RunContext, target: AnyTarget, options: DestroyOptions): Stage<DestroyResults>[] {
+  const { env } = context;
   return [
     {
       name: 'preflight',
       title: 'Preflight checks',
       readOnly: true,
-      run: () => target.preflight(io('preflight'), 'destroy'),
+      run: async (_results, { io }) => {
+        await target.preflight(io, 'destroy');
+      },
     },
     {
       name: 'deprovision',
       title: 'Remove instances and load balancer',
-      plan: () => `remove everything ${target.name} created for ${context.env.app}/${context.env.name}`,
-      run: async () => {
-        const report = await target.teardown(io('deprovision'));
-        outcome.removed.push(...report.removed);
+      run: async (results, { io }) => {
+        const report = await target.teardown(io);
         await removeDeploymentRecord(context.stateDir);
+        return { removed: [...results.removed, ...report.removed] };
       },
+      plan: async () => ({ text: `remove everything ${target.name} created for ${env.app}/${env.name}` }),
     },
     {
       name: 'images',
       title: 'Remove images',
-      skip: () => (options.keepImages ? 'kept (--keep-images)' : false),
-      plan: () => `remove every image baked for ${context.env.app}/${context.env.name}`,
-      run: async () => {
-        outcome.removed.push(...(await target.images.removeAll(io('images'))));
+      run: async (results, task) => {
+        if (options.keepImages) {
+          task.skip('kept (--keep-images)');
+          return;
+        }
+        return { removed: [...results.removed, ...(await target.images.removeAll(task.io))] };
+      },
+      plan: async (_results, task) => {
+        if (options.keepImages) task.skip('kept (--keep-images)');
+        return { text: `remove every image baked for ${env.app}/${env.name}` };
       },
     },
   ];

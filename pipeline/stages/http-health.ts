@@ -1,9 +1,9 @@
 // The HTTP half of the verify stage, shared by every target: poll the URL's health path
 // through the load balancer until it answers 200 enough times in a row.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
-import { DeployError, InterruptedError } from '../errors.ts';
+import { DeployError } from '../errors.ts';
+import { pollUntil } from '../process/poll.ts';
 
 export interface HttpHealthOptions {
   /** Full URL of the health endpoint. */
@@ -19,6 +19,8 @@ export interface HttpHealthOptions {
   onAttempt?: (attempt: HealthAttempt) => void;
   /** Extra lines for the timeout error (target health reasons, instance logs). */
   explainTimeout?: () => Promise<string[]>;
+  /** Where each attempt is logged (the stage's debug channel). */
+  debug?: (text: string) => void;
   /** Connection settings (the aws target checks TLS against the certificate, not the ALB's name). */
   dispatcher?: Dispatcher;
 }
@@ -49,23 +51,25 @@ export async function probeOnce(url: string, timeoutMs: number, signal?: AbortSi
 }
 
 export async function waitForHttpHealthy(options: HttpHealthOptions): Promise<void> {
-  const deadline = Date.now() + options.deadlineMs;
   let streak = 0;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (options.signal.aborted) throw new InterruptedError('interrupted while waiting for the service to answer');
-    const result = await probeOnce(options.url, options.timeoutMs, options.signal, options.dispatcher);
-    const ok = result === '200';
-    streak = ok ? streak + 1 : 0;
-    last = result;
-    options.onAttempt?.({ ok, result, streak });
-    if (streak >= options.healthyThreshold) return;
+  const io = { signal: options.signal, debug: options.debug ?? (() => {}) };
+  const result = await pollUntil(io, {
+    what: `GET ${options.url}`,
+    deadlineMs: options.deadlineMs,
     // Back to back once healthy answers start; otherwise at the health interval.
-    await sleep(ok ? Math.min(options.intervalMs, 250) : options.intervalMs, undefined, { signal: options.signal }).catch(() => {});
-  }
+    intervalMs: () => (streak > 0 ? Math.min(options.intervalMs, 250) : options.intervalMs),
+    attempt: async () => {
+      const answer = await probeOnce(options.url, options.timeoutMs, options.signal, options.dispatcher);
+      const ok = answer === '200';
+      streak = ok ? streak + 1 : 0;
+      options.onAttempt?.({ ok, result: answer, streak });
+      return streak >= options.healthyThreshold ? { done: true, value: undefined } : { done: false, status: answer };
+    },
+  });
+  if (result.done) return;
   const explanation = options.explainTimeout ? await options.explainTimeout() : [];
   throw new DeployError(
-    `${options.url} did not answer 200 ${options.healthyThreshold} times in a row within ${Math.round(options.deadlineMs / 1000)} s (last result: ${last})`,
+    `${options.url} did not answer 200 ${options.healthyThreshold} times in a row within ${Math.round(options.deadlineMs / 1000)} s (last result: ${result.status})`,
     explanation,
   );
 }

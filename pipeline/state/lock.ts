@@ -8,6 +8,7 @@ import { readlinkSync } from 'node:fs';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LockError } from '../errors.ts';
+import { stateFileError } from './files.ts';
 
 export interface LockOwner {
   pid: number;
@@ -66,18 +67,37 @@ export async function acquireLock(
   command: string,
   onStaleLock: (owner: LockOwner | undefined) => void,
 ): Promise<HeldLock> {
-  await mkdir(dirname(path), { recursive: true });
-  const namespace = pidNamespace();
-  const me: LockOwner = { pid: process.pid, command, host: hostname(), ...(namespace ? { pid_namespace: namespace } : {}), started_at: new Date().toISOString() };
+  const me = currentOwner(command);
   // Written in full to a private file, then linked into place: link() fails if the lock
   // exists, and nobody ever sees a lock file without its owner in it.
   const draft = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(draft, `${JSON.stringify(me)}\n`, { mode: 0o600 });
   try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(draft, `${JSON.stringify(me)}\n`, { mode: 0o600 });
     return await takeLock(path, draft, me, onStaleLock);
+  } catch (error) {
+    if (error instanceof LockError) throw error;
+    throw stateFileError(error, path, "the environment's lock");
   } finally {
-    await rm(draft, { force: true });
+    await rm(draft, { force: true }).catch(() => {});
   }
+}
+
+function currentOwner(command: string): LockOwner {
+  const namespace = pidNamespace();
+  return { pid: process.pid, command, host: hostname(), ...(namespace ? { pid_namespace: namespace } : {}), started_at: new Date().toISOString() };
+}
+
+/** Who holds the lock, as one sentence, when a live run holds it (--dry-run says so instead of waiting). */
+export async function describeLockHolder(path: string): Promise<string | undefined> {
+  const owner = await readOwner(path);
+  if (owner === undefined || !mayBeAlive(owner, currentOwner('status'))) return undefined;
+  return describeOwner(owner, currentOwner('status'));
+}
+
+function describeOwner(owner: LockOwner, me: LockOwner): string {
+  const elsewhere = owner.pid_namespace !== undefined && owner.pid_namespace !== me.pid_namespace ? ' (in another PID namespace, e.g. the tooling container)' : '';
+  return `another ${owner.command} holds this environment's lock: pid ${owner.pid} on ${owner.host}${elsewhere}, since ${owner.started_at}`;
 }
 
 async function takeLock(path: string, draft: string, me: LockOwner, onStaleLock: (owner: LockOwner | undefined) => void): Promise<HeldLock> {
@@ -96,10 +116,7 @@ async function takeLock(path: string, draft: string, me: LockOwner, onStaleLock:
     }
     const owner = await readOwner(path);
     if (owner !== undefined && mayBeAlive(owner, me)) {
-      throw new LockError(
-        `another ${owner.command} holds this environment's lock: pid ${owner.pid} on ${owner.host}${owner.pid_namespace !== undefined && owner.pid_namespace !== me.pid_namespace ? ' (in another PID namespace, e.g. the tooling container)' : ''}, since ${owner.started_at}`,
-        [`lock file: ${path}`, 'wait for it to finish; if that process is gone, delete the lock file'],
-      );
+      throw new LockError(describeOwner(owner, me), [`lock file: ${path}`, 'wait for it to finish; if that process is gone, delete the lock file']);
     }
     onStaleLock(owner);
     await rm(path, { force: true });

@@ -1,6 +1,13 @@
-// The small interface every target implements. Images: Docker images (local) or AMIs
-// (aws); instances: containers or EC2 instances; the load balancer: HAProxy or an ALB.
+// The interface every target implements, the same way on both: each method takes what it
+// needs and returns what it found, so nothing travels between methods through fields.
+// Images: Docker images (local) or AMIs (aws); instances: containers or EC2 instances;
+// the load balancer: HAProxy or an ALB.
+//
+//   preflight ──► Facts ──► bake (baseImageIdentity, bakeVariables)
+//                   └─────► provision ──► Provisioned ──► rollout ──► RolloutResult
+//                                              └────────► waitForBackends / explainUnhealthy (verify)
 
+import type { Dispatcher } from 'undici';
 import type { RolloutStrategy, RunContext, StageIO } from '../context.ts';
 
 export interface ImageRef {
@@ -25,39 +32,71 @@ export interface ImageStore {
   removeAll(io: StageIO): Promise<string[]>;
 }
 
+/** What provision made: where the service answers, plus what the target's later steps need. */
+export interface Provisioned {
+  /** The service's URL through the load balancer, with a trailing slash. */
+  url: string;
+}
+
+/** What a --dry-run says provision and rollout would do, from one look at the target. */
+export interface ProvisionPlan {
+  provision: string;
+  rollout: string;
+}
+
+export type RolloutResult =
+  | { skipped: string }
+  | {
+      /** Instances started (local: container names; aws: the instance refresh id). */
+      started: string[];
+      /** Instances that ran the image already and were kept. */
+      kept: string[];
+      retired: string[];
+    };
+
 export interface TeardownReport {
   /** Human descriptions of what was removed; empty when there was nothing. */
   removed: string[];
 }
 
-export interface DeployTarget {
+export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provisioned> {
   readonly name: 'local' | 'aws';
   /** The Packer source this target bakes: "docker.app" or "amazon-ebs.app". */
   readonly packerSource: string;
   readonly images: ImageStore;
 
-  /** Checks everything that can be checked before anything is created (destroy needs less). */
-  preflight(io: StageIO, purpose: 'deploy' | 'destroy'): Promise<void>;
+  /** Checks everything that can be checked before anything is created; returns what it found. */
+  preflight(io: StageIO, purpose: 'deploy' | 'destroy'): Promise<Facts>;
   /** Identity of the base image (digest, AMI id): part of the bake fingerprint. */
-  baseImageIdentity(io: StageIO): Promise<string>;
+  baseImageIdentity(io: StageIO, facts: Facts): Promise<string>;
   /** Target-specific Packer variables (PKR_VAR_ names without the prefix). */
-  bakeVariables(): Record<string, string>;
+  bakeVariables(facts: Facts): Record<string, string>;
   /** Extra environment for the bake that must not change the fingerprint (the aws builder's SSH source CIDR). */
   bakeEnvironment?(io: StageIO): Promise<Record<string, string>>;
 
-  /** Creates or converges the long-lived parts: network/VPC wiring, load balancer. */
-  provision(io: StageIO, image: ImageRef): Promise<void>;
-  /** Why rollout can be skipped (everything already runs this image and is healthy), or false. */
-  rolloutSkipReason(io: StageIO, image: ImageRef): Promise<string | false>;
-  /** Replaces instances on older images with instances on `image`, without dropping requests. */
-  rollout(io: StageIO, image: ImageRef, strategy: RolloutStrategy): Promise<void>;
-  /** Waits until the service answers through the load balancer; returns its URL. */
-  verify(io: StageIO): Promise<string>;
-  /** What provision + rollout would do, for --dry-run. */
-  plan(io: StageIO, image: ImageRef | undefined): Promise<string>;
+  /** Creates or converges the long-lived parts (network/VPC wiring, load balancer) for `image`. */
+  provision(io: StageIO, image: ImageRef, facts: Facts): Promise<Stack>;
+  /** What provision and rollout would do, for --dry-run; `image` is undefined before a first bake. */
+  plan(io: StageIO, image: ImageRef | undefined, facts: Facts): Promise<ProvisionPlan>;
+  /** Replaces instances on other images with instances on `image`, without dropping requests. */
+  rollout(io: StageIO, stack: Stack, image: ImageRef, strategy: RolloutStrategy): Promise<RolloutResult>;
+
+  /** Waits until the load balancer counts every desired backend healthy, or throws explaining why not. */
+  waitForBackends(io: StageIO, stack: Stack, deadline: number): Promise<void>;
+  /** Lines that say what is unhealthy (target health reasons, instance logs), for a timeout. */
+  explainUnhealthy(io: StageIO, stack: Stack): Promise<string[]>;
+  /** Connection settings for the health poll through the load balancer, when the default will not do. */
+  healthDispatcher?(stack: Stack): Dispatcher | undefined;
 
   /** Removes instances, load balancer, network (not images); succeeds when nothing exists. */
   teardown(io: StageIO): Promise<TeardownReport>;
 }
 
-export type TargetFactory = (context: RunContext) => DeployTarget;
+/**
+ * A target of either kind, as the stages see it: they only hand a target's facts and
+ * stack back to the same target (method parameters are bivariant, so each target keeps
+ * its own types).
+ */
+export type AnyTarget = DeployTarget<unknown, Provisioned>;
+
+export type TargetFactory = (context: RunContext) => AnyTarget;

@@ -35,6 +35,7 @@ export function recordingIO(answer: (spec: ToolRun) => Partial<ToolResult> = () 
     info: (text, details) => void io.infos.push([text, ...(details ?? [])].join('\n')),
     warn: (text, details) => void io.warnings.push([text, ...(details ?? [])].join('\n')),
     note: (text) => void io.notes.push(text),
+    debug: (text) => void io.notes.push(text),
   };
   return io;
 }

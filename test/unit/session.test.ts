@@ -39,20 +39,22 @@ session.before.each((context) => {
 });
 session.after.each(({ dir }) => removeDir(dir));
 
-function hooks(stages: Stage[], url?: string): CommandHooks {
+type Results = Record<string, never>;
+
+function hooks(stages: Stage<Results>[], url?: string): CommandHooks<Results> {
   return {
-    stages: () => stages,
-    finish: ({ args }, summary) => {
+    stages: () => ({ stages, initial: {} }),
+    finish: ({ args }, _results, summary) => {
       if (url) summary.url = url;
       return args.flags.has('json') ? undefined : url;
     },
   };
 }
 
-const ok = (name: string): Stage => ({ name, title: `Stage ${name}`, run: async () => {} });
-const failing = (name: string, error: unknown): Stage => ({ name, title: `Stage ${name}`, run: async () => { throw error; } });
+const ok = (name: string): Stage<Results> => ({ name, title: `Stage ${name}`, run: async () => {} });
+const failing = (name: string, error: unknown): Stage<Results> => ({ name, title: `Stage ${name}`, run: async () => { throw error; } });
 
-function run(context: Context, argv: string[], stageHooks: CommandHooks): Promise<number> {
+function run(context: Context, argv: string[], stageHooks: CommandHooks<Results>): Promise<number> {
   return pipeline.session.runCommand(pipeline.flags.DEPLOY_SPEC, ['--config', context.config, ...argv], stageHooks, {
     out: context.out,
     err: context.err,
@@ -74,7 +76,18 @@ session('prints the result line on stdout after the summary, and nothing else', 
 });
 
 session('prints exactly one JSON summary on stdout for a successful --json run', async (context) => {
-  const code = await run(context, ['--json'], hooks([ok('preflight'), { ...ok('bake'), skip: () => 'image 3f9c already baked' }], 'http://127.0.0.1:8080/'));
+  const code = await run(context, ['--json'], hooks(
+      [
+        ok('preflight'),
+        {
+          ...ok('bake'),
+          run: async (_results, task) => {
+            task.skip('image 3f9c already baked');
+          },
+        },
+      ],
+      'http://127.0.0.1:8080/',
+    ));
   assert.is(code, 0, context.err.text);
   const summary = summaryOf(context.out);
   assert.equal(
@@ -116,10 +129,12 @@ session('treats an unexpected error as a failed deployment and shows its stack',
 session('runs --dry-run without taking the lock', async (context) => {
   mkdirSync(join(context.dir, '.deploy', 'local'), { recursive: true });
   writeFileSync(join(context.dir, '.deploy', 'local', 'lock'), JSON.stringify({ pid: process.pid, command: 'deploy', host: hostname(), started_at: '2026-11-22T09:00:00.000Z' }));
-  const code = await run(context, ['--dry-run'], hooks([{ ...ok('bake'), plan: () => 'packer build -only=docker.app' }]));
+  const code = await run(context, ['--dry-run'], hooks([{ ...ok('bake'), plan: async () => ({ text: 'packer build -only=docker.app' }) }]));
   assert.is(code, 0, context.err.text);
   assert.match(context.err.text, 'dry run: deploy local');
   assert.match(context.err.text, '[bake] would run in 0.0s: packer build -only=docker.app');
+  assert.match(context.err.text, "another deploy holds this environment's lock");
+  assert.match(context.err.text, 'a real run would stop here until it finishes');
 });
 
 session('refuses to run while another run holds the lock', async (context) => {

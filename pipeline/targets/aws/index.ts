@@ -11,13 +11,11 @@
 
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import type { InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import { Agent, type Dispatcher } from 'undici';
 import type { AwsEnvironment } from '../../config/schema.ts';
-import type { RolloutStrategy, RunContext, StageIO } from '../../context.ts';
+import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
-import { waitForHttpHealthy } from '../../stages/http-health.ts';
-import type { DeployTarget, ImageRef, TeardownReport } from '../target.ts';
+import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, createAwsClients, type AwsClients } from './clients.ts';
 import { AmiStore } from './images.ts';
@@ -45,10 +43,8 @@ import {
   terraformInputs,
   terraformLayout,
   writeInputs,
-  type PlanSummary,
   type ResolvedNetwork,
   type StackOutputs,
-  type TerraformLayout,
 } from './terraform.ts';
 
 export interface AwsTargetOptions {
@@ -66,245 +62,220 @@ export function pollInterval(env: NodeJS.ProcessEnv): number {
   return Number.isInteger(value) && value >= 10 ? value : DEFAULT_POLL_MS;
 }
 
-export class AwsTarget implements DeployTarget {
-  readonly name = 'aws' as const;
-  readonly packerSource = 'amazon-ebs.app';
-  readonly images: AmiStore;
+/** What deploy's preflight found; destroy's preflight finds nothing later steps need. */
+export interface AwsFacts {
+  network: NetworkPlan;
+  baseImage: BaseImage;
+}
 
-  private readonly clients: AwsClients;
-  private readonly processEnv: NodeJS.ProcessEnv;
-  private readonly layout: TerraformLayout;
-  private readonly pollMs: number;
+/** What provision made, and what the rollout needs to find the refresh it started. */
+export interface AwsStack extends Provisioned {
+  outputs: StackOutputs;
+  /** Refresh ids that existed before this run's apply; undefined when they could not be listed. */
+  refreshesBefore: ReadonlySet<string> | undefined;
+  /** When the apply began: with no list from before, only refreshes started after it are this run's. */
+  applyStartedAt: Date;
+  /** Whether the apply created the Auto Scaling group (its first instances need no refresh). */
+  createdGroup: boolean;
+}
 
-  private network: NetworkPlan | undefined;
-  private baseImage: BaseImage | undefined;
-  private outputs: StackOutputs | undefined;
-  private lastPlan: PlanSummary | undefined;
-  /** Refresh ids that existed before this run's apply. */
-  private refreshesBefore: Set<string> | undefined;
-  private watched: InstanceRefresh | undefined;
+export function createAwsTarget(context: RunContext, env: AwsEnvironment, options: AwsTargetOptions = {}): DeployTarget<AwsFacts | undefined, AwsStack> {
+  const processEnv = options.env ?? context.processEnv;
+  const clients = options.clients ?? createAwsClients(env.aws.region, processEnv);
+  const images = new AmiStore(clients, env);
+  const layout = terraformLayout(context.root, context.stateDir);
+  const pollMs = pollInterval(processEnv);
+  const backend = backendConfig(env, layout);
 
-  constructor(
-    private readonly context: RunContext,
-    private readonly env: AwsEnvironment,
-    options: AwsTargetOptions = {},
-  ) {
-    this.processEnv = options.env ?? process.env;
-    this.clients = options.clients ?? createAwsClients(env.aws.region, this.processEnv);
-    this.images = new AmiStore(this.clients, env);
-    this.layout = terraformLayout(context.root, context.stateDir);
-    this.pollMs = pollInterval(this.processEnv);
-  }
+  /** The network preflight found, as Terraform inputs; the configured one without it (destroy). */
+  const networkInputs = (facts: AwsFacts | undefined): ResolvedNetwork =>
+    facts ? { vpcId: facts.network.vpcId, subnetIds: facts.network.subnets.map((s) => s.id) } : { vpcId: env.aws.vpc_id ?? null, subnetIds: env.aws.subnet_ids ?? [] };
 
-  async preflight(io: StageIO, purpose: 'deploy' | 'destroy'): Promise<void> {
-    const endpoints = activeEndpoints(this.processEnv);
-    if (endpoints.length > 0) io.info('AWS endpoints from the environment', endpoints);
+  const requireFacts = (facts: AwsFacts | undefined): AwsFacts => {
+    if (!facts) throw new Error('internal: the aws target needs the facts of a deploy preflight');
+    return facts;
+  };
 
-    io.progress('checking AWS credentials');
-    const identity = await checkCredentials(this.clients, io.signal);
-    io.note(`AWS account ${identity.account} as ${identity.arn}`);
-    io.progress(`account ${identity.account}, checking region ${this.env.aws.region}`);
-    await checkRegion(this.clients, this.env, io.signal);
-    stackName(this.env);
-
-    if (purpose === 'destroy') {
-      // Terraform is only needed when there may be state to destroy.
-      if (this.env.aws.state.backend === 's3' || (await localStateHasResources(this.layout.localState))) await checkTools(io, ['terraform'], this.processEnv);
-      return;
-    }
-
-    io.progress('checking the VPC and subnets');
-    const network = await resolveNetwork(this.clients, this.env, io.signal);
-    io.progress(`checking base AMI ${this.env.baseAmi.name}`);
-    this.baseImage = await resolveBaseImage(this.clients, this.env, io.signal);
-    io.progress(`checking ${this.env.aws.instance_type} in ${network.subnets.length} subnets`);
-    this.network = await checkInstanceType(this.clients, this.env, network, io);
-    io.note(`VPC ${this.network.vpcId}${this.network.isDefaultVpc ? ' (default)' : ''}, subnets ${this.network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`);
-    io.note(`base AMI ${this.baseImage.id} (${this.baseImage.name})`);
-    await checkTools(io, ['terraform', 'packer'], this.processEnv);
-  }
-
-  async baseImageIdentity(io: StageIO): Promise<string> {
-    this.baseImage ??= await resolveBaseImage(this.clients, this.env, io.signal);
-    return this.baseImage.id;
-  }
-
-  bakeVariables(): Record<string, string> {
-    return {
-      aws_region: this.env.aws.region,
-      instance_type: this.env.aws.instance_type,
-      base_ami_owner: this.env.baseAmi.owner,
-      base_ami_name: this.env.baseAmi.name,
-    };
-  }
-
-  async bakeEnvironment(io: StageIO): Promise<Record<string, string>> {
-    // Packer reads list variables from the environment as HCL expressions.
-    return { PKR_VAR_ssh_source_cidrs: JSON.stringify([await builderSourceCidr(this.processEnv, io.signal)]) };
-  }
-
-  async provision(io: StageIO, image: ImageRef): Promise<void> {
-    const backend = backendConfig(this.env, this.layout);
-    await stageModule(this.layout, backend);
-    await writeInputs(this.layout.varFile, terraformInputs(this.env, this.resolvedNetwork(), { id: image.id, rootDeviceName: await this.rootDeviceName(io, image.id) }));
-    io.note(`inputs: ${relative(this.context.root, this.layout.varFile)}`);
-
-    this.refreshesBefore = await this.refreshIds(io);
-    const terraform = new Terraform(io, this.layout);
-    await terraform.init(backend);
-    this.lastPlan = await terraform.plan(this.layout.varFile, this.layout.planFile);
-    if (this.lastPlan.changes) {
-      io.info(`terraform: ${formatPlan(this.lastPlan)}`);
-      await terraform.apply(this.layout.planFile);
-    } else {
-      io.progress('infrastructure up to date');
-    }
-    await rm(this.layout.planFile, { force: true });
-    this.outputs = await terraform.outputs();
-    if (!this.outputs) throw new DeployError('terraform output lacks url, asg_name or target_group_arn', [`check ${this.layout.moduleDir}/outputs.tf`]);
-  }
-
-  async rolloutSkipReason(io: StageIO, image: ImageRef): Promise<string | false> {
-    const outputs = await this.stackOutputs(io);
-    this.watched = refreshToWatch(await listRefreshes(this.clients, outputs.asgName, io.signal), this.refreshesBefore ?? new Set());
-    if (this.watched) return false;
-    const created = this.lastPlan?.actions.includes('create aws_autoscaling_group.this') ?? false;
-    return created
-      ? `new Auto Scaling group ${outputs.asgName}: its first instances start on ${image.id}`
-      : `no instance refresh needed: ${outputs.asgName} already runs ${image.id}`;
-  }
-
-  async rollout(io: StageIO, _image: ImageRef, strategy: RolloutStrategy): Promise<void> {
-    if (strategy === 'recreate') io.warn('the aws target always rolls with an instance refresh (launch before terminate); --strategy recreate does not apply');
-    const outputs = await this.stackOutputs(io);
-    this.watched ??= refreshToWatch(await listRefreshes(this.clients, outputs.asgName, io.signal), this.refreshesBefore ?? new Set());
-    if (!this.watched?.InstanceRefreshId) return;
-    io.info(`waiting for instance refresh ${this.watched.InstanceRefreshId} of ${outputs.asgName}`);
-    const done = await waitForRefresh(io, {
-      clients: this.clients,
-      asgName: outputs.asgName,
-      refreshId: this.watched.InstanceRefreshId,
-      pollMs: this.pollMs,
-      deadlineMs: this.env.health.deadline_s * 1000,
-      explain: () => this.targetReport(outputs, io.signal),
-    });
-    io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
-  }
-
-  async verify(io: StageIO): Promise<string> {
-    const outputs = await this.stackOutputs(io);
-    const deadline = Date.now() + this.env.health.deadline_s * 1000;
-    await waitForHealthyTargets(io, {
-      clients: this.clients,
-      targetGroupArn: outputs.targetGroupArn,
-      want: this.env.instances.desired,
-      pollMs: this.pollMs,
-      deadlineMs: deadline - Date.now(),
-    });
-
-    const healthUrl = new URL(this.env.service.health_path, outputs.url).toString();
-    const dispatcher = healthUrl.startsWith('https:') ? certificateDispatcher() : undefined;
-    try {
-      await waitForHttpHealthy({
-        url: healthUrl,
-        healthyThreshold: this.env.health.healthy_threshold,
-        intervalMs: Math.min(this.env.health.interval_s * 1000, this.pollMs),
-        timeoutMs: this.env.health.timeout_s * 1000,
-        deadlineMs: Math.max(1000, deadline - Date.now()),
-        signal: io.signal,
-        ...(dispatcher ? { dispatcher } : {}),
-        onAttempt: (attempt) => io.progress(`GET ${healthUrl} → ${attempt.result}${attempt.ok ? ` (${attempt.streak}/${this.env.health.healthy_threshold})` : ''}`),
-        explainTimeout: () => this.targetReport(outputs, io.signal),
-      });
-    } finally {
-      await dispatcher?.close();
-    }
-    return outputs.url;
-  }
-
-  async plan(io: StageIO, image: ImageRef | undefined): Promise<string> {
-    const backend = backendConfig(this.env, this.layout);
-    await stageModule(this.layout, backend);
-    const previous = await readInputs(this.layout.varFile);
-    // Before a bake there is no new image yet: plan with the deployed one (or the base
-    // AMI), so the plan shows everything but the image change.
-    const standIn = image?.id ?? previous?.image.id ?? this.baseImage?.id ?? PLACEHOLDER_AMI;
-    await writeInputs(this.layout.dryRunVarFile, terraformInputs(this.env, this.resolvedNetwork(), { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' }));
-    const terraform = new Terraform(io, this.layout);
-    await terraform.init(backend);
-    const summary = await terraform.plan(this.layout.dryRunVarFile);
-    const note = image ? '' : ` (planned with ${standIn} for the image the bake will make)`;
-    return `terraform plan: ${formatPlan(summary)}${note}`;
-  }
-
-  async teardown(io: StageIO): Promise<TeardownReport> {
-    const backend = backendConfig(this.env, this.layout);
-    if (backend.type === 'local' && !(await localStateHasResources(this.layout.localState))) {
-      io.info(`no Terraform resources in ${relative(this.context.root, this.layout.localState)}: nothing to destroy`);
-      return { removed: [] };
-    }
-    await stageModule(this.layout, backend);
-    // Destroy with the inputs of the last apply (what the state was made from); without
-    // them (the first apply never finished) the configuration and a placeholder image do.
-    if (!(await readInputs(this.layout.varFile))) {
-      await writeInputs(this.layout.varFile, terraformInputs(this.env, { vpcId: this.env.aws.vpc_id ?? null, subnetIds: this.env.aws.subnet_ids ?? [] }, { id: PLACEHOLDER_AMI }));
-    }
-    const terraform = new Terraform(io, this.layout);
-    await terraform.init(backend);
-    const addresses = await terraform.stateList();
-    if (addresses.length === 0) {
-      io.info('the Terraform state has no resources: nothing to destroy');
-      return { removed: [] };
-    }
-    await terraform.destroy(this.layout.varFile);
-    await rm(this.layout.planFile, { force: true });
-    return { removed: addresses.map((address) => `terraform ${address}`) };
-  }
-
-  /** The network from preflight, as Terraform inputs. */
-  private resolvedNetwork(): ResolvedNetwork {
-    if (!this.network) return { vpcId: this.env.aws.vpc_id ?? null, subnetIds: this.env.aws.subnet_ids ?? [] };
-    return { vpcId: this.network.vpcId, subnetIds: this.network.subnets.map((s) => s.id) };
-  }
-
-  private async rootDeviceName(io: StageIO, imageId: string): Promise<string | undefined> {
-    const known = this.images.cached(imageId);
+  const rootDeviceName = async (io: StageIO, imageId: string): Promise<string | undefined> => {
+    const known = images.cached(imageId);
     if (known?.RootDeviceName) return known.RootDeviceName;
-    await this.images.resolve(io, imageId).catch(() => undefined);
-    return this.images.cached(imageId)?.RootDeviceName;
-  }
+    await images.resolve(io, imageId).catch(() => undefined);
+    return images.cached(imageId)?.RootDeviceName;
+  };
 
-  private async refreshIds(io: StageIO): Promise<Set<string>> {
+  const refreshIds = async (io: StageIO): Promise<Set<string> | undefined> => {
     try {
-      const refreshes = await listRefreshes(this.clients, stackName(this.env), io.signal);
+      const refreshes = await listRefreshes(clients, stackName(env), io.signal);
       return new Set(refreshes.map((r) => r.InstanceRefreshId).filter((id): id is string => Boolean(id)));
     } catch (error) {
-      io.note(`could not list instance refreshes before apply: ${error instanceof Error ? error.message : String(error)}`);
-      return new Set();
+      io.note(`could not list instance refreshes before apply (only refreshes started after it count as this run's): ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
     }
-  }
-
-  private async stackOutputs(io: StageIO): Promise<StackOutputs> {
-    if (this.outputs) return this.outputs;
-    await stageModule(this.layout, backendConfig(this.env, this.layout));
-    const terraform = new Terraform(io, this.layout);
-    await terraform.init(backendConfig(this.env, this.layout));
-    this.outputs = await terraform.outputs();
-    if (!this.outputs) throw new DeployError(`no deployment of ${this.env.app}/${this.env.name} found in the Terraform state: run ./deploy.ts ${this.env.name}`);
-    return this.outputs;
-  }
+  };
 
   /** Target health lines for an error: what each target that is not healthy says. */
-  private async targetReport(outputs: StackOutputs, signal: AbortSignal): Promise<string[]> {
+  const targetReport = async (outputs: StackOutputs, signal: AbortSignal): Promise<string[]> => {
     try {
-      const targets = await describeTargets(this.clients, outputs.targetGroupArn, signal);
+      const targets = await describeTargets(clients, outputs.targetGroupArn, signal);
       const lines = unhealthyLines(targets);
       if (targets.length === 0) return ['target group: no targets registered'];
       return lines.length === 0 ? [`target group: all ${targets.length} targets healthy`] : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
     } catch {
       return [];
     }
-  }
+  };
+
+  return {
+    name: 'aws',
+    packerSource: 'amazon-ebs.app',
+    images,
+
+    async preflight(io, purpose) {
+      const endpoints = activeEndpoints(processEnv);
+      if (endpoints.length > 0) io.info('AWS endpoints from the environment', endpoints);
+
+      io.progress('checking AWS credentials');
+      const identity = await checkCredentials(clients, io.signal);
+      io.note(`AWS account ${identity.account} as ${identity.arn}`);
+      io.progress(`account ${identity.account}, checking region ${env.aws.region}`);
+      await checkRegion(clients, env, io.signal);
+      stackName(env);
+
+      if (purpose === 'destroy') {
+        // Terraform is only needed when there may be state to destroy.
+        if (env.aws.state.backend === 's3' || (await localStateHasResources(layout.localState))) await checkTools(io, ['terraform'], processEnv);
+        return undefined;
+      }
+
+      io.progress('checking the VPC and subnets');
+      const candidates = await resolveNetwork(clients, env, io.signal);
+      io.progress(`checking base AMI ${env.baseAmi.name}`);
+      const baseImage = await resolveBaseImage(clients, env, io.signal);
+      io.progress(`checking ${env.aws.instance_type} in ${candidates.subnets.length} subnets`);
+      const network = await checkInstanceType(clients, env, candidates, io);
+      io.note(`VPC ${network.vpcId}${network.isDefaultVpc ? ' (default)' : ''}, subnets ${network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`);
+      io.note(`base AMI ${baseImage.id} (${baseImage.name})`);
+      await checkTools(io, ['terraform', 'packer'], processEnv);
+      return { network, baseImage };
+    },
+
+    baseImageIdentity: async (_io, facts) => requireFacts(facts).baseImage.id,
+
+    bakeVariables: () => ({
+      aws_region: env.aws.region,
+      instance_type: env.aws.instance_type,
+      base_ami_owner: env.baseAmi.owner,
+      base_ami_name: env.baseAmi.name,
+    }),
+
+    async bakeEnvironment(io) {
+      // Packer reads list variables from the environment as HCL expressions.
+      return { PKR_VAR_ssh_source_cidrs: JSON.stringify([await builderSourceCidr(processEnv, io.signal)]) };
+    },
+
+    async provision(io, image, facts) {
+      await stageModule(layout, backend);
+      await writeInputs(layout.varFile, terraformInputs(env, networkInputs(facts), { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) }));
+      io.note(`inputs: ${relative(context.root, layout.varFile)}`);
+
+      const refreshesBefore = await refreshIds(io);
+      const applyStartedAt = new Date();
+      const terraform = new Terraform(io, layout);
+      await terraform.init(backend);
+      const plan = await terraform.plan(layout.varFile, layout.planFile);
+      if (plan.changes) {
+        io.info(`terraform: ${formatPlan(plan)}`);
+        await terraform.apply(layout.planFile);
+      } else {
+        io.progress('infrastructure up to date');
+      }
+      await rm(layout.planFile, { force: true });
+      const outputs = await terraform.outputs();
+      if (!outputs) throw new DeployError('terraform output lacks url, asg_name or target_group_arn', [`check ${layout.moduleDir}/outputs.tf`]);
+      return { url: outputs.url, outputs, refreshesBefore, applyStartedAt, createdGroup: plan.actions.includes('create aws_autoscaling_group.this') };
+    },
+
+    async plan(io, image, facts) {
+      await stageModule(layout, backend);
+      const previous = await readInputs(layout.varFile);
+      // Before a bake there is no new image yet: plan with the deployed one (or the base
+      // AMI), so the plan shows everything but the image change.
+      const standIn = image?.id ?? previous?.image.id ?? (facts as AwsFacts | undefined)?.baseImage.id ?? PLACEHOLDER_AMI;
+      await writeInputs(layout.dryRunVarFile, terraformInputs(env, networkInputs(facts), { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' }));
+      const terraform = new Terraform(io, layout);
+      await terraform.init(backend);
+      const summary = await terraform.plan(layout.dryRunVarFile);
+      const note = image ? '' : ` (planned with ${standIn} for the image the bake will make)`;
+      const refreshes = summary.actions.some((action) => /^(update|replace) aws_launch_template\.this$/.test(action)) || !image;
+      return {
+        provision: `terraform plan: ${formatPlan(summary)}${note}`,
+        rollout: summary.actions.includes('create aws_autoscaling_group.this')
+          ? 'no refresh: a new Auto Scaling group starts its first instances on the image'
+          : refreshes
+            ? 'an instance refresh replaces the instances (launch before terminate)'
+            : 'no instance refresh: the launch template does not change',
+      };
+    },
+
+    async rollout(io, stack, image, strategy) {
+      if (strategy === 'recreate') io.warn('the aws target always rolls with an instance refresh (launch before terminate); --strategy recreate does not apply');
+      const { outputs } = stack;
+      const watched = refreshToWatch(await listRefreshes(clients, outputs.asgName, io.signal), stack.refreshesBefore, stack.applyStartedAt);
+      if (!watched?.InstanceRefreshId) {
+        return {
+          skipped: stack.createdGroup
+            ? `new Auto Scaling group ${outputs.asgName}: its first instances start on ${image.id}`
+            : `no instance refresh needed: ${outputs.asgName} already runs ${image.id}`,
+        };
+      }
+      io.info(`waiting for instance refresh ${watched.InstanceRefreshId} of ${outputs.asgName}`);
+      const done = await waitForRefresh(io, {
+        clients,
+        asgName: outputs.asgName,
+        refreshId: watched.InstanceRefreshId,
+        pollMs,
+        deadlineMs: env.health.deadline_s * 1000,
+        explain: () => targetReport(outputs, io.signal),
+      });
+      io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
+      return { started: [watched.InstanceRefreshId], kept: [], retired: [] };
+    },
+
+    async waitForBackends(io, stack, deadline) {
+      await waitForHealthyTargets(io, {
+        clients,
+        targetGroupArn: stack.outputs.targetGroupArn,
+        want: env.instances.desired,
+        pollMs,
+        deadlineMs: Math.max(0, deadline - Date.now()),
+      });
+    },
+
+    explainUnhealthy: (io, stack) => targetReport(stack.outputs, io.signal),
+
+    healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
+
+    async teardown(io) {
+      if (backend.type === 'local' && !(await localStateHasResources(layout.localState))) {
+        io.info(`no Terraform resources in ${relative(context.root, layout.localState)}: nothing to destroy`);
+        return { removed: [] };
+      }
+      await stageModule(layout, backend);
+      // Destroy with the inputs of the last apply (what the state was made from); without
+      // them (the first apply never finished) the configuration and a placeholder image do.
+      if (!(await readInputs(layout.varFile))) await writeInputs(layout.varFile, terraformInputs(env, networkInputs(undefined), { id: PLACEHOLDER_AMI }));
+      const terraform = new Terraform(io, layout);
+      await terraform.init(backend);
+      const addresses = await terraform.stateList();
+      if (addresses.length === 0) {
+        io.info('the Terraform state has no resources: nothing to destroy');
+        return { removed: [] };
+      }
+      await terraform.destroy(layout.varFile);
+      await rm(layout.planFile, { force: true });
+      return { removed: addresses.map((address) => `terraform ${address}`) };
+    },
+  };
 }
 
 /**
@@ -314,8 +285,4 @@ export class AwsTarget implements DeployTarget {
  */
 function certificateDispatcher(): Dispatcher {
   return new Agent({ connect: { rejectUnauthorized: true, checkServerIdentity: () => undefined } });
-}
-
-export function createAwsTarget(context: RunContext, env: AwsEnvironment, options: AwsTargetOptions = {}): DeployTarget {
-  return new AwsTarget(context, env, options);
 }

@@ -40,11 +40,16 @@ export async function listRefreshes(clients: AwsClients, asgName: string, signal
 
 /**
  * The refresh this deploy must wait for: one still running (whoever started it), or one
- * that started since `before` was taken (it may already have ended). Undefined when the
- * apply started none.
+ * that is not in `before` (it may already have ended). Without a `before` list (listing
+ * failed), only a refresh that started after the apply began counts: an older one is not
+ * this run's. Undefined when the apply started none.
  */
-export function refreshToWatch(refreshes: readonly InstanceRefresh[], before: ReadonlySet<string>): InstanceRefresh | undefined {
-  return refreshes.find(isActive) ?? refreshes.find((r) => r.InstanceRefreshId && !before.has(r.InstanceRefreshId));
+export function refreshToWatch(refreshes: readonly InstanceRefresh[], before: ReadonlySet<string> | undefined, applyStartedAt?: Date): InstanceRefresh | undefined {
+  const active = refreshes.find(isActive);
+  if (active) return active;
+  if (before) return refreshes.find((r) => r.InstanceRefreshId && !before.has(r.InstanceRefreshId));
+  const since = applyStartedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  return refreshes.find((r) => r.InstanceRefreshId && (r.StartTime?.getTime() ?? 0) >= since);
 }
 
 /** "InProgress 50% (1 instance to update): Waiting for instances to warm up." */

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
+import { DeployError } from '../../errors.ts';
 
 export const BACKEND = 'instances';
 const SOCKET = '/run/haproxy/admin.sock';
@@ -25,7 +26,7 @@ export async function renderHaproxyConfig(root: string, env: LocalEnvironment): 
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
-    if (value === undefined) throw new Error(`haproxy.cfg.template uses unknown value {{${name}}}`);
+    if (value === undefined) throw new DeployError(`haproxy.cfg.template uses unknown value {{${name}}}`);
     return value;
   });
 }
@@ -114,7 +115,7 @@ export async function registerServer(io: StageIO, lb: string, env: LocalEnvironm
     `set server ${server} health down`,
     `set server ${server} weight 100`,
   ]);
-  if (!answer.includes('New server registered')) throw new Error(`HAProxy refused to register ${name}: ${answer.trim()}`);
+  if (!answer.includes('New server registered')) throw new DeployError(`HAProxy refused to register ${name}`, [answer.trim() || '(no answer)']);
 }
 
 export async function drainServer(io: StageIO, lb: string, name: string, options: { cleanup?: boolean } = {}): Promise<void> {

@@ -6,7 +6,8 @@ import type { StageIO } from '../../context.ts';
 import { DeployError, UsageError } from '../../errors.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { docker } from './docker.ts';
-import { LABEL, type LocalNames } from './names.ts';
+import { LABEL } from './names.ts';
+import type { LocalScope } from './scope.ts';
 
 interface ImageRow {
   id: string;
@@ -50,7 +51,7 @@ function toRef(row: ImageRow): ImageRef {
   return { id: row.id, fingerprint: row.fingerprint, createdAt: row.createdAt, ...(row.tags[0] ? { name: row.tags[0] } : {}) };
 }
 
-export function localImageStore(env: LocalEnvironment, names: LocalNames): ImageStore {
+export function localImageStore({ env, names }: LocalScope): ImageStore {
   return {
     async findByFingerprint(io, fingerprint) {
       const [newest] = await listImages(io, env, ['--filter', `label=${LABEL.fingerprint}=${fingerprint}`]);

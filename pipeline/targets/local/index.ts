@@ -2,34 +2,40 @@
 // aws is deliberate: image ↔ AMI, instance containers ↔ ASG instances, HAProxy ↔ ALB
 // and its target group, the Docker network ↔ the VPC.
 
-import { rm } from 'node:fs/promises';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
-import { waitForHttpHealthy } from '../../stages/http-health.ts';
-import type { DeployTarget } from '../target.ts';
+import { removeState } from '../../state/files.ts';
+import type { DeployTarget, Provisioned } from '../target.ts';
 import { docker, inspectFormat, listContainers } from './docker.ts';
 import { registerServer, serverStates } from './haproxy.ts';
 import { localImageStore } from './images.ts';
-import { listInstances } from './instances.ts';
+import { listInstances, type Instance } from './instances.ts';
 import { ensureLb, persistServers } from './lb.ts';
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
-import { rollout, rolloutSkipReason, type LocalScope } from './rollout.ts';
+import { planFleet, rollout } from './rollout.ts';
+import type { LocalScope } from './scope.ts';
 import { waitForUp } from './wait.ts';
 
-export function createLocalTarget(context: RunContext, env: LocalEnvironment): DeployTarget {
-  const names = localNames(env, context.stateDir);
-  const scope: LocalScope = { root: context.root, env, names };
+/** The local target finds nothing in preflight that later steps need. */
+type LocalFacts = undefined;
+
+export function createLocalTarget(context: RunContext, env: LocalEnvironment): DeployTarget<LocalFacts, Provisioned> {
+  const scope: LocalScope = { root: context.root, env, names: localNames(env, context.stateDir) };
+  const { names } = scope;
   const url = `http://127.0.0.1:${env.local.port}/`;
 
   return {
     name: 'local',
     packerSource: 'docker.app',
-    images: localImageStore(env, names),
+    images: localImageStore(scope),
 
-    preflight: (io, purpose) => localPreflight(io, env, names, { forDestroy: purpose === 'destroy' }),
+    async preflight(io, purpose) {
+      await localPreflight(io, scope, { forDestroy: purpose === 'destroy' });
+      return undefined;
+    },
 
     async baseImageIdentity(io) {
       return `${env.local.base_image}@${await inspectFormat(io, 'image', env.local.base_image, '{{.Id}}')}`;
@@ -38,33 +44,40 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     bakeVariables: () => ({ base_docker_image: env.local.base_image }),
 
     async provision(io) {
-      await ensureNetwork(io, env, names);
-      await ensureLb(io, context.root, env, names);
-      await registerStrays(io, scope);
-      await persistServers(io, context.root, env, names);
-    },
-
-    rolloutSkipReason: (io, image) => rolloutSkipReason(io, scope, image),
-    rollout: (io, image, strategy) => rollout(io, scope, image, strategy),
-
-    async verify(io) {
-      await waitForLbUp(io, scope);
-      await waitForHttpHealthy({
-        url: new URL(env.service.health_path, url).href,
-        healthyThreshold: env.health.healthy_threshold,
-        intervalMs: env.health.interval_s * 1000,
-        timeoutMs: env.health.timeout_s * 1000 + 1000,
-        deadlineMs: env.health.deadline_s * 1000,
-        signal: io.signal,
-        onAttempt: (attempt) => io.progress(`GET ${env.service.health_path}: ${attempt.result} (${attempt.streak}/${env.health.healthy_threshold})`),
-      });
-      return url;
+      await ensureNetwork(io, scope);
+      const running = (await listInstances(io, scope)).filter((instance) => instance.running && instance.address);
+      const repair = await ensureLb(io, scope, running.map((instance) => ({ name: instance.name, address: `${instance.address}:${env.service.port}` })));
+      if (repair !== 'unchanged') io.note(`load balancer: ${repair}`);
+      await registerStrays(io, scope, running);
+      await persistServers(io, scope);
+      return { url };
     },
 
     async plan(io, image) {
-      const instances = await listInstances(io, env).catch(() => []);
-      const target = image ? `image ${image.name ?? image.id}` : 'the image the bake produces';
-      return `network ${names.network}, load balancer ${names.lb} on 127.0.0.1:${env.local.port}; ${env.instances.desired} instance(s) on ${target} (now ${instances.length})`;
+      const instances = await listInstances(io, scope).catch((): Instance[] => []);
+      const servers = await serverStates(io, names.lb).catch(() => []);
+      const wanted = image ? `image ${image.name ?? image.id}` : 'the image the bake produces';
+      const provision = `network ${names.network}, load balancer ${names.lb} on 127.0.0.1:${env.local.port}; ${env.instances.desired} instance(s) on ${wanted} (now ${instances.length})`;
+      if (!image) return { provision, rollout: `start ${env.instances.desired} instance(s) on the new image, then drain and stop ${instances.length} old one(s)` };
+      const fleet = planFleet(instances, servers, image, env.instances.desired);
+      const needed = env.instances.desired - fleet.keep.length;
+      const rolloutText =
+        needed === 0 && fleet.retire.length === 0
+          ? `nothing to replace: ${fleet.keep.length} instance(s) already run ${image.name ?? image.id}`
+          : `start ${needed} instance(s), keep ${fleet.keep.length}, drain and stop ${fleet.retire.length}`;
+      return { provision, rollout: rolloutText };
+    },
+
+    rollout: (io, _stack, image, strategy) => rollout(io, scope, image, strategy),
+
+    async waitForBackends(io, _stack, deadline) {
+      const failure = await waitForUp(io, scope, { select: (servers) => servers, wanted: env.instances.desired, what: 'instances', deadline });
+      if (failure) throw new DeployError(`only ${failure.up} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`, failure.why);
+    },
+
+    async explainUnhealthy(io) {
+      const failure = await waitForUp(io, scope, { select: (servers) => servers, wanted: env.instances.desired, what: 'instances', deadline: 0 });
+      return failure?.why ?? [];
     },
 
     async teardown(io) {
@@ -83,26 +96,18 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         await docker(io, ['network', 'rm', network], { cleanup: true });
         removed.push(`network ${network}`);
       }
-      await rm(names.lbConfigDir, { recursive: true, force: true });
+      await removeState(names.lbConfigDir, 'the load balancer configuration');
       return { removed };
     },
   };
 }
 
-/** Running instances the load balancer does not know (it was replaced or restarted). */
-async function registerStrays(io: StageIO, scope: LocalScope): Promise<void> {
+/** Running instances the load balancer does not know (a load balancer created before they were listed). */
+async function registerStrays(io: StageIO, scope: LocalScope, running: Instance[]): Promise<void> {
   const known = new Set((await serverStates(io, scope.names.lb)).map((server) => server.name));
-  for (const instance of await listInstances(io, scope.env)) {
-    if (instance.running && !known.has(instance.name) && instance.address) {
-      io.progress(`registering ${instance.name} with the load balancer`);
-      await registerServer(io, scope.names.lb, scope.env, instance.name, instance.address);
-    }
+  for (const instance of running) {
+    if (known.has(instance.name)) continue;
+    io.progress(`registering ${instance.name} with the load balancer`);
+    await registerServer(io, scope.names.lb, scope.env, instance.name, instance.address);
   }
-}
-
-/** Waits until the load balancer reports `desired` servers UP (the target health of the ALB). */
-async function waitForLbUp(io: StageIO, scope: LocalScope): Promise<void> {
-  const { env } = scope;
-  const timedOut = await waitForUp(io, scope, (servers) => servers, env.instances.desired, 'instances');
-  if (timedOut) throw new DeployError(`only ${timedOut.up} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`, timedOut.why);
 }

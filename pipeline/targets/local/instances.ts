@@ -1,11 +1,11 @@
 // Instance containers: the baked image booted with systemd as PID 1, the way an EC2
 // instance boots the AMI. Docker restarts a dead one; systemd restarts a dead service.
 
-import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import type { ImageRef } from '../target.ts';
 import { docker, listContainers, type ContainerSummary } from './docker.ts';
-import { LABEL, instanceName, ownerFilters, ownerLabels, type LocalNames } from './names.ts';
+import { LABEL, instanceName, ownerFilters, ownerLabels } from './names.ts';
+import type { LocalScope } from './scope.ts';
 
 // What systemd needs to run as PID 1 in a container on this kind of host (cgroup v1):
 // --privileged does not work here, these do.
@@ -30,8 +30,8 @@ export interface Instance {
   address: string;
 }
 
-export async function listInstances(io: StageIO, env: LocalEnvironment, options: { cleanup?: boolean } = {}): Promise<Instance[]> {
-  const containers = await listContainers(io, ownerFilters(env, 'instance'), options);
+export async function listInstances(io: StageIO, scope: LocalScope, options: { cleanup?: boolean } = {}): Promise<Instance[]> {
+  const containers = await listContainers(io, ownerFilters(scope.env, 'instance'), options);
   if (containers.length === 0) return [];
   // The fixed address given with --ip (IPAMConfig), which a stopped container keeps too.
   const details = await docker(io, ['inspect', '--format', '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}', ...containers.map((c) => c.id)], options);
@@ -48,7 +48,8 @@ export async function listInstances(io: StageIO, env: LocalEnvironment, options:
   }));
 }
 
-export async function startInstance(io: StageIO, env: LocalEnvironment, names: LocalNames, image: ImageRef, address: string): Promise<Instance> {
+export async function startInstance(io: StageIO, scope: LocalScope, image: ImageRef, address: string): Promise<Instance> {
+  const { env, names } = scope;
   const name = instanceName(names, image.fingerprint);
   io.progress(`starting ${name} (${address})`);
   await docker(io, [

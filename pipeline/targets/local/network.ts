@@ -2,11 +2,11 @@
 // its own so every instance can keep a fixed address across Docker restarts: the load
 // balancer registers addresses, not names.
 
-import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
 import { ownerLabels, type LocalNames } from './names.ts';
+import type { LocalScope } from './scope.ts';
 
 // 10.213.0.0/16 is rarely used by anything else; each environment takes one /24 of it.
 const SUBNET_PREFIX = '10.213';
@@ -19,7 +19,8 @@ async function usedSubnets(io: StageIO): Promise<Set<string>> {
   return new Set(out.split(/\s+/).filter(Boolean));
 }
 
-export async function ensureNetwork(io: StageIO, env: LocalEnvironment, names: LocalNames): Promise<void> {
+export async function ensureNetwork(io: StageIO, scope: LocalScope): Promise<void> {
+  const { env, names } = scope;
   if (await exists(io, 'network', names.network)) return;
   const used = await usedSubnets(io);
   for (let third = 0; third < 256; third++) {

@@ -7,7 +7,7 @@ import type { StageIO } from '../../context.ts';
 import { EXIT, PreflightError } from '../../errors.ts';
 import { findExecutable } from '../../process/which.ts';
 import { docker, exists } from './docker.ts';
-import type { LocalNames } from './names.ts';
+import type { LocalScope } from './scope.ts';
 
 async function checkDocker(io: StageIO): Promise<void> {
   const result = await io.run({ tool: 'docker', args: ['version', '--format', '{{.Server.Version}}'], quiet: true, okExitCodes: [1] });
@@ -54,7 +54,8 @@ async function portHolder(io: StageIO, port: number): Promise<string> {
   return users ? `held by ${users.replace(/"/g, '')}` : 'held by another process';
 }
 
-async function checkPort(io: StageIO, env: LocalEnvironment, names: LocalNames): Promise<void> {
+async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
+  const { env, names } = scope;
   const port = env.local.port;
   if (await isPortFree(port)) return;
   // Our own load balancer holding it is the normal case on a redeploy.
@@ -67,10 +68,10 @@ async function checkPort(io: StageIO, env: LocalEnvironment, names: LocalNames):
   );
 }
 
-export async function localPreflight(io: StageIO, env: LocalEnvironment, names: LocalNames, options: { forDestroy: boolean }): Promise<void> {
+export async function localPreflight(io: StageIO, scope: LocalScope, options: { forDestroy: boolean }): Promise<void> {
   await checkDocker(io);
   if (options.forDestroy) return;
   checkTools(['packer', 'ansible-playbook']);
-  await checkPort(io, env, names);
-  await ensureBaseImage(io, env);
+  await checkPort(io, scope);
+  await ensureBaseImage(io, scope.env);
 }

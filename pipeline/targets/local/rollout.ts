@@ -4,27 +4,20 @@
 // The healthy count never drops below `desired`. If the new instances never become
 // healthy, they are removed and the old ones keep serving.
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RolloutStrategy, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
-import type { ImageRef } from '../target.ts';
+import { pollUntil } from '../../process/poll.ts';
+import type { ImageRef, RolloutResult } from '../target.ts';
 import { drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
 import { listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
 import { persistServers } from './lb.ts';
-import type { LocalNames } from './names.ts';
+import type { LocalScope } from './scope.ts';
 import { networkBase, pickAddress, takenAddresses } from './network.ts';
 import { waitForUp } from './wait.ts';
 
 const POLL_MS = 250;
 /** How long an old instance may take to finish its requests after being drained. */
 const DRAIN_TIMEOUT_MS = 30_000;
-
-export interface LocalScope {
-  root: string;
-  env: LocalEnvironment;
-  names: LocalNames;
-}
 
 export interface Fleet {
   /** Running, on the wanted image and UP: kept as they are (at most desired). */
@@ -42,36 +35,31 @@ export function planFleet(instances: Instance[], servers: ServerState[], image: 
   return { keep, retire: instances.filter((instance) => !kept.has(instance.name)) };
 }
 
-export async function rolloutSkipReason(io: StageIO, scope: LocalScope, image: ImageRef): Promise<string | false> {
-  const instances = await listInstances(io, scope.env);
-  const servers = await serverStates(io, scope.names.lb).catch(() => []);
-  const fleet = planFleet(instances, servers, image, scope.env.instances.desired);
-  if (fleet.retire.length === 0 && fleet.keep.length === scope.env.instances.desired) {
-    return `${fleet.keep.length} instance(s) already run ${image.name ?? image.id} and are UP`;
-  }
-  return false;
-}
-
-export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, strategy: RolloutStrategy): Promise<void> {
+/** Replaces what the plan retires; skips when every wanted instance already runs the image and is UP. */
+export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, strategy: RolloutStrategy): Promise<RolloutResult> {
   const { env, names } = scope;
-  const instances = await listInstances(io, env);
+  const instances = await listInstances(io, scope);
   const servers = await serverStates(io, names.lb);
   const fleet = planFleet(instances, servers, image, env.instances.desired);
   const needed = env.instances.desired - fleet.keep.length;
-  io.note(`rollout (${strategy}): keep ${fleet.keep.map((i) => i.name).join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
+  const kept = fleet.keep.map((instance) => instance.name);
+  if (needed === 0 && fleet.retire.length === 0) return { skipped: `${kept.length} instance(s) already run ${image.name ?? image.id} and are UP` };
+  io.note(`rollout (${strategy}): keep ${kept.join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
 
+  let started: Instance[] = [];
   try {
     // The naive way, kept for comparison: everything old goes first, so requests fail.
     if (strategy === 'recreate') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: false });
     }
-    if (needed > 0) await launchHealthy(io, scope, image, needed, { instances, servers });
+    if (needed > 0) started = await launchHealthy(io, scope, image, needed, { instances, servers });
     if (strategy === 'rolling') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
     }
   } finally {
-    await bestEffort(io, 'could not record the registered instances for a load balancer restart', () => persistServers(io, scope.root, env, names, { cleanup: true }));
+    await bestEffort(io, 'could not record the registered instances for a load balancer restart', () => persistServers(io, scope, { cleanup: true }));
   }
+  return { started: started.map((instance) => instance.name), kept, retired: fleet.retire.map((instance) => instance.name) };
 }
 
 /** Runs cleanup work whose failure must not hide the error that made it necessary. */
@@ -87,7 +75,7 @@ async function bestEffort(io: StageIO, what: string, work: () => Promise<void>):
  * Starts `count` instances and waits until all are UP; on any failure removes every
  * instance that `before` did not have.
  */
-async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, count: number, before: { instances: Instance[]; servers: ServerState[] }): Promise<void> {
+async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, count: number, before: { instances: Instance[]; servers: ServerState[] }): Promise<Instance[]> {
   const { env, names } = scope;
   const started: Instance[] = [];
   try {
@@ -99,11 +87,12 @@ async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, co
     for (let index = 0; index < count; index++) {
       const address = pickAddress(base, taken);
       taken.add(address);
-      const instance = await startInstance(io, env, names, image, address);
+      const instance = await startInstance(io, scope, image, address);
       started.push(instance);
       await registerServer(io, names.lb, env, instance.name, address);
     }
     await waitUntilUp(io, scope, started);
+    return started;
   } catch (error) {
     const existing = new Set(before.instances.map((instance) => instance.name));
     await bestEffort(io, 'could not remove every new instance: run ./destroy.ts if one is left', () => removeNewInstances(io, scope, existing));
@@ -113,18 +102,25 @@ async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, co
 
 async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]): Promise<void> {
   const wanted = new Set(instances.map((instance) => instance.name));
-  const timedOut = await waitForUp(io, scope, (servers) => servers.filter((server) => wanted.has(server.name)), wanted.size, 'new instance(s)');
-  if (!timedOut) return;
-  const previous = (await listInstances(io, scope.env, { cleanup: true })).filter((instance) => !wanted.has(instance.name) && instance.running).length;
+  const failure = await waitForUp(io, scope, {
+    select: (servers) => servers.filter((server) => wanted.has(server.name)),
+    wanted: wanted.size,
+    what: 'new instance(s)',
+    deadline: Date.now() + scope.env.health.deadline_s * 1000,
+    watch: [...wanted],
+  });
+  if (!failure) return;
+  const previous = (await listInstances(io, scope, { cleanup: true })).filter((instance) => !wanted.has(instance.name) && instance.running).length;
+  const when = failure.failedFor ? 'failed for good' : `did not become healthy within ${scope.env.health.deadline_s} s (health.deadline_s)`;
   throw new DeployError(
-    `the new image did not become healthy within ${scope.env.health.deadline_s} s (health.deadline_s); it was removed${previous > 0 ? ` and the ${previous} previous instance(s) keep serving` : ', and no previous instance is left to serve'}`,
-    timedOut.why,
+    `the new image ${when}; it was removed${previous > 0 ? ` and the ${previous} previous instance(s) keep serving` : ', and no previous instance is left to serve'}`,
+    failure.why,
   );
 }
 
 /** Removes every instance that was not there before this rollout (even half-started ones). */
 async function removeNewInstances(io: StageIO, scope: LocalScope, existing: Set<string>): Promise<void> {
-  const now = await listInstances(io, scope.env, { cleanup: true });
+  const now = await listInstances(io, scope, { cleanup: true });
   for (const instance of now.filter((i) => !existing.has(i.name))) {
     await removeServer(io, scope.names.lb, instance.name, { cleanup: true }).catch(() => {});
     await stopInstance(io, instance.name, { cleanup: true });
@@ -145,12 +141,17 @@ async function retire(io: StageIO, scope: LocalScope, instance: Instance, option
 }
 
 async function waitUntilIdle(io: StageIO, lb: string, name: string): Promise<void> {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const server = (await serverStates(io, lb)).find((s) => s.name === name);
-    if (!server || server.currentSessions === 0) return;
-    io.progress(`waiting for ${server.currentSessions} request(s) on ${name} to finish`);
-    await sleep(POLL_MS);
-  }
+  const idle = await pollUntil(io, {
+    what: `${name} to finish its requests`,
+    deadlineMs: DRAIN_TIMEOUT_MS,
+    intervalMs: POLL_MS,
+    onStatus: (status) => io.progress(status),
+    attempt: async () => {
+      const server = (await serverStates(io, lb)).find((s) => s.name === name);
+      if (!server || server.currentSessions === 0) return { done: true, value: undefined };
+      return { done: false, status: `waiting for ${server.currentSessions} request(s) on ${name} to finish` };
+    },
+  });
+  if (idle.done) return;
   io.warn(`${name} still had requests after ${DRAIN_TIMEOUT_MS / 1000} s of draining; stopping it anyway (the service finishes what it can on SIGTERM)`);
 }

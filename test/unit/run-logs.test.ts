@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { pruneRunLogs } from '../../pipeline/state/log-retention.ts';
+import { pruneRunLogs } from '../../pipeline/state/run-logs.ts';
 import { suite } from '../support/suite.ts';
 
 const Retention = suite<{ dir: string }>('pruneRunLogs');

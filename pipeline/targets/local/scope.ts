@@ -1,0 +1,13 @@
+// What every helper of the local target needs, in one object: the environment, the
+// names of what it creates, and where bakery's own files are. Created once by the
+// target, passed to each helper; helpers take it instead of loose parameter bundles.
+
+import type { LocalEnvironment } from '../../config/schema.ts';
+import type { LocalNames } from './names.ts';
+
+export interface LocalScope {
+  /** The project directory (docker/haproxy/ for the load balancer image). */
+  readonly root: string;
+  readonly env: LocalEnvironment;
+  readonly names: LocalNames;
+}
