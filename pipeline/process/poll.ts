@@ -33,7 +33,7 @@ export interface PollIO {
 export async function pollUntil<T>(io: PollIO, options: PollOptions<T>): Promise<PollResult<T>> {
   const deadline = options.deadline ?? Date.now() + (options.deadlineMs ?? 0);
   let attempts = 0;
-  let status = 'no answer yet';
+  let status: string;
   do {
     if (io.signal.aborted) throw new InterruptedError(`interrupted while waiting for ${options.what}`);
     attempts += 1;
