@@ -28,7 +28,7 @@ export async function verifyHealthy(io: StageIO, target: AnyTarget, stack: Provi
       signal: io.signal,
       debug: (text) => io.debug(text),
       ...(dispatcher ? { dispatcher } : {}),
-      onAttempt: (attempt) => io.progress(`GET ${env.service.health_path}: ${attempt.result} (${attempt.streak}/${env.health.healthy_threshold})`),
+      onAttempt: (attempt) => io.progress(`GET ${url} → ${attempt.result} (${attempt.streak}/${env.health.healthy_threshold})`),
       explainTimeout: () => target.explainUnhealthy(io, stack),
     });
   } finally {
