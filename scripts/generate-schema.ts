@@ -19,7 +19,7 @@ export const SCHEMA_PATH = join(ROOT, 'schema', 'deploy.schema.json');
 export const README_PATH = join(ROOT, 'README.md');
 
 type JsonSchema = {
-  type?: string;
+  type?: string | string[];
   enum?: string[];
   description?: string;
   default?: unknown;
@@ -53,6 +53,7 @@ export function schemaText(): string {
 }
 
 function typeOf(schema: JsonSchema): string {
+  if (Array.isArray(schema.type)) return schema.type.map((type) => typeOf({ ...schema, type })).join(' or ');
   if (schema.enum) return 'string';
   if (schema.type === 'object') return 'mapping';
   if (schema.type === 'array') return `list of ${schema.items ? typeOf(schema.items) : 'values'}`;

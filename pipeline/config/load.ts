@@ -70,7 +70,7 @@ function normalizeEnvironment(
 ): Environment | undefined {
   const before = issues.length;
   const health = applyHealthDefaults(raw, path, issues);
-  const common = { name, app, instances: raw.instances, service: raw.service, health, image: { keep: raw.image.keep } };
+  const common = { name, app, instances: raw.instances, service: raw.service, health, image: { keep: raw.image.keep }, rollout: raw.rollout };
 
   if (raw.target === 'local') {
     if (raw.aws) issues.push({ path: `${path}.aws`, message: 'applies to target "aws" only; this environment has target "local"' });

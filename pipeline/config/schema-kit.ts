@@ -277,3 +277,45 @@ export function refine<T>(schema: Schema<T>, rule: (value: T, path: string) => C
     },
   };
 }
+
+/** A number with a fractional part allowed (rates, ratios). */
+export function decimal(options: Common<number> & { min: number; max: number }): Schema<number> {
+  return {
+    description: options.description,
+    fallback: options.default === undefined ? undefined : () => options.default as number,
+    check(value, path, issues) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        issues.push({ path, message: `${show(value)} is not allowed: expected a number from ${options.min} to ${options.max}` });
+        return undefined;
+      }
+      if (value < options.min || value > options.max) {
+        issues.push({ path, message: `${value} is out of range: expected ${options.min} to ${options.max}` });
+        return undefined;
+      }
+      return value;
+    },
+    jsonSchema: () => ({
+      type: 'number',
+      minimum: options.min,
+      maximum: options.max,
+      description: options.description,
+      ...(options.default === undefined ? {} : { default: options.default }),
+    }),
+  };
+}
+
+/**
+ * A field that may also be written as `null` (or, with `offValues`, as 0 or false) to
+ * mean "off": those give `off`; anything else is checked by `schema`.
+ */
+export function orOff<T>(schema: Schema<T>, off: T, options: { offValues?: readonly unknown[] } = {}): Schema<T> {
+  const offValues = [null, ...(options.offValues ?? [])];
+  return {
+    ...schema,
+    check: (value, path, issues) => (offValues.includes(value) ? off : schema.check(value, path, issues)),
+    jsonSchema: () => {
+      const inner = schema.jsonSchema();
+      return { ...inner, type: [inner.type, 'null', ...(options.offValues?.includes(0) ? ['integer'] : [])] };
+    },
+  };
+}

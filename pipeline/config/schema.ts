@@ -2,7 +2,7 @@
 // editors (schema/deploy.schema.json) all come from the declarations below.
 
 import type { ConfigIssue } from '../errors.ts';
-import { integer, list, object, oneOf, optional, record, refine, string, type Infer } from './schema-kit.ts';
+import { decimal, integer, list, object, oneOf, optional, orOff, record, refine, string, type Infer } from './schema-kit.ts';
 
 export const TARGETS = ['local', 'aws'] as const;
 export type TargetName = (typeof TARGETS)[number];
@@ -73,6 +73,32 @@ export const imageSchema = object(
   { description: 'Baked images.', defaultToEmpty: true },
 );
 
+/** The canary that is off: no instance bakes first, the rollout replaces the fleet at once. */
+export const NO_CANARY = { instances: 0, bake_s: 0 } as const;
+
+// Release safety: a canary that takes real traffic and is judged on live error rates
+// and latency before the rest of the fleet is replaced. On by default, and short: a bad
+// release should be stopped, but a good one should not wait long for it.
+export const rolloutSchema = object(
+  {
+    canary: orOff(
+      object(
+        {
+          instances: integer({ description: 'Instances started first, on the new image, next to the old fleet (0: no canary).', min: 0, max: 20, default: 1 }),
+          bake_s: integer({ description: 'Seconds the canary takes its share of real traffic before it is judged.', min: 0, max: 3600, default: 10 }),
+        },
+        { description: 'The canary step of a rollout; null or 0 turns it off.', defaultToEmpty: true },
+      ),
+      NO_CANARY,
+      { offValues: [0, false] },
+    ),
+    max_error_rate: decimal({ description: 'Highest share of the canary\'s requests that may fail (5xx, connection or response errors) while the old fleet does better.', min: 0, max: 1, default: 0.01 }),
+    max_p99_ms: optional(integer({ description: 'Highest 99th-percentile response time of the canary, in milliseconds (default: no latency gate).', min: 1, max: 600_000 })),
+    min_requests: integer({ description: 'Requests the canary must have served for its error rate to count; with fewer it is not judged (and says so).', min: 1, max: 100_000, default: 20 }),
+  },
+  { description: 'How a new image replaces the fleet: canary first, judged on live traffic.', defaultToEmpty: true },
+);
+
 export const localSchema = object(
   {
     port: integer({ description: 'Port on 127.0.0.1 where the local load balancer listens.', min: 1, max: 65535, default: 8080 }),
@@ -130,6 +156,7 @@ export const environmentSchema = object(
     service: serviceSchema,
     health: healthSchema,
     image: imageSchema,
+    rollout: rolloutSchema,
     local: optional(localSchema),
     aws: optional(awsSchema),
   },
@@ -160,6 +187,7 @@ export type Instances = Infer<typeof instancesSchema>;
 export type ServiceSettings = Infer<typeof serviceSchema>;
 export type HealthSettings = Required<Infer<typeof healthSchema>>;
 export type LocalSettings = Infer<typeof localSchema>;
+export type RolloutSettings = Infer<typeof rolloutSchema>;
 export type AwsSettings = Infer<typeof awsSchema>;
 export type BaseAmi = { owner: string; name: string };
 
@@ -171,6 +199,7 @@ interface EnvironmentCommon {
   service: ServiceSettings;
   health: HealthSettings;
   image: { keep: number };
+  rollout: RolloutSettings;
 }
 
 export interface LocalEnvironment extends EnvironmentCommon {

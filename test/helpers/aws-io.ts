@@ -75,6 +75,7 @@ export function awsEnvironment(aws: Partial<AwsEnvironment['aws']> = {}, overrid
     service: { port: 8080, health_path: '/health' },
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
     image: { keep: 3 },
+    rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
     baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
     aws: { region: 'eu-west-1', instance_type: 't3.micro', state: { backend: 'local' }, ...aws } as AwsEnvironment['aws'],
     ...overrides,

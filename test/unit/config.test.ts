@@ -218,6 +218,7 @@ defaults('fills every default of a minimal local environment', () => {
         service: { port: 8080, health_path: '/health' },
         health: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
         image: { keep: 3 },
+        rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
         local: { port: 8080, base_image: 'debian:bookworm' },
       },
     },
@@ -234,9 +235,19 @@ defaults('fills every default of a minimal aws environment', () => {
     service: { port: 8080, health_path: '/health' },
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
     image: { keep: 3 },
+    rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
     aws: { region: 'eu-west-1', instance_type: 't3.micro', state: { backend: 'local' } },
     baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
   });
+});
+
+defaults('turns the canary off with null, 0 or false, and keeps a latency gate when set', () => {
+  for (const off of ['null', '0', 'false']) {
+    const config = parseConfig(`app: shop\nenvironments:\n  local:\n    target: local\n    rollout: { canary: ${off} }\n`, 'deploy.yaml');
+    assert.equal(config.environments.local?.rollout.canary, { instances: 0, bake_s: 0 }, off);
+  }
+  const gated = parseConfig('app: shop\nenvironments:\n  local:\n    target: local\n    rollout: { canary: { bake_s: 5 }, max_p99_ms: 250, max_error_rate: 0.05 }\n', 'deploy.yaml');
+  assert.equal(gated.environments.local?.rollout, { canary: { instances: 1, bake_s: 5 }, max_error_rate: 0.05, max_p99_ms: 250, min_requests: 20 });
 });
 
 defaults('keeps what the user set and defaults the rest', () => {
