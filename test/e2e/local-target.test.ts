@@ -98,6 +98,7 @@ local('a service change rolls out under load without one failed request', async 
   assert.is.not(summary.fingerprint, context.fingerprint, 'a new fingerprint');
   assert.ok(traffic.total >= 500, `at least 500 requests during the rollout (sent ${traffic.total})`);
   assert.is(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
+  assert.match(result.stderr, /canary passed: canary: 0 of \d+ requests failed/, 'the canary took real traffic and passed');
   const page = await get(`http://127.0.0.1:${PORT}/`);
   assert.ok(page.body.includes(summary.fingerprint as string), 'the page shows the new fingerprint');
   assert.is((await instanceIds(APP)).length, 2, 'old instances were removed');

@@ -17,6 +17,8 @@ export interface ProjectOptions {
   desired?: number;
   deadlineS?: number;
   baseImage?: string;
+  /** Extra lines under the environment (already indented by the caller's choice of 4 spaces). */
+  envYaml?: string[];
 }
 
 export interface CommandResult {
@@ -48,6 +50,7 @@ export function deployYaml(options: ProjectOptions): string {
     '    local:',
     `      port: ${options.port}`,
     `      base_image: ${options.baseImage ?? process.env.BAKERY_BASE_IMAGE ?? 'bakery-base:bookworm'}`,
+    ...(options.envYaml ?? []).map((line) => `    ${line}`),
     '',
   ].join('\n');
 }

@@ -7,6 +7,7 @@ import type { Instance } from '../../pipeline/targets/local/instances.ts';
 import { planFleet } from '../../pipeline/targets/local/rollout.ts';
 import { suite } from '../support/suite.ts';
 
+const NO_TRAFFIC = { sessions: 0, responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 }, connectionErrors: 0, responseErrors: 0 };
 const NEW = { id: 'sha256:new', fingerprint: 'f'.repeat(64) };
 
 function instance(name: string, imageId: string, running = true): Instance {
@@ -14,7 +15,7 @@ function instance(name: string, imageId: string, running = true): Instance {
 }
 
 function server(name: string, status: string): ServerState {
-  return { name, status, checkStatus: 'L7OK', checkCode: '200', lastCheck: '', currentSessions: 0, address: '10.213.0.10:8080', weight: 100 };
+  return { name, status, checkStatus: 'L7OK', checkCode: '200', lastCheck: '', currentSessions: 0, address: '10.213.0.10:8080', weight: 100, traffic: NO_TRAFFIC };
 }
 
 const Fleet = suite('planFleet');

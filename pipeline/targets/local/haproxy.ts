@@ -60,6 +60,19 @@ export interface ServerState {
   currentSessions: number;
   address: string;
   weight: number;
+  /** Cumulative counters since the server was added: what the canary is judged on. */
+  traffic: ServerTraffic;
+}
+
+export interface ServerTraffic {
+  /** Sessions the server took (stot). */
+  sessions: number;
+  /** HTTP responses by class. */
+  responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number; other: number };
+  /** Connections to the server that failed (econ). */
+  connectionErrors: number;
+  /** Responses that failed half-way: aborted, timed out, invalid (eresp). */
+  responseErrors: number;
 }
 
 /** Parses `show stat` CSV into the backend's servers. */
@@ -82,7 +95,25 @@ export function parseServerStats(csv: string): ServerState[] {
       currentSessions: Number(at(row, 'scur') || 0),
       address: at(row, 'addr'),
       weight: Number(at(row, 'weight') || 0),
+      traffic: {
+        sessions: count(at(row, 'stot')),
+        responses: {
+          '1xx': count(at(row, 'hrsp_1xx')),
+          '2xx': count(at(row, 'hrsp_2xx')),
+          '3xx': count(at(row, 'hrsp_3xx')),
+          '4xx': count(at(row, 'hrsp_4xx')),
+          '5xx': count(at(row, 'hrsp_5xx')),
+          other: count(at(row, 'hrsp_other')),
+        },
+        connectionErrors: count(at(row, 'econ')),
+        responseErrors: count(at(row, 'eresp')),
+      },
     }));
+}
+
+function count(text: string): number {
+  const value = Number(text);
+  return Number.isFinite(value) ? value : 0;
 }
 
 export async function serverStates(io: StageIO, lb: string, options: { cleanup?: boolean } = {}): Promise<ServerState[]> {

@@ -1,18 +1,20 @@
 // Rolling replacement on the local target, the way an instance refresh with
-// launch-before-terminate works: start the new instances, wait until the load balancer
-// has seen them pass their health checks, then drain, stop and remove the old ones.
-// The healthy count never drops below `desired`. If the new instances never become
-// healthy, they are removed and the old ones keep serving.
+// launch-before-terminate and a checkpoint works: start the canary, let it take its
+// share of real traffic and judge it (canary.ts), then start the rest, wait until the
+// load balancer has seen them pass their health checks, then drain, stop and remove the
+// old ones. The healthy count never drops below `desired`. If the canary fails or the
+// new instances never become healthy, they are removed and the old ones keep serving.
 
 import type { RolloutStrategy, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 import { pollUntil } from '../../process/poll.ts';
 import type { ImageRef, RolloutResult } from '../target.ts';
 import { drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
-import { listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
+import { journalTail, listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
 import { persistServers } from './lb.ts';
 import type { LocalScope } from './scope.ts';
 import { networkBase, pickAddress, takenAddresses } from './network.ts';
+import { bakeCanary } from './canary.ts';
 import { waitForUp } from './wait.ts';
 
 const POLL_MS = 250;
@@ -46,13 +48,19 @@ export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, s
   if (needed === 0 && fleet.retire.length === 0) return { skipped: `${kept.length} instance(s) already run ${image.name ?? image.id} and are UP` };
   io.note(`rollout (${strategy}): keep ${kept.join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
 
-  let started: Instance[] = [];
+  const started: Instance[] = [];
+  const before = { instances, servers };
   try {
     // The naive way, kept for comparison: everything old goes first, so requests fail.
     if (strategy === 'recreate') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: false });
     }
-    if (needed > 0) started = await launchHealthy(io, scope, image, needed, { instances, servers });
+    const canary = strategy === 'rolling' ? canarySize(scope, fleet, servers, needed) : 0;
+    if (canary > 0) {
+      started.push(...(await launchHealthy(io, scope, image, canary, before)));
+      await passCanary(io, scope, started, fleet, before);
+    }
+    if (needed > canary) started.push(...(await launchHealthy(io, scope, image, needed - canary, before)));
     if (strategy === 'rolling') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
     }
@@ -60,6 +68,39 @@ export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, s
     await bestEffort(io, 'could not record the registered instances for a load balancer restart', () => persistServers(io, scope, { cleanup: true }));
   }
   return { started: started.map((instance) => instance.name), kept, retired: fleet.retire.map((instance) => instance.name) };
+}
+
+/**
+ * How many instances go first as the canary: rollout.canary.instances, at most what is
+ * needed, and none when no old instance serves next to it (a first deploy, or a fleet
+ * that is down: there is no traffic to share and nothing to compare with).
+ */
+function canarySize(scope: LocalScope, fleet: Fleet, servers: ServerState[], needed: number): number {
+  const up = new Set(servers.filter(isUp).map((server) => server.name));
+  const serving = fleet.retire.filter((instance) => instance.running && up.has(instance.name));
+  if (serving.length === 0) return 0;
+  return Math.min(scope.env.rollout.canary.instances, needed);
+}
+
+/** Judges the canary on live traffic; a failed one is removed and the old fleet keeps serving. */
+async function passCanary(io: StageIO, scope: LocalScope, canary: Instance[], fleet: Fleet, before: { instances: Instance[] }): Promise<void> {
+  const verdict = await bakeCanary(
+    io,
+    scope,
+    canary.map((instance) => instance.name),
+    fleet.retire.filter((instance) => instance.running).map((instance) => instance.name),
+    scope.env.rollout,
+  );
+  io.info(`canary ${verdict.ok ? 'passed' : 'failed'}: ${verdict.summary}`);
+  if (verdict.ok) return;
+  const journal = canary[0] ? await journalTail(io, canary[0].name, scope.env.app, 10) : [];
+  const existing = new Set(before.instances.map((instance) => instance.name));
+  await bestEffort(io, 'could not remove the canary: run ./destroy.ts if one is left', () => removeNewInstances(io, scope, existing, { drain: true }));
+  throw new DeployError(`the canary failed${verdict.early ? ' before its window ended' : ''}: ${verdict.summary}`, [
+    `the canary (${canary.map((instance) => instance.name).join(', ')}) was drained and removed; the old fleet keeps serving and nothing else changed`,
+    `fix the release and deploy again; the limits are rollout.max_error_rate (${scope.env.rollout.max_error_rate})${scope.env.rollout.max_p99_ms ? ` and rollout.max_p99_ms (${scope.env.rollout.max_p99_ms})` : ''}`,
+    ...(journal.length > 0 ? [`last journal lines of ${canary[0]?.name}:`, ...journal.map((line) => `  ${line}`)] : []),
+  ]);
 }
 
 /** Runs cleanup work whose failure must not hide the error that made it necessary. */
@@ -118,10 +159,14 @@ async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]
   );
 }
 
-/** Removes every instance that was not there before this rollout (even half-started ones). */
-async function removeNewInstances(io: StageIO, scope: LocalScope, existing: Set<string>): Promise<void> {
+/** Removes every instance that was not there before this rollout (even half-started ones); drained first when asked (a canary that served). */
+async function removeNewInstances(io: StageIO, scope: LocalScope, existing: Set<string>, options: { drain?: boolean } = {}): Promise<void> {
   const now = await listInstances(io, scope, { cleanup: true });
   for (const instance of now.filter((i) => !existing.has(i.name))) {
+    if (options.drain) {
+      await drainServer(io, scope.names.lb, instance.name, { cleanup: true }).catch(() => {});
+      await waitUntilIdle(io, scope.names.lb, instance.name).catch(() => {});
+    }
     await removeServer(io, scope.names.lb, instance.name, { cleanup: true }).catch(() => {});
     await stopInstance(io, instance.name, { cleanup: true });
   }
