@@ -110,6 +110,14 @@ resource "aws_autoscaling_group" "this" {
       skip_matching                = true
       scale_in_protected_instances = "Refresh"
       standby_instances            = "Terminate"
+      # The canary: stop at its share of the group for bake_s, watched by the alarms;
+      # an alarm in ALARM stops the refresh and (auto_rollback) restores the old version.
+      checkpoint_percentages = local.refresh_checkpoints
+      checkpoint_delay       = length(local.refresh_checkpoints) > 0 ? var.release_safety.bake_s : null
+
+      alarm_specification {
+        alarms = local.refresh_alarms
+      }
     }
   }
 

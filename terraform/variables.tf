@@ -310,3 +310,41 @@ variable "tags" {
     error_message = "tags must not use the reserved prefixes \"bakery:\" and \"aws:\"."
   }
 }
+
+variable "release_safety" {
+  description = "How an instance refresh guards a release: the canary's share of desired capacity (percent; 0 turns the checkpoint off), how long it bakes at that checkpoint, and the alarm limits (5xx rate as a fraction, p99 response time in ms or null for none), with an optional e-mail address for the alarms' SNS topic."
+  type = object({
+    canary_percent = optional(number, 50)
+    bake_s         = optional(number, 10)
+    max_error_rate = optional(number, 0.01)
+    max_p99_ms     = optional(number)
+    alarm_email    = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.release_safety.canary_percent >= 0 && var.release_safety.canary_percent < 100
+    error_message = "release_safety.canary_percent must be from 0 to 99 (the last checkpoint is always 100)."
+  }
+
+  validation {
+    condition     = var.release_safety.bake_s >= 0 && var.release_safety.bake_s <= 172800
+    error_message = "release_safety.bake_s must be from 0 to 172800 (Auto Scaling's checkpoint delay limit, 2 days)."
+  }
+
+  validation {
+    condition     = var.release_safety.max_error_rate >= 0 && var.release_safety.max_error_rate <= 1
+    error_message = "release_safety.max_error_rate is a fraction from 0 to 1."
+  }
+
+  validation {
+    condition     = var.release_safety.max_p99_ms == null || coalesce(var.release_safety.max_p99_ms, 1) >= 1
+    error_message = "release_safety.max_p99_ms must be at least 1 (or null for no latency alarm)."
+  }
+
+  validation {
+    condition     = var.release_safety.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", coalesce(var.release_safety.alarm_email, "x@y.z")))
+    error_message = "release_safety.alarm_email must be an e-mail address (or null)."
+  }
+}

@@ -41,6 +41,12 @@ mock_provider "aws" {
       arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/demo-20240101/0123456789abcdef"
     }
   }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-west-1:123456789012:demo-staging-alarms"
+    }
+  }
 }
 
 # The second default subnet is in another zone; one run below moves it.

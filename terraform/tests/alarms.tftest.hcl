@@ -1,0 +1,161 @@
+# Release safety with a mocked AWS provider: the alarms the instance refresh watches,
+# its canary checkpoint, the SNS topic and its optional e-mail subscription.
+
+mock_provider "aws" {
+  mock_data "aws_vpc" {
+    defaults = { id = "vpc-0123456789abcdef0" }
+  }
+  mock_data "aws_subnets" {
+    defaults = { ids = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"] }
+  }
+  mock_data "aws_subnet" {
+    defaults = { vpc_id = "vpc-0123456789abcdef0", availability_zone = "eu-west-1a" }
+  }
+  mock_resource "aws_launch_template" {
+    defaults = { id = "lt-0123456789abcdef0", latest_version = 3 }
+  }
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/demo-staging/0123456789abcdef"
+      arn_suffix = "app/demo-staging/0123456789abcdef"
+      dns_name   = "demo-staging-123456789.eu-west-1.elb.amazonaws.com"
+    }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/demo-20240101/0123456789abcdef"
+      arn_suffix = "targetgroup/demo-20240101/0123456789abcdef"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:demo-staging-alarms" }
+  }
+}
+
+override_data {
+  target = data.aws_subnet.this["subnet-0bbbbbbbbbbbbbbbb"]
+  values = { vpc_id = "vpc-0123456789abcdef0", availability_zone = "eu-west-1b" }
+}
+
+variables {
+  name        = "demo-staging"
+  app         = "demo"
+  environment = "staging"
+  region      = "eu-west-1"
+  image       = { id = "ami-0123456789abcdef0" }
+  instances   = { min = 2, desired = 2, max = 4 }
+  service     = { port = 8080, health_path = "/health" }
+}
+
+run "the_refresh_watches_the_5xx_rate_and_unhealthy_host_alarms_and_stops_at_the_canary" {
+  command = apply
+
+  assert {
+    condition = toset(aws_autoscaling_group.this.instance_refresh[0].preferences[0].alarm_specification[0].alarms) == toset([
+      "demo-staging-target-5xx-rate", "demo-staging-unhealthy-hosts",
+    ])
+    error_message = "the refresh must watch the 5xx-rate and unhealthy-host alarms (no p99 alarm without max_p99_ms)"
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_percentages == tolist([50, 100]) && tostring(aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_delay) == "10"
+    error_message = "the refresh must stop at the canary's share for bake_s, then go on to 100 %"
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.instance_refresh[0].preferences[0].auto_rollback == true
+    error_message = "an alarm must roll the refresh back"
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.target_p99) == 0 && length(aws_sns_topic_subscription.email) == 0
+    error_message = "no latency alarm and no e-mail subscription unless asked for"
+  }
+}
+
+run "the_5xx_alarm_divides_target_5xx_by_requests_of_this_target_group" {
+  command = apply
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.target_5xx_rate.threshold == 0.01 && aws_cloudwatch_metric_alarm.target_5xx_rate.comparison_operator == "GreaterThanThreshold"
+    error_message = "the 5xx alarm must fire above max_error_rate"
+  }
+
+  assert {
+    condition = toset([for q in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : q.metric[0].metric_name if length(q.metric) > 0]) == toset([
+      "HTTPCode_Target_5XX_Count", "RequestCount",
+    ])
+    error_message = "the rate must be metric math over HTTPCode_Target_5XX_Count and RequestCount"
+  }
+
+  assert {
+    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : q.metric[0].dimensions.TargetGroup == "targetgroup/demo-20240101/0123456789abcdef" if length(q.metric) > 0])
+    error_message = "the metrics must be those of this stack's target group"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.target_5xx_rate.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:demo-staging-alarms"]) && aws_cloudwatch_metric_alarm.target_5xx_rate.tags["bakery:app"] == "demo"
+    error_message = "alarms notify the stack's SNS topic and carry the stack's tags"
+  }
+}
+
+run "a_latency_limit_adds_a_p99_alarm_and_an_address_subscribes_to_the_topic" {
+  command = apply
+
+  variables {
+    release_safety = { max_p99_ms = 250, alarm_email = "oncall@example.com", canary_percent = 25, bake_s = 120 }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.target_p99[0].extended_statistic == "p99" && aws_cloudwatch_metric_alarm.target_p99[0].threshold == 0.25
+    error_message = "the p99 alarm must compare TargetResponseTime's p99 in seconds"
+  }
+
+  assert {
+    condition     = contains(aws_autoscaling_group.this.instance_refresh[0].preferences[0].alarm_specification[0].alarms, "demo-staging-target-p99")
+    error_message = "the refresh must watch the p99 alarm too"
+  }
+
+  assert {
+    condition     = aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com" && aws_sns_topic_subscription.email[0].protocol == "email"
+    error_message = "alarm_email must subscribe to the topic"
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_percentages == tolist([25, 100]) && tostring(aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_delay) == "120"
+    error_message = "the checkpoint follows canary_percent and bake_s"
+  }
+}
+
+run "no_canary_means_no_checkpoint" {
+  command = plan
+
+  variables {
+    release_safety = { canary_percent = 0 }
+  }
+
+  assert {
+    condition     = length(aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_percentages) == 0
+    error_message = "canary_percent 0 must turn the checkpoint off"
+  }
+}
+
+run "a_canary_share_of_100_is_refused" {
+  command = plan
+
+  variables {
+    release_safety = { canary_percent = 100 }
+  }
+
+  expect_failures = [var.release_safety]
+}
+
+run "a_bad_alarm_address_is_refused" {
+  command = plan
+
+  variables {
+    release_safety = { alarm_email = "not-an-address" }
+  }
+
+  expect_failures = [var.release_safety]
+}
