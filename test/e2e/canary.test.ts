@@ -17,7 +17,7 @@ const PAGE = 'service/bakery_service/pages.py';
 interface Context {
   project: TempProject;
   instances: string[];
-  page: string;
+  fingerprint: string;
 }
 
 async function instanceIds(): Promise<string[]> {
@@ -44,12 +44,12 @@ canary.before(async (context) => {
     port: PORT,
     desired: 2,
     deadlineS: 60,
-    envYaml: [`rollout: { canary: { instances: 1, bake_s: ${BAKE_S} }, max_error_rate: 0.01, max_p99_ms: 250 }`],
+    envYaml: [`rollout: { canary: { instances: 1, bake_s: ${BAKE_S} }, max_error_rate: 0.01, max_p99_ms: 600, min_requests: 5 }`],
   });
-  const first = await context.project.deploy();
+  const first = await context.project.deploy('--json');
   assert.is(first.exitCode, 0, first.stderr);
   context.instances = await instanceIds();
-  context.page = (await page()).body;
+  context.fingerprint = (JSON.parse(first.stdout.trim().split('\n').pop() as string) as { fingerprint: string }).fingerprint;
 });
 
 canary.after(async (context) => {
@@ -77,17 +77,17 @@ canary('a release whose pages fail (but /health passes) is stopped at the canary
   assert.equal(await instanceIds(), context.instances, 'the canary is gone and the old instances still run');
   const after = await page();
   assert.is(after.status, 200);
-  assert.is(after.body, context.page, 'the old version serves');
+  assert.ok(after.body.includes(context.fingerprint), 'the old version (its fingerprint) serves');
   await context.project.edit(PAGE, (text) => text.replace('    return "broken release", 500\n', ''));
 });
 
 canary('a release whose pages are slow (p99 over rollout.max_p99_ms) is stopped at the canary', async (context) => {
-  await context.project.edit(PAGE, (text) => text.replace('    facts = current_facts()\n', '    import time\n    time.sleep(0.4)\n    facts = current_facts()\n'));
+  await context.project.edit(PAGE, (text) => text.replace('    facts = current_facts()\n', '    import time\n    time.sleep(1.0)\n    facts = current_facts()\n'));
   const load = startLoad(`http://127.0.0.1:${PORT}/`, { concurrency: 4, pauseMs: 20 });
   const result = await context.project.deploy();
   const traffic = await load.stop();
   assert.is(result.exitCode, 1, result.stderr);
-  assert.match(result.stderr, /the canary failed( before its window ended)?: p99 above rollout.max_p99_ms 250 ms/);
+  assert.match(result.stderr, /the canary failed( before its window ended)?: p99 above rollout.max_p99_ms 600 ms/, result.stderr.split('\n').filter((line) => /canary/.test(line)).join('\n'));
   assert.is(traffic.failed, 0, `a slow canary fails no request: ${traffic.failures.join('; ')}`);
   assert.equal(await instanceIds(), context.instances, 'the canary is gone and the old instances still run');
 });
