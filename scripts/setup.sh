@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what bakery needs on a Debian 12 machine, idempotently: the tools from
-# Debian's packages, a running Docker engine, the npm dependencies and the Debian 12
-# base image. Safe to run again; it only does what is missing.
+# Debian's packages, a running Docker engine, the npm dependencies, Terraform's CLI
+# configuration for the local provider mirror and the Debian 12 base image. Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,52 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Terraform's providers from a filesystem mirror (the machine image ships hashicorp/aws
+# there; nothing is downloaded): a CLI configuration that installs registry.terraform.io
+# providers from the mirror only, at the place scripts/test-terraform.sh reads it from.
+# BAKERY_TF_PLUGIN_MIRROR names the mirror (the directory holding registry.terraform.io).
+TF_CLI_CONFIG="${XDG_CONFIG_HOME:-$HOME/.config}/bakery/terraform.tfrc"
+find_tf_mirror() {
+  local found
+  if [ -n "${BAKERY_TF_PLUGIN_MIRROR:-}" ]; then
+    [ -d "$BAKERY_TF_PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws" ] && printf '%s\n' "$BAKERY_TF_PLUGIN_MIRROR"
+    return 0
+  fi
+  # The usual places first; then the whole machine, skipping Terraform working
+  # directories (their .terraform/providers is a cache, not a mirror).
+  for candidate in /opt/tf-plugins /usr/local/share/terraform/plugins /usr/share/terraform/plugins "$HOME/.terraform.d/plugins"; do
+    if [ -d "$candidate/registry.terraform.io/hashicorp/aws" ]; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  found="$(find / -xdev \( -path /proc -o -path '*/.terraform' -o -path '*/node_modules' \) -prune -o -type d -path '*/registry.terraform.io/hashicorp/aws' -print 2>/dev/null | head -n 1)"
+  # .../MIRROR/registry.terraform.io/hashicorp/aws → MIRROR
+  [ -n "$found" ] && dirname "$(dirname "$(dirname "$found")")"
+  return 0
+}
+tf_mirror="$(find_tf_mirror)"
+if [ -n "$tf_mirror" ]; then
+  mkdir -p "$(dirname "$TF_CLI_CONFIG")"
+  cat >"$TF_CLI_CONFIG.tmp" <<TFRC
+# Written by bakery's scripts/setup.sh: registry.terraform.io providers come from the
+# local mirror only (no downloads); other registries as usual.
+provider_installation {
+  filesystem_mirror {
+    path    = "$tf_mirror"
+    include = ["registry.terraform.io/*/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/*/*"]
+  }
+}
+TFRC
+  mv "$TF_CLI_CONFIG.tmp" "$TF_CLI_CONFIG"
+  say "Terraform providers from $tf_mirror (CLI configuration $TF_CLI_CONFIG)"
+else
+  say "no Terraform provider mirror with hashicorp/aws found (set BAKERY_TF_PLUGIN_MIRROR to the directory holding registry.terraform.io): npm run test:terraform will fail"
 fi
 
 bash scripts/base-image.sh "$BASE_IMAGE"

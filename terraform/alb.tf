@@ -68,28 +68,53 @@ resource "aws_lb_target_group" "this" {
   }
 }
 
-# Port 80: forwards to the instances, or redirects to HTTPS when a certificate is set.
+# Port 80 always forwards to the instances. With a certificate, a rule in front of that
+# default redirects every request to HTTPS instead. The listener itself is the same in both
+# cases on purpose: provider 5.x updates a listener's default action in place and warns
+# "Invalid Attribute Combination" (to become an error) when the previous action type's
+# attributes linger (target_group_arn on a redirect, redirect on a forward). A rule is only
+# ever created or destroyed, and port 80 keeps answering while certificate_arn changes.
 resource "aws_lb_listener" "http" {
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"
 
   default_action {
-    type             = local.https ? "redirect" : "forward"
-    target_group_arn = local.https ? null : aws_lb_target_group.this.arn
-
-    dynamic "redirect" {
-      for_each = local.https ? [true] : []
-
-      content {
-        protocol    = "HTTPS"
-        port        = "443"
-        status_code = "HTTP_301"
-      }
-    }
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
   }
 
   tags = { Name = "${var.name}-http" }
+}
+
+resource "aws_lb_listener_rule" "http_to_https" {
+  count = local.https ? 1 : 0
+
+  listener_arn = aws_lb_listener.http.arn
+  # The first rule: it decides before the listener's default action does.
+  priority = 1
+
+  action {
+    type = "redirect"
+
+    redirect {
+      protocol    = "HTTPS"
+      port        = "443"
+      status_code = "HTTP_301"
+    }
+  }
+
+  condition {
+    path_pattern {
+      # Every request path starts with "/".
+      values = ["/*"]
+    }
+  }
+
+  tags = { Name = "${var.name}-http-to-https" }
+
+  # Redirect only once 443 answers; when the certificate goes, the redirect goes first.
+  depends_on = [aws_lb_listener.https]
 }
 
 resource "aws_lb_listener" "https" {

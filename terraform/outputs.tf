@@ -57,3 +57,8 @@ output "image_id" {
   description = "AMI the launch template runs."
   value       = var.image.id
 }
+
+output "http_listener_arn" {
+  description = "ARN of the port-80 listener (the same listener with and without a certificate)."
+  value       = aws_lb_listener.http.arn
+}
