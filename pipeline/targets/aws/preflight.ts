@@ -1,6 +1,7 @@
 // Everything the aws target can check before it creates or bakes anything. Each failure
 // is one PreflightError whose message says what is wrong and how to fix it; problems in
-// deploy.yaml name the field and exit 2, problems of the machine or account exit 1.
+// deploy.yaml name the field and exit 2, problems of the machine or account exit 1. An
+// AWS call that fails for another reason stays its AwsCallError (call, resource, code, hint).
 
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
