@@ -155,6 +155,24 @@ Deploy('throttled AWS calls are retried with backoff and the deploy succeeds', a
   });
 });
 
+Deploy('an HTML 500 to every DescribeInstanceRefreshes fails the deploy naming the call, without a stack trace', async () => {
+  const htmlErrors = { DescribeInstanceRefreshes: Number.POSITIVE_INFINITY };
+  await withAwsProject({ aws: defaultAccount({ refresh: REFRESH_OK, htmlErrors }), toolEnv: { AWS_MAX_ATTEMPTS: '3' } }, async (project) => {
+    await project.seedState();
+    const result = await project.run('deploy.ts', ['--verbose']);
+    assert.is(result.exitCode, 1, result.stderr);
+    assert.is(result.stdout, '');
+    assert.match(
+      result.stderr,
+      /autoscaling:DescribeInstanceRefreshes for demo-staging failed after 3 attempts: HTTP 500: an HTML page instead of an AWS response \("500 Internal Server Error"\)/,
+    );
+    assert.match(result.stderr, /something other than AWS answered/);
+    assert.match(result.stderr, /attempt 1 failed: HTTP 500: an HTML page instead of an AWS response .*retrying in/, 'retries shown with --verbose');
+    assert.not.match(result.stderr, /@aws-sdk|XML parse error|Deserialization error/);
+    assert.not.match(result.stderr, /^\s+at /m, 'no stack trace');
+  });
+});
+
 Deploy('an image with the same fingerprint is reused: the second deploy does not bake', async () => {
   await withAwsProject({ aws: defaultAccount() }, async (project) => {
     assert.is((await project.run('deploy.ts')).exitCode, 0);

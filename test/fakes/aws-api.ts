@@ -60,6 +60,8 @@ export interface FakeAwsOptions {
   targets?: FakeTarget[][];
   /** Action → how many throttling errors to answer before serving it. */
   throttle?: Record<string, number>;
+  /** Action → how many times to answer it with an HTML 500 page, as a proxy or load balancer in the way would (Infinity: always). */
+  htmlErrors?: Record<string, number>;
 }
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -126,6 +128,7 @@ export class FakeAws {
   readonly options: Required<Pick<FakeAwsOptions, 'account' | 'region'>> & FakeAwsOptions;
   private server: Server | undefined;
   private readonly throttleLeft: Map<string, number>;
+  private readonly htmlLeft: Map<string, number>;
   private refreshPolls = 0;
   private targetPolls = 0;
   private requestCounter = 0;
@@ -133,6 +136,7 @@ export class FakeAws {
   constructor(options: FakeAwsOptions = {}) {
     this.options = { account: '123456789012', region: 'eu-west-1', ...options };
     this.throttleLeft = new Map(Object.entries(options.throttle ?? {}));
+    this.htmlLeft = new Map(Object.entries(options.htmlErrors ?? {}));
   }
 
   async start(): Promise<string> {
@@ -160,6 +164,12 @@ export class FakeAws {
     this.calls.push({ service, action, params });
     const requestId = `req-${++this.requestCounter}`;
     const ec2 = service === 'ec2';
+    const pages = this.htmlLeft.get(action) ?? 0;
+    if (pages > 0) {
+      this.htmlLeft.set(action, pages - 1);
+      response.writeHead(500, { 'content-type': 'text/html' }).end('<html><head><title>500 Internal Server Error</title></head><body><center><h1>500 Internal Server Error</h1></center><hr><center>nginx</center></body></html>');
+      return;
+    }
     try {
       const left = this.throttleLeft.get(action) ?? 0;
       if (left > 0) {

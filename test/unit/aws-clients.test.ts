@@ -1,11 +1,14 @@
 // The SDK clients of the aws target (pipeline/targets/aws/clients.ts): they reach the
 // endpoint AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL names (checked against fake AWS
-// APIs on 127.0.0.1), and retry throttled calls with backoff.
+// APIs on 127.0.0.1), make one attempt per call themselves, and carry the retry policy
+// callAws uses (AWS_MAX_ATTEMPTS).
 
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import * as assert from 'uvu/assert';
-import { activeEndpoints, clientSettings, createAwsClients, DEFAULT_MAX_ATTEMPTS } from '../../pipeline/targets/aws/clients.ts';
+import { callAws, DEFAULT_RETRY } from '../../pipeline/targets/aws/call.ts';
+import { activeEndpoints, createAwsClients } from '../../pipeline/targets/aws/clients.ts';
+import { recordingIO } from '../helpers/aws-io.ts';
 import { FakeAws } from '../fakes/aws-api.ts';
 import { suite } from '../support/suite.ts';
 
@@ -33,10 +36,11 @@ async function withAwsEnv(variables: Record<string, string>, body: () => Promise
   }
 }
 
-Clients('retries are adaptive with 8 attempts unless AWS_MAX_ATTEMPTS or AWS_RETRY_MODE say otherwise', () => {
-  assert.equal(clientSettings('eu-west-1', {}), { region: 'eu-west-1', maxAttempts: DEFAULT_MAX_ATTEMPTS, retryMode: 'adaptive' });
-  assert.equal(clientSettings('eu-west-1', { AWS_MAX_ATTEMPTS: '3', AWS_RETRY_MODE: 'standard' }), { region: 'eu-west-1', maxAttempts: 3, retryMode: 'standard' });
-  assert.is(clientSettings('eu-west-1', { AWS_MAX_ATTEMPTS: 'lots' }).maxAttempts, DEFAULT_MAX_ATTEMPTS);
+Clients('calls are retried 8 times unless AWS_MAX_ATTEMPTS says otherwise', () => {
+  assert.is(createAwsClients('eu-west-1', {}).retry.attempts, DEFAULT_RETRY.attempts);
+  assert.is(DEFAULT_RETRY.attempts, 8);
+  assert.is(createAwsClients('eu-west-1', { AWS_MAX_ATTEMPTS: '3' }).retry.attempts, 3);
+  assert.is(createAwsClients('eu-west-1', { AWS_MAX_ATTEMPTS: 'lots' }).retry.attempts, DEFAULT_RETRY.attempts);
 });
 
 Clients('a service-specific endpoint wins over AWS_ENDPOINT_URL', async () => {
@@ -64,31 +68,35 @@ Clients('a service-specific endpoint wins over AWS_ENDPOINT_URL', async () => {
   }
 });
 
-Clients('a throttled call is retried until it succeeds', async () => {
+Clients('a throttled call through callAws is retried until it succeeds, each retry logged', async () => {
   const aws = new FakeAws({ throttle: { GetCallerIdentity: 2 } });
   const url = await aws.start();
+  const io = recordingIO();
   try {
     await withAwsEnv({ AWS_ENDPOINT_URL: url }, async () => {
-      const clients = createAwsClients('eu-west-1', { AWS_RETRY_MODE: 'standard' });
+      const clients = createAwsClients('eu-west-1', {});
       try {
-        const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
+        const identity = await callAws(io, { call: 'sts:GetCallerIdentity', resource: 'the credentials', retry: { ...clients.retry, throttledBaseDelayMs: 5 } }, (signal) =>
+          clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+        );
         assert.is(identity.Account, '123456789012');
       } finally {
         clients.destroy();
       }
     });
     assert.is(aws.calls.length, 3, 'two throttled attempts, then the answer');
+    assert.is(io.debugs.filter((line) => /attempt \d failed: Throttling: Rate exceeded; retrying/.test(line)).length, 2);
   } finally {
     await aws.stop();
   }
 });
 
-Clients('without retries the same throttling fails: the retries are what saves the call', async () => {
+Clients('the clients themselves do not retry, whatever AWS_MAX_ATTEMPTS tells the SDK: callAws is the one place', async () => {
   const aws = new FakeAws({ throttle: { GetCallerIdentity: 1 } });
   const url = await aws.start();
   try {
-    await withAwsEnv({ AWS_ENDPOINT_URL: url }, async () => {
-      const clients = createAwsClients('eu-west-1', { AWS_MAX_ATTEMPTS: '1' });
+    await withAwsEnv({ AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '5', AWS_RETRY_MODE: 'adaptive' }, async () => {
+      const clients = createAwsClients('eu-west-1', process.env);
       try {
         const error = await clients.sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => e);
         assert.is((error as Error).name, 'Throttling');
@@ -96,6 +104,7 @@ Clients('without retries the same throttling fails: the retries are what saves t
         clients.destroy();
       }
     });
+    assert.is(aws.calls.length, 1, 'one request: the SDK did not retry');
   } finally {
     await aws.stop();
   }

@@ -10,17 +10,17 @@ import {
   type Image,
 } from '@aws-sdk/client-ec2';
 import * as assert from 'uvu/assert';
-import { UsageError } from '../../pipeline/errors.ts';
-import { AmiStore, amiFromArtifact } from '../../pipeline/targets/aws/images.ts';
+import { DeployError, UsageError } from '../../pipeline/errors.ts';
+import { amiFromArtifact, amiStore, describeAmi } from '../../pipeline/targets/aws/images.ts';
+import type { ImageStore } from '../../pipeline/targets/target.ts';
 import { awsEnvironment, awsError, mockedClients, recordingIO } from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';
 
-const Images = suite<{ mocks: ReturnType<typeof mockedClients>; store: AmiStore }>('AMI store');
+const Images = suite<{ mocks: ReturnType<typeof mockedClients>; store: ImageStore }>('AMI store');
 
 Images.before.each((context) => {
   context.mocks = mockedClients();
-  context.store = new AmiStore(context.mocks.clients, awsEnvironment());
-  context.store.snapshotRetryMs = 1;
+  context.store = amiStore(context.mocks.clients, awsEnvironment(), { intervalMs: 1, deadlineMs: 5_000 });
 });
 
 Images.after.each((context) => {
@@ -141,6 +141,25 @@ Images('removing nothing returns nothing', async ({ mocks, store }) => {
   mocks.ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   assert.equal(await store.removeAll(recordingIO()), []);
   assert.is(mocks.ec2.commandCalls(DeregisterImageCommand).length, 0);
+});
+
+Images('an image is described afresh by id: its root device name needs no earlier lookup', async ({ mocks }) => {
+  mocks.ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0abc'] }).resolves({ Images: [{ ...ami('ami-0abc', '2026-11-22T00:00:00.000Z'), RootDeviceName: '/dev/sda1' }] });
+  const image = await describeAmi(recordingIO(), mocks.clients, 'ami-0abc');
+  assert.is(image?.RootDeviceName, '/dev/sda1');
+  mocks.ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0gone'] }).rejects(awsError('InvalidAMIID.NotFound', "The image id '[ami-0gone]' does not exist"));
+  assert.is(await describeAmi(recordingIO(), mocks.clients, 'ami-0gone'), undefined);
+});
+
+Images('a snapshot AWS counts as in use past the deadline fails naming it and how to delete it later', async ({ mocks }) => {
+  const store = amiStore(mocks.clients, awsEnvironment(), { intervalMs: 1, deadlineMs: 20 });
+  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-09', '2026-11-09T00:00:00.000Z')] });
+  mocks.ec2.on(DeregisterImageCommand).resolves({});
+  mocks.ec2.on(DeleteSnapshotCommand).rejects(awsError('InvalidSnapshot.InUse', 'The snapshot snap-09 is currently in use by ami-09'));
+  const error = (await store.prune(recordingIO(), 0, { id: 'ami-other', fingerprint: 'x' }).catch((e: unknown) => e)) as DeployError;
+  assert.instance(error, DeployError);
+  assert.match(error.message, /^deleting snapshot snap-09 failed: InvalidSnapshot\.InUse: The snapshot snap-09 is currently in use/);
+  assert.ok(error.details.includes('delete it later with: aws ec2 delete-snapshot --region eu-west-1 --snapshot-id snap-09'), error.details.join('|'));
 });
 
 Images.run();

@@ -30,8 +30,6 @@ Preflight.after.each((context) => {
   context.mocks.restore();
 });
 
-const signal = (): AbortSignal => new AbortController().signal;
-
 async function failure(promise: Promise<unknown>): Promise<PreflightError> {
   const error = await promise.then(
     () => undefined,
@@ -47,44 +45,44 @@ function credentialsError(message: string): Error {
 
 Preflight('credentials that work name the account', async ({ mocks }) => {
   mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ci' });
-  assert.equal(await checkCredentials(mocks.clients, signal()), { account: '123456789012', arn: 'arn:aws:iam::123456789012:user/ci' });
+  assert.equal(await checkCredentials(mocks.clients, recordingIO()), { account: '123456789012', arn: 'arn:aws:iam::123456789012:user/ci' });
 });
 
 Preflight('missing credentials say how to log in', async ({ mocks }) => {
   mocks.sts.on(GetCallerIdentityCommand).rejects(credentialsError('Could not load credentials from any providers'));
-  const error = await failure(checkCredentials(mocks.clients, signal()));
+  const error = await failure(checkCredentials(mocks.clients, recordingIO()));
   assert.is(error.exitCode, 1);
   assert.match(error.message, /^No AWS credentials found: run `aws sso login` and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
 });
 
 Preflight('an expired SSO session says to log in again', async ({ mocks }) => {
   mocks.sts.on(GetCallerIdentityCommand).rejects(credentialsError('The SSO session associated with this profile has expired or is otherwise invalid. To refresh this SSO session run aws sso login'));
-  assert.match((await failure(checkCredentials(mocks.clients, signal()))).message, /^The AWS SSO session has expired: run `aws sso login`/);
+  assert.match((await failure(checkCredentials(mocks.clients, recordingIO()))).message, /^The AWS SSO session has expired: run `aws sso login`/);
 });
 
 Preflight('expired and rejected keys are told apart', async ({ mocks }) => {
   mocks.sts.on(GetCallerIdentityCommand).rejects(awsError('ExpiredToken', 'The security token included in the request is expired', 403));
-  assert.match((await failure(checkCredentials(mocks.clients, signal()))).message, /^The AWS credentials have expired/);
+  assert.match((await failure(checkCredentials(mocks.clients, recordingIO()))).message, /^The AWS credentials have expired/);
   mocks.sts.reset();
   mocks.sts.on(GetCallerIdentityCommand).rejects(awsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403));
-  assert.match((await failure(checkCredentials(mocks.clients, signal()))).message, /^AWS rejected the credentials \(InvalidClientTokenId\): check AWS_PROFILE or the access key pair/);
+  assert.match((await failure(checkCredentials(mocks.clients, recordingIO()))).message, /^AWS rejected the credentials \(InvalidClientTokenId\): check AWS_PROFILE or the access key pair/);
 });
 
 Preflight('an unreachable endpoint is a network problem, not a credentials one', async ({ mocks }) => {
   mocks.sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND sts.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' }));
-  assert.match((await failure(checkCredentials(mocks.clients, signal()))).message, /^Cannot reach AWS STS in eu-west-1 \(ENOTFOUND\): check aws\.region, the network, a proxy, or AWS_ENDPOINT_URL/);
+  assert.match((await failure(checkCredentials(mocks.clients, recordingIO()))).message, /^Cannot reach AWS STS in eu-west-1 \(ENOTFOUND\): check aws\.region, the network, a proxy, or AWS_ENDPOINT_URL/);
 });
 
 Preflight('a region the account has not enabled is bad input naming aws.region', async ({ mocks }) => {
   mocks.ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'eu-west-1', OptInStatus: 'not-opted-in' }] });
-  const error = await failure(checkRegion(mocks.clients, awsEnvironment(), signal()));
+  const error = await failure(checkRegion(mocks.clients, awsEnvironment(), recordingIO()));
   assert.is(error.exitCode, 2);
   assert.match(error.message, /^environments\.staging\.aws\.region: eu-west-1 is not enabled for this account/);
 });
 
 Preflight('a VPC that is not the default needs subnet_ids', async ({ mocks }) => {
   mocks.ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-0123456789abcdef0', IsDefault: false }] });
-  const error = await failure(resolveNetwork(mocks.clients, awsEnvironment({ vpc_id: 'vpc-0123456789abcdef0' }), signal()));
+  const error = await failure(resolveNetwork(mocks.clients, awsEnvironment({ vpc_id: 'vpc-0123456789abcdef0' }), recordingIO()));
   assert.is(error.exitCode, 2);
   assert.match(error.message, /^environments\.staging\.aws\.subnet_ids: required with a VPC that is not the default/);
 });
@@ -98,7 +96,7 @@ Preflight('subnets of another VPC are refused', async ({ mocks }) => {
     ],
   });
   const env = awsEnvironment({ vpc_id: 'vpc-0aaaaaaaaaaaaaaaa', subnet_ids: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'] });
-  const error = await failure(resolveNetwork(mocks.clients, env, signal()));
+  const error = await failure(resolveNetwork(mocks.clients, env, recordingIO()));
   assert.match(error.message, /subnet-0bbbbbbbbbbbbbbb2 \(in vpc-0bbbbbbbbbbbbbbbb\) not in vpc-0aaaaaaaaaaaaaaaa/);
 });
 
@@ -110,7 +108,7 @@ Preflight('the default VPC and its default subnets are found and sorted by zone'
       { SubnetId: 'subnet-a', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1a' },
     ],
   });
-  const plan = await resolveNetwork(mocks.clients, awsEnvironment(), signal());
+  const plan = await resolveNetwork(mocks.clients, awsEnvironment(), recordingIO());
   assert.equal(plan, { vpcId: 'vpc-0def', isDefaultVpc: true, subnets: [{ id: 'subnet-a', availabilityZone: 'eu-west-1a' }, { id: 'subnet-b', availabilityZone: 'eu-west-1b' }] });
   assert.equal(mocks.ec2.commandCalls(DescribeVpcsCommand)[0]?.args[0].input, { Filters: [{ Name: 'is-default', Values: ['true'] }] });
 });
@@ -122,7 +120,7 @@ Preflight('the newest matching base AMI is used', async ({ mocks }) => {
       { ImageId: 'ami-new', Name: 'debian-12-amd64-20261101-2', CreationDate: '2026-11-01T00:00:00.000Z' },
     ],
   });
-  const base = await resolveBaseImage(mocks.clients, awsEnvironment(), signal());
+  const base = await resolveBaseImage(mocks.clients, awsEnvironment(), recordingIO());
   assert.is(base.id, 'ami-new');
   assert.equal(mocks.ec2.commandCalls(DescribeImagesCommand)[0]?.args[0].input.Owners, ['136693071363']);
 });

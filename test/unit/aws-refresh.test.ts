@@ -35,12 +35,12 @@ Refresh('refreshes are listed newest first across pages, and a missing group has
     .on(DescribeInstanceRefreshesCommand)
     .resolvesOnce({ InstanceRefreshes: [{ InstanceRefreshId: 'a', StartTime: at(60) }], NextToken: 'page2' })
     .resolvesOnce({ InstanceRefreshes: [{ InstanceRefreshId: 'b', StartTime: at(1) }] });
-  const listed = await listRefreshes(mocks.clients, 'demo-staging', new AbortController().signal);
+  const listed = await listRefreshes(mocks.clients, 'demo-staging', recordingIO());
   assert.equal(listed.map((r) => r.InstanceRefreshId), ['b', 'a']);
 
   mocks.autoscaling.reset();
   mocks.autoscaling.on(DescribeInstanceRefreshesCommand).rejects(awsError('ValidationError', 'AutoScalingGroup name not found - demo-staging'));
-  assert.equal(await listRefreshes(mocks.clients, 'demo-staging', new AbortController().signal), []);
+  assert.equal(await listRefreshes(mocks.clients, 'demo-staging', recordingIO()), []);
 });
 
 Refresh('progress reads as status, percentage, instances left and reason', () => {

@@ -6,15 +6,17 @@
 // (@smithy/core getEndpointUrlConfig), so nothing here overrides an endpoint: the same
 // code talks to AWS, LocalStack or a test double. activeEndpoints() only reports them.
 //
-// Retries: throttling (Throttling, RequestLimitExceeded, 429) is retried with
-// exponential backoff and jitter; the adaptive mode also slows the client down once
-// it has been throttled, which is what polling loops need. AWS_MAX_ATTEMPTS and
-// AWS_RETRY_MODE still win when set.
+// Retries: the clients make exactly one attempt (maxAttempts: 1, whatever AWS_MAX_ATTEMPTS
+// says to the SDK). callAws (call.ts) retries instead, with the policy carried here: one
+// place retries, so attempts do not multiply (8 SDK attempts inside 8 of ours would be
+// 64), every retry is shown with --verbose, and an HTML error page from a proxy, which
+// the SDK only reports as an XML parse error, is retried and named like any other fault.
 
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { STSClient } from '@aws-sdk/client-sts';
+import { retryPolicy, type RetryPolicy } from './call.ts';
 
 export interface AwsClients {
   region: string;
@@ -22,10 +24,10 @@ export interface AwsClients {
   ec2: EC2Client;
   autoscaling: AutoScalingClient;
   elbv2: ElasticLoadBalancingV2Client;
+  /** How callAws retries the calls made with these clients. */
+  retry: RetryPolicy;
   destroy(): void;
 }
-
-export const DEFAULT_MAX_ATTEMPTS = 8;
 
 /** The SDK service ids whose endpoint variables apply to bakery, by client. */
 export const ENDPOINT_VARIABLES = {
@@ -35,32 +37,17 @@ export const ENDPOINT_VARIABLES = {
   elbv2: 'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
 } as const;
 
-export interface ClientSettings {
-  region: string;
-  maxAttempts: number;
-  retryMode: 'standard' | 'adaptive';
-}
-
-export function clientSettings(region: string, env: NodeJS.ProcessEnv = process.env): ClientSettings {
-  const attempts = Number.parseInt(env.AWS_MAX_ATTEMPTS ?? '', 10);
-  return {
-    region,
-    maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
-    retryMode: env.AWS_RETRY_MODE === 'standard' ? 'standard' : 'adaptive',
-  };
-}
-
 export function createAwsClients(region: string, env: NodeJS.ProcessEnv = process.env): AwsClients {
   // bakery pins the SDK (package.json) and runs on Node 20; the SDK's notice that its
   // releases after January 2027 need Node 22 is for whoever upgrades it, not for every
   // deploy's output. A value the user set wins.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const settings = clientSettings(region, env);
   const common = {
-    region: settings.region,
-    maxAttempts: settings.maxAttempts,
-    retryMode: settings.retryMode,
-    // A hung connection must not hang a deploy: fail the attempt, let the retry try again.
+    region,
+    maxAttempts: 1,
+    // Also whatever AWS_RETRY_MODE says: adaptive mode would hold back requests on its own.
+    retryMode: 'standard',
+    // A hung connection must not hang a deploy: fail the attempt, let callAws try again.
     requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   };
   const clients = {
@@ -72,6 +59,7 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
   return {
     region,
     ...clients,
+    retry: retryPolicy(env),
     destroy: () => {
       for (const client of Object.values(clients)) client.destroy();
     },

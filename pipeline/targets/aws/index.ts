@@ -18,7 +18,7 @@ import { DeployError } from '../../errors.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, createAwsClients, type AwsClients } from './clients.ts';
-import { AmiStore } from './images.ts';
+import { amiStore, describeAmi } from './images.ts';
 import {
   checkCredentials,
   checkInstanceType,
@@ -82,7 +82,7 @@ export interface AwsStack extends Provisioned {
 export function createAwsTarget(context: RunContext, env: AwsEnvironment, options: AwsTargetOptions = {}): DeployTarget<AwsFacts | undefined, AwsStack> {
   const processEnv = options.env ?? context.processEnv;
   const clients = options.clients ?? createAwsClients(env.aws.region, processEnv);
-  const images = new AmiStore(clients, env);
+  const images = amiStore(clients, env);
   const layout = terraformLayout(context.root, context.stateDir);
   const pollMs = pollInterval(processEnv);
   const backend = backendConfig(env, layout);
@@ -96,16 +96,12 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
     return facts;
   };
 
-  const rootDeviceName = async (io: StageIO, imageId: string): Promise<string | undefined> => {
-    const known = images.cached(imageId);
-    if (known?.RootDeviceName) return known.RootDeviceName;
-    await images.resolve(io, imageId).catch(() => undefined);
-    return images.cached(imageId)?.RootDeviceName;
-  };
+  /** The launch template maps the encrypted root volume to the image's own root device. */
+  const rootDeviceName = async (io: StageIO, imageId: string): Promise<string | undefined> => (await describeAmi(io, clients, imageId))?.RootDeviceName;
 
   const refreshIds = async (io: StageIO): Promise<Set<string> | undefined> => {
     try {
-      const refreshes = await listRefreshes(clients, stackName(env), io.signal);
+      const refreshes = await listRefreshes(clients, stackName(env), io);
       return new Set(refreshes.map((r) => r.InstanceRefreshId).filter((id): id is string => Boolean(id)));
     } catch (error) {
       io.note(`could not list instance refreshes before apply (only refreshes started after it count as this run's): ${error instanceof Error ? error.message : String(error)}`);
@@ -114,9 +110,9 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
   };
 
   /** Target health lines for an error: what each target that is not healthy says. */
-  const targetReport = async (outputs: StackOutputs, signal: AbortSignal): Promise<string[]> => {
+  const targetReport = async (outputs: StackOutputs, io: StageIO): Promise<string[]> => {
     try {
-      const targets = await describeTargets(clients, outputs.targetGroupArn, signal);
+      const targets = await describeTargets(clients, outputs.targetGroupArn, io);
       const lines = unhealthyLines(targets);
       if (targets.length === 0) return ['target group: no targets registered'];
       return lines.length === 0 ? [`target group: all ${targets.length} targets healthy`] : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
@@ -135,10 +131,10 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       if (endpoints.length > 0) io.info('AWS endpoints from the environment', endpoints);
 
       io.progress('checking AWS credentials');
-      const identity = await checkCredentials(clients, io.signal);
+      const identity = await checkCredentials(clients, io);
       io.note(`AWS account ${identity.account} as ${identity.arn}`);
       io.progress(`account ${identity.account}, checking region ${env.aws.region}`);
-      await checkRegion(clients, env, io.signal);
+      await checkRegion(clients, env, io);
       stackName(env);
 
       if (purpose === 'destroy') {
@@ -148,9 +144,9 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       }
 
       io.progress('checking the VPC and subnets');
-      const candidates = await resolveNetwork(clients, env, io.signal);
+      const candidates = await resolveNetwork(clients, env, io);
       io.progress(`checking base AMI ${env.baseAmi.name}`);
-      const baseImage = await resolveBaseImage(clients, env, io.signal);
+      const baseImage = await resolveBaseImage(clients, env, io);
       io.progress(`checking ${env.aws.instance_type} in ${candidates.subnets.length} subnets`);
       const network = await checkInstanceType(clients, env, candidates, io);
       io.note(`VPC ${network.vpcId}${network.isDefaultVpc ? ' (default)' : ''}, subnets ${network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`);
@@ -220,7 +216,7 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
     async rollout(io, stack, image, strategy) {
       if (strategy === 'recreate') io.warn('the aws target always rolls with an instance refresh (launch before terminate); --strategy recreate does not apply');
       const { outputs } = stack;
-      const watched = refreshToWatch(await listRefreshes(clients, outputs.asgName, io.signal), stack.refreshesBefore, stack.applyStartedAt);
+      const watched = refreshToWatch(await listRefreshes(clients, outputs.asgName, io), stack.refreshesBefore, stack.applyStartedAt);
       if (!watched?.InstanceRefreshId) {
         return {
           skipped: stack.createdGroup
@@ -235,7 +231,7 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
         refreshId: watched.InstanceRefreshId,
         pollMs,
         deadlineMs: env.health.deadline_s * 1000,
-        explain: () => targetReport(outputs, io.signal),
+        explain: () => targetReport(outputs, io),
       });
       io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
       return { started: [watched.InstanceRefreshId], kept: [], retired: [] };
@@ -251,7 +247,7 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       });
     },
 
-    explainUnhealthy: (io, stack) => targetReport(stack.outputs, io.signal),
+    explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
 

@@ -1,6 +1,7 @@
 // Everything the aws target can check before it creates or bakes anything. Each failure
 // is one PreflightError whose message says what is wrong and how to fix it; problems in
-// deploy.yaml name the field and exit 2, problems of the machine or account exit 1.
+// deploy.yaml name the field and exit 2, problems of the machine or account exit 1. An
+// AWS call that fails for another reason stays its AwsCallError (call, resource, code, hint).
 
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -12,13 +13,16 @@ import {
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   type Image,
+  type Region,
   type Subnet,
+  type Vpc,
 } from '@aws-sdk/client-ec2';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { EXIT, InterruptedError, PreflightError } from '../../errors.ts';
+import { EXIT, PreflightError } from '../../errors.ts';
+import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
-import { awsErrorInfo, describeAwsError, isAwsErrorCode, isMissingCredentials, isNetworkError } from './errors.ts';
+import { AwsCallError, awsErrorInfo, describeAwsError, isAwsErrorCode, isMissingCredentials, isNetworkError } from './errors.ts';
 
 export interface CallerIdentity {
   account: string;
@@ -46,24 +50,25 @@ function badInput(message: string, details: string[] = []): PreflightError {
   return new PreflightError(message, details, EXIT.badInput);
 }
 
-/** Rethrows an aborted call as an interruption, so Ctrl-C during a lookup exits 130. */
-function rethrowIfAborted(error: unknown, signal: AbortSignal): void {
-  if (signal.aborted || (error as { name?: string }).name === 'AbortError') throw new InterruptedError('interrupted during preflight');
-}
+// Each check calls AWS through callAws (retries, typed AwsCallError) and turns only the
+// answers that mean something for deploy.yaml or the credentials into a PreflightError;
+// any other failure stays the AwsCallError, which names the call and carries the hint.
 
-export async function checkCredentials(clients: AwsClients, signal: AbortSignal): Promise<CallerIdentity> {
+export async function checkCredentials(clients: AwsClients, io: AwsCallIO): Promise<CallerIdentity> {
   try {
-    const identity = await clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+    const identity = await callAws(io, { call: 'sts:GetCallerIdentity', resource: `the credentials in ${clients.region}`, retry: clients.retry }, (signal) =>
+      clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+    );
     return { account: identity.Account ?? 'unknown', arn: identity.Arn ?? 'unknown' };
   } catch (error) {
-    rethrowIfAborted(error, signal);
+    if (!(error instanceof AwsCallError)) throw error;
     if (isMissingCredentials(error)) {
-      const expired = /expired|refresh/i.test((error as Error).message);
+      const expired = /expired|refresh/i.test(error.info.message);
       throw new PreflightError(
         expired
           ? 'The AWS SSO session has expired: run `aws sso login` (with the same AWS_PROFILE) and try again.'
           : 'No AWS credentials found: run `aws sso login` and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys).',
-        [`the SDK said: ${(error as Error).message.split('\n')[0] ?? ''}`],
+        [`the SDK said: ${error.info.message.split('\n')[0] ?? ''}`],
       );
     }
     if (isAwsErrorCode(error, 'ExpiredToken', 'ExpiredTokenException', 'RequestExpired')) {
@@ -78,85 +83,76 @@ export async function checkCredentials(clients: AwsClients, signal: AbortSignal)
         [describeAwsError(error)],
       );
     }
-    throw new PreflightError(`Checking the AWS credentials failed (${describeAwsError(error)}): fix the credentials or the network and try again.`);
+    throw error;
   }
 }
 
-export async function checkRegion(clients: AwsClients, env: AwsEnvironment, signal: AbortSignal): Promise<void> {
+export async function checkRegion(clients: AwsClients, env: AwsEnvironment, io: AwsCallIO): Promise<void> {
   const region = env.aws.region;
+  const notARegion = `${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`;
+  let regions: Region[];
   try {
-    const { Regions = [] } = await clients.ec2.send(new DescribeRegionsCommand({ AllRegions: true, RegionNames: [region] }), { abortSignal: signal });
-    const found = Regions.find((r) => r.RegionName === region);
-    if (!found) throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`);
-    if (found.OptInStatus === 'not-opted-in') {
-      throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not enabled for this account: enable it (Account → AWS Regions in the console) or choose another region.`);
-    }
+    ({ Regions: regions = [] } = await callAws(io, { call: 'ec2:DescribeRegions', resource: region, retry: clients.retry }, (signal) =>
+      clients.ec2.send(new DescribeRegionsCommand({ AllRegions: true, RegionNames: [region] }), { abortSignal: signal }),
+    ));
   } catch (error) {
-    if (error instanceof PreflightError) throw error;
-    rethrowIfAborted(error, signal);
-    if (isAwsErrorCode(error, 'InvalidParameterValue')) {
-      throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`, [describeAwsError(error)]);
-    }
-    throw new PreflightError(`Checking region ${region} failed (${describeAwsError(error)}): check the network and the credentials' ec2:DescribeRegions permission.`);
+    if (isAwsErrorCode(error, 'InvalidParameterValue')) throw badInput(notARegion, [describeAwsError(error)]);
+    throw error;
+  }
+  const found = regions.find((r) => r.RegionName === region);
+  if (!found) throw badInput(notARegion);
+  if (found.OptInStatus === 'not-opted-in') {
+    throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not enabled for this account: enable it (Account → AWS Regions in the console) or choose another region.`);
   }
 }
 
 /** The VPC and subnets to deploy into: as configured, or the default VPC's default subnets. */
-export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, signal: AbortSignal): Promise<NetworkPlan> {
+export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, io: AwsCallIO): Promise<NetworkPlan> {
   const { aws } = env;
-  let vpcId: string;
-  let isDefaultVpc: boolean;
+  const vpcNotFound = `${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id ?? ''} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`;
+  let vpcs: Vpc[];
   try {
-    const { Vpcs = [] } = await clients.ec2.send(
-      new DescribeVpcsCommand(aws.vpc_id ? { VpcIds: [aws.vpc_id] } : { Filters: [{ Name: 'is-default', Values: ['true'] }] }),
-      { abortSignal: signal },
-    );
-    const vpc = Vpcs[0];
-    if (!vpc?.VpcId) {
-      if (aws.vpc_id) throw badInput(`${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`);
-      throw badInput(
-        `${aws.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${aws.region}\`, or set ${fieldPath(env, 'aws.vpc_id')} and aws.subnet_ids.`,
-      );
-    }
-    vpcId = vpc.VpcId;
-    isDefaultVpc = vpc.IsDefault === true;
+    ({ Vpcs: vpcs = [] } = await callAws(io, { call: 'ec2:DescribeVpcs', resource: aws.vpc_id ?? `the default VPC of ${aws.region}`, retry: clients.retry }, (signal) =>
+      clients.ec2.send(new DescribeVpcsCommand(aws.vpc_id ? { VpcIds: [aws.vpc_id] } : { Filters: [{ Name: 'is-default', Values: ['true'] }] }), { abortSignal: signal }),
+    ));
   } catch (error) {
-    if (error instanceof PreflightError) throw error;
-    rethrowIfAborted(error, signal);
-    if (isAwsErrorCode(error, 'InvalidVpcID')) {
-      throw badInput(`${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id ?? ''} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`, [describeAwsError(error)]);
-    }
-    throw new PreflightError(`Looking up the VPC failed (${describeAwsError(error)}): check the credentials' ec2:DescribeVpcs permission.`);
+    if (isAwsErrorCode(error, 'InvalidVpcID')) throw badInput(vpcNotFound, [describeAwsError(error)]);
+    throw error;
   }
+  const vpc = vpcs[0];
+  if (!vpc?.VpcId) {
+    if (aws.vpc_id) throw badInput(vpcNotFound);
+    throw badInput(`${aws.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${aws.region}\`, or set ${fieldPath(env, 'aws.vpc_id')} and aws.subnet_ids.`);
+  }
+  const vpcId = vpc.VpcId;
+  const isDefaultVpc = vpc.IsDefault === true;
 
   let subnets: Subnet[];
-  try {
-    if (aws.subnet_ids && aws.subnet_ids.length > 0) {
-      ({ Subnets: subnets = [] } = await clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: aws.subnet_ids }), { abortSignal: signal }));
-      const missing = aws.subnet_ids.filter((id) => !subnets.some((s) => s.SubnetId === id));
-      if (missing.length > 0) throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${missing.join(', ')} not found in ${aws.region}: check the ids.`);
-      const foreign = subnets.filter((s) => s.VpcId !== vpcId);
-      if (foreign.length > 0) {
-        throw badInput(
-          `${fieldPath(env, 'aws.subnet_ids')}: ${foreign.map((s) => `${s.SubnetId} (in ${s.VpcId})`).join(', ')} not in ${vpcId}: list subnets of one VPC${aws.vpc_id ? '' : ', or set aws.vpc_id to theirs'}.`,
-        );
-      }
-    } else {
-      if (!isDefaultVpc) {
-        throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: required with a VPC that is not the default (${vpcId} has no default subnets): list subnets in at least two availability zones.`);
-      }
-      ({ Subnets: subnets = [] } = await clients.ec2.send(
-        new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'default-for-az', Values: ['true'] }] }),
-        { abortSignal: signal },
+  if (aws.subnet_ids && aws.subnet_ids.length > 0) {
+    const ids = aws.subnet_ids;
+    try {
+      ({ Subnets: subnets = [] } = await callAws(io, { call: 'ec2:DescribeSubnets', resource: ids.join(', '), retry: clients.retry }, (signal) =>
+        clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids }), { abortSignal: signal }),
       ));
+    } catch (error) {
+      if (isAwsErrorCode(error, 'InvalidSubnetID')) throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${awsErrorInfo(error).message}: check the ids.`);
+      throw error;
     }
-  } catch (error) {
-    if (error instanceof PreflightError) throw error;
-    rethrowIfAborted(error, signal);
-    if (isAwsErrorCode(error, 'InvalidSubnetID')) {
-      throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${awsErrorInfo(error).message}: check the ids.`);
+    const missing = ids.filter((id) => !subnets.some((s) => s.SubnetId === id));
+    if (missing.length > 0) throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${missing.join(', ')} not found in ${aws.region}: check the ids.`);
+    const foreign = subnets.filter((s) => s.VpcId !== vpcId);
+    if (foreign.length > 0) {
+      throw badInput(
+        `${fieldPath(env, 'aws.subnet_ids')}: ${foreign.map((s) => `${s.SubnetId} (in ${s.VpcId})`).join(', ')} not in ${vpcId}: list subnets of one VPC${aws.vpc_id ? '' : ', or set aws.vpc_id to theirs'}.`,
+      );
     }
-    throw new PreflightError(`Looking up the subnets failed (${describeAwsError(error)}): check the credentials' ec2:DescribeSubnets permission.`);
+  } else {
+    if (!isDefaultVpc) {
+      throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: required with a VPC that is not the default (${vpcId} has no default subnets): list subnets in at least two availability zones.`);
+    }
+    ({ Subnets: subnets = [] } = await callAws(io, { call: 'ec2:DescribeSubnets', resource: `the default subnets of ${vpcId}`, retry: clients.retry }, (signal) =>
+      clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'default-for-az', Values: ['true'] }] }), { abortSignal: signal }),
+    ));
   }
 
   const plan: NetworkPlan = {
@@ -187,11 +183,10 @@ function assertTwoZones(env: AwsEnvironment, plan: NetworkPlan): void {
 }
 
 /** The newest available AMI that matches image.base; it is what Packer will start from. */
-export async function resolveBaseImage(clients: AwsClients, env: AwsEnvironment, signal: AbortSignal): Promise<BaseImage> {
+export async function resolveBaseImage(clients: AwsClients, env: AwsEnvironment, io: AwsCallIO): Promise<BaseImage> {
   const { owner, name } = env.baseAmi;
-  let images: Image[];
-  try {
-    ({ Images: images = [] } = await clients.ec2.send(
+  const { Images: images = [] } = await callAws(io, { call: 'ec2:DescribeImages', resource: `base AMI "${name}" of owner ${owner}`, retry: clients.retry }, (signal) =>
+    clients.ec2.send(
       new DescribeImagesCommand({
         Owners: [owner],
         Filters: [
@@ -201,11 +196,8 @@ export async function resolveBaseImage(clients: AwsClients, env: AwsEnvironment,
         ],
       }),
       { abortSignal: signal },
-    ));
-  } catch (error) {
-    rethrowIfAborted(error, signal);
-    throw new PreflightError(`Looking up the base AMI failed (${describeAwsError(error)}): check the credentials' ec2:DescribeImages permission.`);
-  }
+    ),
+  );
   const newest = newestImage(images);
   if (!newest?.ImageId) {
     throw badInput(
@@ -227,9 +219,8 @@ export function newestImage(images: readonly Image[]): Image | undefined {
 export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment, plan: NetworkPlan, io: StageIO): Promise<NetworkPlan> {
   const type = env.aws.instance_type;
   const zones = zonesOf(plan);
-  let offered: Set<string>;
-  try {
-    const { InstanceTypeOfferings = [] } = await clients.ec2.send(
+  const { InstanceTypeOfferings = [] } = await callAws(io, { call: 'ec2:DescribeInstanceTypeOfferings', resource: `${type} in ${zones.join(', ')}`, retry: clients.retry }, (signal) =>
+    clients.ec2.send(
       new DescribeInstanceTypeOfferingsCommand({
         LocationType: 'availability-zone',
         Filters: [
@@ -237,13 +228,10 @@ export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment
           { Name: 'location', Values: zones },
         ],
       }),
-      { abortSignal: io.signal },
-    );
-    offered = new Set(InstanceTypeOfferings.filter((o) => o.InstanceType === type).map((o) => o.Location ?? ''));
-  } catch (error) {
-    rethrowIfAborted(error, io.signal);
-    throw new PreflightError(`Checking where ${type} is offered failed (${describeAwsError(error)}): check the credentials' ec2:DescribeInstanceTypeOfferings permission.`);
-  }
+      { abortSignal: signal },
+    ),
+  );
+  const offered = new Set(InstanceTypeOfferings.filter((o) => o.InstanceType === type).map((o) => o.Location ?? ''));
   if (offered.size === 0) {
     throw badInput(`${fieldPath(env, 'aws.instance_type')}: ${type} is not offered in ${zones.join(', ')}: choose another instance type (for example t3.micro).`);
   }

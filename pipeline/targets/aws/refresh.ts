@@ -3,12 +3,13 @@
 // refresh ends, showing its percentage, and turns a failed or rolled-back refresh into a
 // DeployError that carries AWS's reason and the rollback details.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeInstanceRefreshesCommand, type InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import type { StageIO } from '../../context.ts';
 import { DeployError, InterruptedError } from '../../errors.ts';
+import { pollUntil } from '../../process/poll.ts';
+import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
-import { describeAwsError, isAwsErrorCode } from './errors.ts';
+import { awsErrorInfo, isAwsErrorCode } from './errors.ts';
 
 export const ACTIVE_STATUSES = new Set(['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking']);
 export const FAILED_STATUSES = new Set(['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
@@ -18,21 +19,20 @@ export function isActive(refresh: InstanceRefresh): boolean {
 }
 
 /** The group's refreshes, newest first (AWS keeps six weeks of them). */
-export async function listRefreshes(clients: AwsClients, asgName: string, signal: AbortSignal): Promise<InstanceRefresh[]> {
+export async function listRefreshes(clients: AwsClients, asgName: string, io: AwsCallIO): Promise<InstanceRefresh[]> {
   const refreshes: InstanceRefresh[] = [];
   let token: string | undefined;
   try {
     do {
-      const page = await clients.autoscaling.send(
-        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, ...(token ? { NextToken: token } : {}) }),
-        { abortSignal: signal },
+      const page = await callAws(io, { call: 'autoscaling:DescribeInstanceRefreshes', resource: asgName, retry: clients.retry }, (signal) =>
+        clients.autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, ...(token ? { NextToken: token } : {}) }), { abortSignal: signal }),
       );
       refreshes.push(...(page.InstanceRefreshes ?? []));
       token = page.NextToken;
     } while (token);
   } catch (error) {
     // A group that does not exist yet has no refreshes.
-    if (isAwsErrorCode(error, 'ValidationError', 'ResourceNotFound') && /not found|does not exist/i.test((error as Error).message)) return [];
+    if (isAwsErrorCode(error, 'ValidationError', 'ResourceNotFound') && /not found|does not exist/i.test(awsErrorInfo(error).message)) return [];
     throw error;
   }
   return refreshes.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
@@ -90,48 +90,48 @@ export interface RefreshWaitOptions {
 /** Polls one refresh until it succeeds (resolves) or ends otherwise (DeployError). */
 export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): Promise<InstanceRefresh> {
   const { clients, asgName, refreshId } = options;
-  const deadline = Date.now() + options.deadlineMs;
   let last: InstanceRefresh | undefined;
   let lastShown = '';
-  for (;;) {
-    if (io.signal.aborted) throw interrupted(asgName, refreshId);
-    let refresh: InstanceRefresh | undefined;
-    try {
-      const page = await clients.autoscaling.send(
-        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }),
-        { abortSignal: io.signal },
-      );
-      refresh = page.InstanceRefreshes?.[0];
-    } catch (error) {
-      if (io.signal.aborted) throw interrupted(asgName, refreshId);
-      throw new DeployError(`polling instance refresh ${refreshId} of ${asgName} failed: ${describeAwsError(error)}`);
-    }
-    if (!refresh) throw new DeployError(`instance refresh ${refreshId} of ${asgName} is gone`);
-    last = refresh;
-    const shown = formatRefreshProgress(refresh);
-    if (shown !== lastShown) {
-      io.progress(shown);
-      io.note(shown);
-      lastShown = shown;
-    }
-    if (refresh.Status === 'Successful') return refresh;
-    if (FAILED_STATUSES.has(refresh.Status ?? '')) {
-      const extra = options.explain ? await options.explain().catch(() => []) : [];
-      throw new DeployError(`instance refresh of ${asgName} ended ${refresh.Status}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`, [
-        ...describeRefreshFailure(refresh),
-        ...extra,
-      ]);
-    }
-    if (Date.now() >= deadline) {
-      const extra = options.explain ? await options.explain().catch(() => []) : [];
-      throw new DeployError(`instance refresh of ${asgName} did not finish within ${Math.round(options.deadlineMs / 1000)} s (${formatRefreshProgress(last)})`, [
-        'the refresh goes on in AWS (and rolls back by itself if it fails); run ./deploy.ts again to wait for it, or cancel it with',
-        `  aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${asgName}`,
-        ...extra,
-      ]);
-    }
-    await sleep(Math.min(options.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: io.signal }).catch(() => {});
+  const explain = async (): Promise<string[]> => (options.explain ? await options.explain().catch(() => []) : []);
+  try {
+    const result = await pollUntil(io, {
+      what: `instance refresh ${refreshId}`,
+      deadlineMs: options.deadlineMs,
+      intervalMs: options.pollMs,
+      attempt: async () => {
+        const page = await callAws(io, { call: 'autoscaling:DescribeInstanceRefreshes', resource: `${asgName} (refresh ${refreshId})`, retry: clients.retry }, (signal) =>
+          clients.autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }), { abortSignal: signal }),
+        );
+        const refresh = page.InstanceRefreshes?.[0];
+        if (!refresh) throw new DeployError(`instance refresh ${refreshId} of ${asgName} is gone`);
+        last = refresh;
+        const shown = formatRefreshProgress(refresh);
+        if (shown !== lastShown) {
+          // Once per change: a refresh takes minutes and is polled every few seconds.
+          io.progress(shown);
+          io.note(shown);
+          lastShown = shown;
+        }
+        if (refresh.Status === 'Successful') return { done: true, value: refresh };
+        if (FAILED_STATUSES.has(refresh.Status ?? '')) {
+          throw new DeployError(`instance refresh of ${asgName} ended ${refresh.Status}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`, [
+            ...describeRefreshFailure(refresh),
+            ...(await explain()),
+          ]);
+        }
+        return { done: false, status: shown };
+      },
+    });
+    if (result.done) return result.value;
+  } catch (error) {
+    if (error instanceof InterruptedError) throw interrupted(asgName, refreshId);
+    throw error;
   }
+  throw new DeployError(`instance refresh of ${asgName} did not finish within ${Math.round(options.deadlineMs / 1000)} s (${last ? formatRefreshProgress(last) : 'no answer yet'})`, [
+    'the refresh goes on in AWS (and rolls back by itself if it fails); run ./deploy.ts again to wait for it, or cancel it with',
+    `  aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${asgName}`,
+    ...(await explain()),
+  ]);
 }
 
 function interrupted(asgName: string, refreshId: string): InterruptedError {

@@ -2,12 +2,12 @@
 // say why the others are not (the reason codes AWS gives, such as
 // Target.FailedHealthChecks or Elb.InitialHealthChecking).
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeTargetHealthCommand, type TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { StageIO } from '../../context.ts';
-import { DeployError, InterruptedError } from '../../errors.ts';
+import { DeployError } from '../../errors.ts';
+import { pollUntil } from '../../process/poll.ts';
+import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
-import { describeAwsError } from './errors.ts';
 
 /** What the target health reason codes usually mean for a baked service. */
 const REASON_HINTS: Record<string, string> = {
@@ -25,8 +25,10 @@ export interface TargetState {
   description?: string;
 }
 
-export async function describeTargets(clients: AwsClients, targetGroupArn: string, signal: AbortSignal): Promise<TargetState[]> {
-  const { TargetHealthDescriptions = [] } = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }), { abortSignal: signal });
+export async function describeTargets(clients: AwsClients, targetGroupArn: string, io: AwsCallIO): Promise<TargetState[]> {
+  const { TargetHealthDescriptions = [] } = await callAws(io, { call: 'elasticloadbalancing:DescribeTargetHealth', resource: targetGroupArn, retry: clients.retry }, (signal) =>
+    clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }), { abortSignal: signal }),
+  );
   return TargetHealthDescriptions.map(toState).sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -62,41 +64,41 @@ export interface TargetWaitOptions {
 
 /** Polls until at least `want` targets are healthy; every change in the others is shown. */
 export async function waitForHealthyTargets(io: StageIO, options: TargetWaitOptions): Promise<TargetState[]> {
-  const deadline = Date.now() + options.deadlineMs;
   let lastReport = '';
   let targets: TargetState[] = [];
-  for (;;) {
-    if (io.signal.aborted) throw new InterruptedError('interrupted while waiting for healthy targets');
-    try {
-      targets = await describeTargets(options.clients, options.targetGroupArn, io.signal);
-    } catch (error) {
-      if (io.signal.aborted) throw new InterruptedError('interrupted while waiting for healthy targets');
-      throw new DeployError(`reading target health failed: ${describeAwsError(error)}`);
-    }
-    const healthy = targets.filter((t) => t.state === 'healthy').length;
-    if (healthy >= options.want) {
-      io.progress(`${healthy}/${options.want} targets healthy`);
-      return targets;
-    }
-    const others = unhealthyLines(targets);
-    const report = [`${healthy}/${options.want} targets healthy`, ...others].join('; ');
-    if (report !== lastReport) {
-      // Once per change, not once per poll: the count on the live line, and the reasons
-      // as lasting lines (a live line would show only the last target).
-      io.progress(`${healthy}/${options.want} targets healthy${targets.length === 0 ? ' (no targets registered yet)' : ''}`);
-      if (others.length > 0) io.info(`${healthy}/${options.want} targets healthy; waiting for:`, others);
-      else io.note(report);
-      lastReport = report;
-    }
-    if (Date.now() >= deadline) {
-      const reasons = new Set(targets.map((t) => t.reason).filter((r): r is string => Boolean(r)));
-      throw new DeployError(`only ${healthy} of ${options.want} targets became healthy within ${Math.round(options.deadlineMs / 1000)} s`, [
-        ...(others.length > 0 ? ['targets that are not healthy:', ...others.map((l) => `  ${l}`)] : ["no targets are registered: check the Auto Scaling group's activity history"]),
-        ...Object.entries(REASON_HINTS)
-          .filter(([reason]) => reasons.has(reason))
-          .map(([reason, hint]) => `${reason}: ${hint}`),
-      ]);
-    }
-    await sleep(Math.min(options.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: io.signal }).catch(() => {});
-  }
+  const result = await pollUntil(io, {
+    what: 'healthy targets',
+    deadlineMs: options.deadlineMs,
+    intervalMs: options.pollMs,
+    attempt: async () => {
+      targets = await describeTargets(options.clients, options.targetGroupArn, io);
+      const healthy = targets.filter((t) => t.state === 'healthy').length;
+      const count = `${healthy}/${options.want} targets healthy`;
+      if (healthy >= options.want) {
+        io.progress(count);
+        return { done: true, value: targets };
+      }
+      const others = unhealthyLines(targets);
+      const report = [count, ...others].join('; ');
+      if (report !== lastReport) {
+        // Once per change, not once per poll: the count on the live line, and the reasons
+        // as lasting lines (a live line would show only the last target).
+        io.progress(`${count}${targets.length === 0 ? ' (no targets registered yet)' : ''}`);
+        if (others.length > 0) io.info(`${count}; waiting for:`, others);
+        else io.note(report);
+        lastReport = report;
+      }
+      return { done: false, status: report };
+    },
+  });
+  if (result.done) return result.value;
+  const healthy = targets.filter((t) => t.state === 'healthy').length;
+  const others = unhealthyLines(targets);
+  const reasons = new Set(targets.map((t) => t.reason).filter((r): r is string => Boolean(r)));
+  throw new DeployError(`only ${healthy} of ${options.want} targets became healthy within ${Math.round(options.deadlineMs / 1000)} s`, [
+    ...(others.length > 0 ? ['targets that are not healthy:', ...others.map((l) => `  ${l}`)] : ["no targets are registered: check the Auto Scaling group's activity history"]),
+    ...Object.entries(REASON_HINTS)
+      .filter(([reason]) => reasons.has(reason))
+      .map(([reason, hint]) => `${reason}: ${hint}`),
+  ]);
 }
