@@ -1,6 +1,7 @@
 // Everything the aws target can check before it creates or bakes anything. Each failure
-// is one PreflightError whose message says what is wrong and how to fix it; problems in
-// deploy.yaml name the field and exit 2, problems of the machine or account exit 1.
+// is one error whose message says what is wrong and how to fix it: a value in deploy.yaml
+// that AWS refutes names the field and is an InputError (exit 2), a problem of the
+// machine or account is a PreflightError (exit 1).
 
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -16,7 +17,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { EXIT, InterruptedError, PreflightError } from '../../errors.ts';
+import { InputError, InterruptedError, PreflightError } from '../../errors.ts';
 import type { AwsClients } from './clients.ts';
 import { awsErrorInfo, describeAwsError, isAwsErrorCode, isMissingCredentials, isNetworkError } from './errors.ts';
 
@@ -42,8 +43,8 @@ export function fieldPath(env: AwsEnvironment, field: string): string {
   return `environments.${env.name}.${field}`;
 }
 
-function badInput(message: string, details: string[] = []): PreflightError {
-  return new PreflightError(message, details, EXIT.badInput);
+function badInput(message: string, details: string[] = []): InputError {
+  return new InputError(message, details);
 }
 
 /** Rethrows an aborted call as an interruption, so Ctrl-C during a lookup exits 130. */
@@ -92,7 +93,7 @@ export async function checkRegion(clients: AwsClients, env: AwsEnvironment, sign
       throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not enabled for this account: enable it (Account → AWS Regions in the console) or choose another region.`);
     }
   } catch (error) {
-    if (error instanceof PreflightError) throw error;
+    if (error instanceof PreflightError || error instanceof InputError) throw error;
     rethrowIfAborted(error, signal);
     if (isAwsErrorCode(error, 'InvalidParameterValue')) {
       throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`, [describeAwsError(error)]);
@@ -121,7 +122,7 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, s
     vpcId = vpc.VpcId;
     isDefaultVpc = vpc.IsDefault === true;
   } catch (error) {
-    if (error instanceof PreflightError) throw error;
+    if (error instanceof PreflightError || error instanceof InputError) throw error;
     rethrowIfAborted(error, signal);
     if (isAwsErrorCode(error, 'InvalidVpcID')) {
       throw badInput(`${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id ?? ''} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`, [describeAwsError(error)]);
@@ -151,7 +152,7 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, s
       ));
     }
   } catch (error) {
-    if (error instanceof PreflightError) throw error;
+    if (error instanceof PreflightError || error instanceof InputError) throw error;
     rethrowIfAborted(error, signal);
     if (isAwsErrorCode(error, 'InvalidSubnetID')) {
       throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${awsErrorInfo(error).message}: check the ids.`);

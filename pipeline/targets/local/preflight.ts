@@ -4,7 +4,7 @@
 import { createServer } from 'node:net';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { EXIT, PreflightError } from '../../errors.ts';
+import { InputError, PreflightError } from '../../errors.ts';
 import { findExecutable } from '../../process/which.ts';
 import { docker, exists } from './docker.ts';
 import type { LocalScope } from './scope.ts';
@@ -61,10 +61,10 @@ async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
   // Our own load balancer holding it is the normal case on a redeploy.
   const ours = await docker(io, ['ps', '--filter', `name=^${names.lb}$`, '--format', '{{.Ports}}']);
   if (ours.includes(`127.0.0.1:${port}->`)) return;
-  throw new PreflightError(
+  // Bad input rather than an unready machine: the port was the user's choice.
+  throw new InputError(
     `environments.${env.name}.local.port: 127.0.0.1:${port} is already in use (${await portHolder(io, port)})`,
     ['choose another local.port in deploy.yaml, or stop what holds it'],
-    EXIT.badInput,
   );
 }
 
