@@ -15,7 +15,7 @@ import { chooseOutputMode, createReporter, type TextSink } from '../output/repor
 import { Interrupts } from '../process/interrupts.ts';
 import { Redactor } from '../process/redact.ts';
 import { ProcessRunner } from '../process/runner.ts';
-import { containerMode, runInContainerIfWanted } from '../reexec/index.ts';
+import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
@@ -99,7 +99,7 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
       root,
       target: session.env.target,
       dryRun: session.dryRun,
-    });
+    }, currentHost(streams));
     if (containerExit !== undefined) {
       delegated = true;
       return containerExit;

@@ -11,7 +11,6 @@ import {
   checkInstanceType,
   checkRegion,
   checkTools,
-  compareVersions,
   resolveBaseImage,
   resolveNetwork,
   type NetworkPlan,
@@ -160,12 +159,6 @@ Preflight('configured subnets in a zone without the instance type are bad input'
   const error = await badInput(checkInstanceType(mocks.clients, env, TWO_ZONES, recordingIO()));
   assert.is(error.exitCode, 2);
   assert.match(error.message, /^environments\.staging\.aws\.subnet_ids: t3\.micro is not offered in eu-west-1e: remove subnet-e or choose another instance type\./);
-});
-
-Preflight('versions compare numerically', () => {
-  assert.ok(compareVersions('1.11.0', '1.9.9') > 0);
-  assert.ok(compareVersions('1.6.6', '1.6.6') === 0);
-  assert.ok(compareVersions('1.10.5', '1.11.0') < 0);
 });
 
 Preflight('a terraform older than 1.11 is refused with the version it needs', async () => {

@@ -19,8 +19,8 @@ async function checkDocker(io: StageIO): Promise<void> {
   }
 }
 
-function checkTools(names: string[]): void {
-  const missing = names.filter((name) => !findExecutable(name));
+function checkTools(names: string[], searchPath: string | undefined): void {
+  const missing = names.filter((name) => !findExecutable(name, searchPath));
   if (missing.length > 0) {
     throw new PreflightError(`${missing.join(', ')} not found on PATH`, [
       'install them with: bash scripts/setup.sh (Debian packages), or run inside the tooling container (--container always)',
@@ -68,10 +68,11 @@ async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
   );
 }
 
-export async function localPreflight(io: StageIO, scope: LocalScope, options: { forDestroy: boolean }): Promise<void> {
+/** `searchPath` is the run's PATH, where the tools are looked up. */
+export async function localPreflight(io: StageIO, scope: LocalScope, options: { forDestroy: boolean; searchPath: string | undefined }): Promise<void> {
   await checkDocker(io);
   if (options.forDestroy) return;
-  checkTools(['packer', 'ansible-playbook']);
+  checkTools(['packer', 'ansible-playbook'], options.searchPath);
   await checkPort(io, scope);
   await ensureBaseImage(io, scope.env);
 }
