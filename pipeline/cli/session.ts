@@ -30,12 +30,17 @@ export interface Streams {
   env: NodeJS.ProcessEnv;
 }
 
-export const processStreams = (): Streams => ({
-  out: process.stdout,
-  err: process.stderr,
-  stdinIsTTY: Boolean(process.stdin.isTTY),
-  env: process.env,
-});
+/** The entry point's streams and environment: the one place bakery reads process.env. */
+export const processStreams = (): Streams => {
+  const env = process.env;
+  // The AWS SDK reads this from process.env itself (when a client is made), so it is set
+  // here, on the real environment, before any client exists. bakery pins the SDK
+  // (package.json) and runs on Node 20; the SDK's notice that its releases after January
+  // 2027 need Node 22 is for whoever upgrades it, not for every deploy's output. A value
+  // the user set wins.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return { out: process.stdout, err: process.stderr, stdinIsTTY: Boolean(process.stdin.isTTY), env };
+};
 
 /** What a command's hooks know once its environment is loaded. */
 export interface Session {

@@ -41,7 +41,7 @@ export interface ClientSettings {
   retryMode: 'standard' | 'adaptive';
 }
 
-export function clientSettings(region: string, env: NodeJS.ProcessEnv = process.env): ClientSettings {
+export function clientSettings(region: string, env: NodeJS.ProcessEnv): ClientSettings {
   const attempts = Number.parseInt(env.AWS_MAX_ATTEMPTS ?? '', 10);
   return {
     region,
@@ -50,11 +50,8 @@ export function clientSettings(region: string, env: NodeJS.ProcessEnv = process.
   };
 }
 
-export function createAwsClients(region: string, env: NodeJS.ProcessEnv = process.env): AwsClients {
-  // bakery pins the SDK (package.json) and runs on Node 20; the SDK's notice that its
-  // releases after January 2027 need Node 22 is for whoever upgrades it, not for every
-  // deploy's output. A value the user set wins.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+/** `env` is the run's environment (retry settings); the SDK itself reads endpoints and credentials. */
+export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsClients {
   const settings = clientSettings(region, env);
   const common = {
     region: settings.region,
@@ -79,7 +76,7 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
 }
 
 /** "ec2 → http://127.0.0.1:4566 (AWS_ENDPOINT_URL)" lines for the endpoints that are not AWS's. */
-export function activeEndpoints(env: NodeJS.ProcessEnv = process.env): string[] {
+export function activeEndpoints(env: NodeJS.ProcessEnv): string[] {
   if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) return [];
   const lines: string[] = [];
   for (const [client, variable] of Object.entries(ENDPOINT_VARIABLES)) {
