@@ -1,6 +1,7 @@
-// Typed errors. Every error says whose fault it is through its exit code:
-// bad input is the caller's (2), a failed deployment is the system's (1),
-// an interruption is the user's choice (130).
+// Typed errors. Every error's class says whose fault it is, and the class alone decides
+// the exit code: bad input is the caller's (2: InputError and its kinds), an environment
+// that is not ready or a failed deployment is the system's (1), an interruption is the
+// user's choice (130).
 
 export const EXIT = {
   ok: 0,
@@ -23,10 +24,17 @@ export abstract class BakeryError extends Error {
   }
 }
 
-/** Bad flags or arguments on the command line. */
-export class UsageError extends BakeryError {
+/**
+ * The user's input is wrong: a flag, deploy.yaml, or a value in it that only the world
+ * can refute (the local port is taken by another program, the VPC does not exist). The
+ * user fixes the input; nothing was started.
+ */
+export class InputError extends BakeryError {
   readonly exitCode = EXIT.badInput;
 }
+
+/** Bad flags or arguments on the command line. */
+export class UsageError extends InputError {}
 
 /** One problem in deploy.yaml, located by its field path. */
 export interface ConfigIssue {
@@ -35,8 +43,7 @@ export interface ConfigIssue {
 }
 
 /** deploy.yaml is missing, unparsable or invalid; carries every issue found. */
-export class ConfigError extends BakeryError {
-  readonly exitCode = EXIT.badInput;
+export class ConfigError extends InputError {
   readonly issues: ConfigIssue[];
 
   constructor(file: string, issues: ConfigIssue[]) {
@@ -49,14 +56,13 @@ export class ConfigError extends BakeryError {
   }
 }
 
-/** A precondition the user can fix before anything starts (port taken, tool missing, ...). */
+/**
+ * The machine or the account is not ready, found before anything starts: a tool missing
+ * or too old, the Docker engine down, AWS credentials expired. The input may be right;
+ * the environment must be fixed first. (Wrong input found in preflight is an InputError.)
+ */
 export class PreflightError extends BakeryError {
-  readonly exitCode: ExitCode;
-
-  constructor(message: string, details: string[] = [], exitCode: ExitCode = EXIT.deployFailed) {
-    super(message, details);
-    this.exitCode = exitCode;
-  }
+  readonly exitCode = EXIT.deployFailed;
 }
 
 /** The deployment itself failed: a tool, a health check, a rollout. */

@@ -15,7 +15,7 @@ import { chooseOutputMode, createReporter, type TextSink } from '../output/repor
 import { Interrupts } from '../process/interrupts.ts';
 import { Redactor } from '../process/redact.ts';
 import { ProcessRunner } from '../process/runner.ts';
-import { containerMode, runInContainerIfWanted } from '../reexec/index.ts';
+import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
@@ -30,12 +30,17 @@ export interface Streams {
   env: NodeJS.ProcessEnv;
 }
 
-export const processStreams = (): Streams => ({
-  out: process.stdout,
-  err: process.stderr,
-  stdinIsTTY: Boolean(process.stdin.isTTY),
-  env: process.env,
-});
+/** The entry point's streams and environment: the one place bakery reads process.env. */
+export const processStreams = (): Streams => {
+  const env = process.env;
+  // The AWS SDK reads this from process.env itself (when a client is made), so it is set
+  // here, on the real environment, before any client exists. bakery pins the SDK
+  // (package.json) and runs on Node 20; the SDK's notice that its releases after January
+  // 2027 need Node 22 is for whoever upgrades it, not for every deploy's output. A value
+  // the user set wins.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return { out: process.stdout, err: process.stderr, stdinIsTTY: Boolean(process.stdin.isTTY), env };
+};
 
 /** What a command's hooks know once its environment is loaded. */
 export interface Session {
@@ -99,7 +104,7 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
       root,
       target: session.env.target,
       dryRun: session.dryRun,
-    });
+    }, currentHost(streams));
     if (containerExit !== undefined) {
       delegated = true;
       return containerExit;

@@ -2,14 +2,9 @@
 // job: state kept in .deploy/ENV/ on it would be lost, the next run would try to create
 // every resource again, and two runs could not lock it against each other.
 
-import type { Environment } from './schema.ts';
+import { isCi } from '../ci.ts';
 import { UsageError } from '../errors.ts';
-
-/** CI is set to anything but "" or "false" (GitHub Actions, Jenkins and most others set CI=true). */
-export function isCi(env: NodeJS.ProcessEnv): boolean {
-  const value = env.CI;
-  return value !== undefined && value !== '' && value.toLowerCase() !== 'false';
-}
+import type { Environment } from './schema.ts';
 
 /** Refuses (exit 2) an aws environment with local Terraform state when running in CI. */
 export function assertRemoteStateInCi(environment: Environment, env: NodeJS.ProcessEnv): void {

@@ -7,6 +7,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import {
   HEALTH_DEFAULTS,
+  MAX_AWS_STACK_NAME,
+  awsStackName,
   configSchema,
   localSchema,
   type AwsEnvironment,
@@ -82,10 +84,9 @@ function normalizeEnvironment(
 
   if (raw.local) issues.push({ path: `${path}.local`, message: 'applies to target "local" only; this environment has target "aws"' });
   if (!raw.aws) issues.push({ path: `${path}.aws`, message: 'is required for target "aws": set at least aws.region' });
-  // The stack (and its load balancer) is named APP-ENV, and an ALB name allows 32 characters.
-  const stack = `${app}-${name}`;
-  if (stack.length > 32) {
-    issues.push({ path, message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows 32: shorten the environment name or the app name` });
+  const stack = awsStackName(app, name);
+  if (stack.length > MAX_AWS_STACK_NAME) {
+    issues.push({ path, message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows ${MAX_AWS_STACK_NAME}: shorten the environment name or the app name` });
   }
   if (issues.length > before || !raw.aws) return undefined;
   return {

@@ -9,6 +9,14 @@ export type TargetName = (typeof TARGETS)[number];
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 
+/** An aws environment's stack and its load balancer are named APP-ENV; an ALB name allows 32 characters. */
+export const MAX_AWS_STACK_NAME = 32;
+
+/** The name of an aws environment's stack (and load balancer); load.ts keeps it within MAX_AWS_STACK_NAME. */
+export function awsStackName(app: string, environment: string): string {
+  return `${app}-${environment}`;
+}
+
 export const instancesSchema = refine(
   object(
     {

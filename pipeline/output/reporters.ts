@@ -1,6 +1,7 @@
 // The three outputs: a live TTY view, plain timestamped lines for CI and logs, and a
 // JSON summary on stdout for machines (with plain lines on stderr).
 
+import { isCi } from '../ci.ts';
 import type { LogEvent, Reporter } from './events.ts';
 import { formatMessage, formatPlain, formatSeconds, formatSummaryTable, stripAnsi, truncate } from './format.ts';
 
@@ -24,8 +25,7 @@ export interface ReporterOptions {
 /** TTY when stderr is one and we are not in CI; plain otherwise; json when asked. */
 export function chooseOutputMode(options: { json: boolean; isTTY: boolean; env: NodeJS.ProcessEnv }): OutputMode {
   if (options.json) return 'json';
-  const ci = options.env.CI !== undefined && options.env.CI !== '' && options.env.CI !== 'false';
-  return options.isTTY && !ci ? 'tty' : 'plain';
+  return options.isTTY && !isCi(options.env) ? 'tty' : 'plain';
 }
 
 export function createReporter(options: ReporterOptions): Reporter {

@@ -19,7 +19,8 @@ export const MASK = '[REDACTED]';
 export class Redactor {
   private readonly values: string[];
 
-  constructor(env: NodeJS.ProcessEnv = process.env, extra: string[] = []) {
+  /** `env` is the run's environment, whose secret-looking values are masked. */
+  constructor(env: NodeJS.ProcessEnv, extra: string[] = []) {
     const fromEnv = Object.entries(env)
       .filter(([name, value]) => SECRET_NAME.test(name) && value !== undefined && value.length >= MIN_SECRET_LENGTH)
       .map(([, value]) => value as string);

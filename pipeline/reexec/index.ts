@@ -15,8 +15,9 @@ import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInte
 import { toolingImageTag } from './image.ts';
 import { runForwardingSignals } from './spawn.ts';
 import { decidePlacement, isInToolingContainer, type ContainerMode } from './placement.ts';
-import { cachedProbe } from './probe-cache.ts';
-import { describeToolStatus, hostToolProblems, type ToolStatus, type VersionProbe } from './tools.ts';
+import { describeToolStatus, type ToolStatus } from '../process/tool-versions.ts';
+import { cachedProbe, defaultCacheFile } from './probe-cache.ts';
+import { hostToolProblems, versionProbe, type VersionProbe } from './tools.ts';
 
 export { containerMode, type ContainerMode } from './placement.ts';
 
@@ -41,20 +42,30 @@ export interface HostFacts {
   projectRoot: string;
   /** Written to for what container mode says (the command, why it runs in a container). */
   err: { write(text: string): unknown };
-  probe?: VersionProbe;
+  probe: VersionProbe;
 }
 
-export function currentHost(): HostFacts {
+/** What the entry point hands a command: its environment and the terminal's streams. */
+export interface HostStreams {
+  env: NodeJS.ProcessEnv;
+  err: { write(text: string): unknown; isTTY?: boolean };
+  out: { isTTY?: boolean };
+  stdinIsTTY: boolean;
+}
+
+/** The facts about this host, from the streams and environment the command was handed. */
+export function currentHost(streams: HostStreams): HostFacts {
+  const { env } = streams;
   return {
-    env: process.env,
+    env,
     cwd: process.cwd(),
     // No uid on Windows: Docker Desktop maps ownership itself there; 1000 is the image default.
     user: { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 },
-    terminal: { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) },
-    home: homedir(),
+    terminal: { stdin: streams.stdinIsTTY, stdout: Boolean(streams.out.isTTY), stderr: Boolean(streams.err.isTTY) },
+    home: env.HOME ?? homedir(),
     projectRoot: BAKERY_ROOT,
-    err: process.stderr,
-    probe: cachedProbe(),
+    err: streams.err,
+    probe: cachedProbe(versionProbe(env), env.PATH, defaultCacheFile(env)),
   };
 }
 
@@ -79,7 +90,7 @@ export function dockerSocketOf(env: NodeJS.ProcessEnv): { path: string; gid?: nu
 }
 
 /** Runs the command in the tooling container when the mode asks for it; returns its exit code, or undefined to run on the host. */
-export async function runInContainerIfWanted(request: ContainerRequest, host: HostFacts = currentHost()): Promise<number | undefined> {
+export async function runInContainerIfWanted(request: ContainerRequest, host: HostFacts): Promise<number | undefined> {
   const inContainer = isInToolingContainer(host.env);
   const problems = request.mode === 'auto' && !inContainer ? await hostToolProblems(request.command, request.target, host.probe) : [];
   const placement = decidePlacement(request.mode, inContainer, problems);

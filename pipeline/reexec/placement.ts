@@ -1,7 +1,7 @@
 // Where a run goes: on the host, or into the tooling container. Pure, so every rule is
 // tested without starting anything.
 
-import { describeToolStatus, type ToolStatus } from './tools.ts';
+import { describeToolStatus, type ToolStatus } from '../process/tool-versions.ts';
 
 export type ContainerMode = 'auto' | 'always' | 'never';
 

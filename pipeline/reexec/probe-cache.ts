@@ -6,11 +6,11 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findExecutable } from '../process/which.ts';
-import { probeVersion, type VersionProbe } from './tools.ts';
+import type { VersionProbe } from './tools.ts';
 
 type Cache = Record<string, string>;
 
-export function defaultCacheFile(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultCacheFile(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bakery', 'tool-versions.json');
 }
 
@@ -22,10 +22,10 @@ function readCache(file: string): Cache {
   }
 }
 
-/** Wraps a probe so that an unchanged executable is not run again. */
-export function cachedProbe(probe: VersionProbe = probeVersion, file = defaultCacheFile()): VersionProbe {
+/** Wraps a probe so that an unchanged executable (found on `searchPath`, the probe's PATH) is not run again. */
+export function cachedProbe(probe: VersionProbe, searchPath: string | undefined, file: string): VersionProbe {
   return async (tool, args) => {
-    const path = findExecutable(tool);
+    const path = findExecutable(tool, searchPath);
     if (!path) return probe(tool, args);
     const info = statSync(path);
     const key = `${path}|${info.size}|${info.mtimeMs}|${args.join(' ')}`;

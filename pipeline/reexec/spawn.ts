@@ -20,7 +20,8 @@ export interface SpawnForwardingOptions {
   detached: boolean;
   /** Delivers a signal bakery received; the default sends it to the child. */
   forward?: (signal: ForwardedSignal, child: ChildProcess) => void;
-  env?: NodeJS.ProcessEnv;
+  /** The child's whole environment (the host's, as handed to the command). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** Exit code as a shell reports it: the code, or 128 + the signal's number. */
@@ -33,7 +34,7 @@ export function exitCodeOfChild(code: number | null, signal: NodeJS.Signals | nu
 /** Runs `file args`, forwarding SIGINT/SIGTERM while it runs; resolves to its exit code. */
 export function runForwardingSignals(file: string, args: readonly string[], options: SpawnForwardingOptions): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: options.stdio, detached: options.detached, env: options.env ?? process.env });
+    const child = spawn(file, args, { stdio: options.stdio, detached: options.detached, env: options.env });
     const forward = options.forward ?? ((signal, target) => target.kill(signal));
     const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
       const handler = (): void => forward(signal, child);

@@ -5,13 +5,12 @@
 import { DescribeImagesCommand, DescribeInstanceTypeOfferingsCommand, DescribeRegionsCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import * as assert from 'uvu/assert';
-import { PreflightError } from '../../pipeline/errors.ts';
+import { InputError, PreflightError, type BakeryError } from '../../pipeline/errors.ts';
 import {
   checkCredentials,
   checkInstanceType,
   checkRegion,
   checkTools,
-  compareVersions,
   resolveBaseImage,
   resolveNetwork,
   type NetworkPlan,
@@ -30,14 +29,18 @@ Preflight.after.each((context) => {
   context.mocks.restore();
 });
 
-async function failure(promise: Promise<unknown>): Promise<PreflightError> {
+/** The error the promise rejects with, which must be of `kind`: PreflightError (the machine or account, exit 1) unless said otherwise. */
+async function failure<E extends BakeryError>(promise: Promise<unknown>, kind: abstract new (...args: never[]) => E = PreflightError as never): Promise<E> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  assert.instance(error, PreflightError);
-  return error as PreflightError;
+  assert.instance(error, kind);
+  return error as E;
 }
+
+/** A value in deploy.yaml that AWS refutes: an InputError (exit 2). */
+const badInput = (promise: Promise<unknown>): Promise<InputError> => failure(promise, InputError);
 
 function credentialsError(message: string): Error {
   return Object.assign(new Error(message), { name: 'CredentialsProviderError' });
@@ -75,14 +78,14 @@ Preflight('an unreachable endpoint is a network problem, not a credentials one',
 
 Preflight('a region the account has not enabled is bad input naming aws.region', async ({ mocks }) => {
   mocks.ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'eu-west-1', OptInStatus: 'not-opted-in' }] });
-  const error = await failure(checkRegion(mocks.clients, awsEnvironment(), recordingIO()));
+  const error = await badInput(checkRegion(mocks.clients, awsEnvironment(), recordingIO()));
   assert.is(error.exitCode, 2);
   assert.match(error.message, /^environments\.staging\.aws\.region: eu-west-1 is not enabled for this account/);
 });
 
 Preflight('a VPC that is not the default needs subnet_ids', async ({ mocks }) => {
   mocks.ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-0123456789abcdef0', IsDefault: false }] });
-  const error = await failure(resolveNetwork(mocks.clients, awsEnvironment({ vpc_id: 'vpc-0123456789abcdef0' }), recordingIO()));
+  const error = await badInput(resolveNetwork(mocks.clients, awsEnvironment({ vpc_id: 'vpc-0123456789abcdef0' }), recordingIO()));
   assert.is(error.exitCode, 2);
   assert.match(error.message, /^environments\.staging\.aws\.subnet_ids: required with a VPC that is not the default/);
 });
@@ -96,7 +99,7 @@ Preflight('subnets of another VPC are refused', async ({ mocks }) => {
     ],
   });
   const env = awsEnvironment({ vpc_id: 'vpc-0aaaaaaaaaaaaaaaa', subnet_ids: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'] });
-  const error = await failure(resolveNetwork(mocks.clients, env, recordingIO()));
+  const error = await badInput(resolveNetwork(mocks.clients, env, recordingIO()));
   assert.match(error.message, /subnet-0bbbbbbbbbbbbbbb2 \(in vpc-0bbbbbbbbbbbbbbbb\) not in vpc-0aaaaaaaaaaaaaaaa/);
 });
 
@@ -151,15 +154,9 @@ Preflight('default subnets in a zone without the instance type are left out with
 Preflight('configured subnets in a zone without the instance type are bad input', async ({ mocks }) => {
   mocks.ec2.on(DescribeInstanceTypeOfferingsCommand).resolves({ InstanceTypeOfferings: [{ InstanceType: 't3.micro', Location: 'eu-west-1a' }, { InstanceType: 't3.micro', Location: 'eu-west-1b' }] });
   const env = awsEnvironment({ subnet_ids: ['subnet-a', 'subnet-b', 'subnet-e'] });
-  const error = await failure(checkInstanceType(mocks.clients, env, TWO_ZONES, recordingIO()));
+  const error = await badInput(checkInstanceType(mocks.clients, env, TWO_ZONES, recordingIO()));
   assert.is(error.exitCode, 2);
   assert.match(error.message, /^environments\.staging\.aws\.subnet_ids: t3\.micro is not offered in eu-west-1e: remove subnet-e or choose another instance type\./);
-});
-
-Preflight('versions compare numerically', () => {
-  assert.ok(compareVersions('1.11.0', '1.9.9') > 0);
-  assert.ok(compareVersions('1.6.6', '1.6.6') === 0);
-  assert.ok(compareVersions('1.10.5', '1.11.0') < 0);
 });
 
 Preflight('a terraform older than 1.11 is refused with the version it needs', async () => {

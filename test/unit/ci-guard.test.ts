@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { assertRemoteStateInCi, isCi } from '../../pipeline/config/ci-guard.ts';
+import { isCi } from '../../pipeline/ci.ts';
+import { assertRemoteStateInCi } from '../../pipeline/config/ci-guard.ts';
+import { chooseOutputMode } from '../../pipeline/output/reporters.ts';
 import type { AwsEnvironment, Environment } from '../../pipeline/config/schema.ts';
 import { UsageError } from '../../pipeline/errors.ts';
 import { awsEnvironment as awsEnvironmentOf } from '../helpers/aws-io.ts';
@@ -47,6 +49,21 @@ guard('reads CI as set for any value but empty or false', () => {
   assert.ok(isCi({ CI: '1' }));
   assert.not.ok(isCi({ CI: 'FALSE' }));
   assert.not.ok(isCi({}));
+});
+
+guard('agrees with the output mode on what counts as CI', () => {
+  for (const value of ['true', '1', 'yes', 'False', 'FALSE', 'false', '', undefined]) {
+    const env = value === undefined ? {} : { CI: value };
+    const plainOutput = chooseOutputMode({ json: false, isTTY: true, env }) === 'plain';
+    let refused = false;
+    try {
+      assertRemoteStateInCi(awsEnvironment('local'), env);
+    } catch (error) {
+      assert.instance(error, UsageError);
+      refused = true;
+    }
+    assert.is(plainOutput, refused, `CI=${String(value)}: plain output ${plainOutput}, local state refused ${refused}`);
+  }
 });
 
 guard.run();

@@ -245,6 +245,17 @@ auto('says a dry run stays on the host when every tool is there', async (context
   assert.not.ok(calls(context).some((argv) => argv[0] === 'run' || argv[0] === 'image'));
 });
 
+auto('runs an aws deploy in the container when the host terraform is older than the stack needs', async (context) => {
+  // Terraform 1.6 is newer than container mode once accepted (1.5) but older than the
+  // aws preflight requires: staying on the host would only fail there.
+  writeFileSync(join(context.bin, 'terraform'), '#!/bin/sh\necho \'{"terraform_version":"1.6.0","platform":"linux_amd64"}\'\n', { mode: 0o755 });
+  writeFileSync(join(context.bin, 'packer'), '#!/bin/sh\necho "Packer v1.12.0"\n', { mode: 0o755 });
+  writeFileSync(join(context.bin, 'ansible-playbook'), '#!/bin/sh\necho "ansible-playbook [core 2.14.18]"\n', { mode: 0o755 });
+  const run = await finish(start(context, 'deploy.ts', ['staging', '--dry-run'], { XDG_CACHE_HOME: join(context.dir, 'cache') }, context.bin));
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, 'dry run: would run in the tooling container (terraform 1.6.0 is older than the supported 1.11.0):');
+});
+
 auto('runs on the host with --no-container without calling docker', async (context) => {
   const run = await finish(start(context, 'deploy.ts', ['local', '--no-container', '--dry-run'], {}, context.bin));
   assert.not.match(run.stderr, 'tooling container');

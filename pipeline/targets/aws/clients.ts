@@ -37,11 +37,8 @@ export const ENDPOINT_VARIABLES = {
   elbv2: 'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
 } as const;
 
-export function createAwsClients(region: string, env: NodeJS.ProcessEnv = process.env): AwsClients {
-  // bakery pins the SDK (package.json) and runs on Node 20; the SDK's notice that its
-  // releases after January 2027 need Node 22 is for whoever upgrades it, not for every
-  // deploy's output. A value the user set wins.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+/** `env` is the run's environment (retry settings, endpoints); the SDK itself reads credentials. */
+export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsClients {
   const common = {
     region,
     maxAttempts: 1,
@@ -67,7 +64,7 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
 }
 
 /** "ec2 → http://127.0.0.1:4566 (AWS_ENDPOINT_URL)" lines for the endpoints that are not AWS's. */
-export function activeEndpoints(env: NodeJS.ProcessEnv = process.env): string[] {
+export function activeEndpoints(env: NodeJS.ProcessEnv): string[] {
   if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) return [];
   const lines: string[] = [];
   for (const [client, variable] of Object.entries(ENDPOINT_VARIABLES)) {

@@ -135,7 +135,6 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       io.note(`AWS account ${identity.account} as ${identity.arn}`);
       io.progress(`account ${identity.account}, checking region ${env.aws.region}`);
       await checkRegion(clients, env, io);
-      stackName(env);
 
       if (purpose === 'destroy') {
         // Terraform is only needed when there may be state to destroy.

@@ -3,8 +3,6 @@
 // deploy.yaml name the field and exit 2, problems of the machine or account exit 1. An
 // AWS call that fails for another reason stays its AwsCallError (call, resource, code, hint).
 
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   DescribeImagesCommand,
@@ -19,7 +17,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { EXIT, PreflightError } from '../../errors.ts';
+import { InputError, PreflightError } from '../../errors.ts';
+import { TOOLS, toolStatus, type ToolName } from '../../process/tool-versions.ts';
+import { findExecutable } from '../../process/which.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
 import { AwsCallError, awsErrorInfo, describeAwsError, isAwsErrorCode, isMissingCredentials, isNetworkError } from './errors.ts';
@@ -46,8 +46,8 @@ export function fieldPath(env: AwsEnvironment, field: string): string {
   return `environments.${env.name}.${field}`;
 }
 
-function badInput(message: string, details: string[] = []): PreflightError {
-  return new PreflightError(message, details, EXIT.badInput);
+function badInput(message: string, details: string[] = []): InputError {
+  return new InputError(message, details);
 }
 
 // Each check calls AWS through callAws (retries, typed AwsCallError) and turns only the
@@ -248,75 +248,31 @@ export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment
   return kept;
 }
 
-/** Finds an executable on PATH without running it. */
-export function findOnPath(tool: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const directory of (env.PATH ?? '').split(delimiter)) {
-    if (!directory) continue;
-    const candidate = join(directory, tool);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
-}
-
-export interface ToolRequirement {
-  tool: 'terraform' | 'packer';
-  minimum: string;
-  /** Arguments that print the version, and how to find it in the output. */
-  args: string[];
-  parse: (output: string) => string | undefined;
-}
-
-export const TOOL_REQUIREMENTS: Record<'terraform' | 'packer', ToolRequirement> = {
-  // 1.11: the S3 backend's use_lockfile is generally available (terraform/versions.tf).
-  terraform: {
-    tool: 'terraform',
-    minimum: '1.11.0',
-    args: ['version', '-json'],
-    parse: (output) => {
-      try {
-        return (JSON.parse(output) as { terraform_version?: string }).terraform_version;
-      } catch {
-        return /Terraform v(\d+\.\d+\.\d+)/.exec(output)?.[1];
-      }
-    },
-  },
-  // packer/app.pkr.hcl declares required_version >= 1.6.6 (Debian's build).
-  packer: { tool: 'packer', minimum: '1.6.6', args: ['version'], parse: (output) => /(\d+\.\d+\.\d+)/.exec(output)?.[1] },
-};
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
-  const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
-/** Checks the tools are installed at supported versions; runs each once with its version flag. */
-export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' | 'packer'>, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
-  const missing = tools.filter((tool) => !findOnPath(tool, env));
+/**
+ * Checks the tools are installed at the versions pipeline/process/tool-versions.ts
+ * supports (the same judgement as --container auto's); runs each once with its version
+ * arguments. `env` is the run's environment: its PATH is searched.
+ */
+export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' | 'packer'>, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const wanted = (tool: ToolName): string => `${tool} >= ${TOOLS[tool].minimum}`;
+  const missing = tools.filter((tool) => !findExecutable(tool, env.PATH));
   if (missing.length > 0) {
     throw new PreflightError(
-      `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.map((t) => `${t} >= ${TOOL_REQUIREMENTS[t].minimum}`).join(' and ')}, or run in the tooling container (--container always).`,
+      `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: install ${missing.map(wanted).join(' and ')}, or run in the tooling container (--container always).`,
     );
   }
   const versions: Record<string, string> = {};
   for (const tool of tools) {
-    const requirement = TOOL_REQUIREMENTS[tool];
-    const result = await io.run({ tool, args: requirement.args, quiet: true, env: { CHECKPOINT_DISABLE: '1' } });
-    const version = requirement.parse(`${result.stdout}\n${result.stderr}`);
-    if (!version) throw new PreflightError(`Could not read the version of ${tool} from \`${tool} ${requirement.args.join(' ')}\`: reinstall ${tool} >= ${requirement.minimum}.`);
-    if (compareVersions(version, requirement.minimum) < 0) {
-      throw new PreflightError(`${tool} ${version} is too old: install ${tool} >= ${requirement.minimum}, or run in the tooling container (--container always).`);
+    const { versionArgs } = TOOLS[tool];
+    const result = await io.run({ tool, args: versionArgs, quiet: true, env: { CHECKPOINT_DISABLE: '1' } });
+    const status = toolStatus(tool, `${result.stdout}\n${result.stderr}`);
+    if (status.state === 'unknown-version' || status.state === 'missing') {
+      throw new PreflightError(`Could not read the version of ${tool} from \`${tool} ${versionArgs.join(' ')}\`: reinstall ${wanted(tool)}.`);
     }
-    versions[tool] = version;
+    if (status.state === 'too-old') {
+      throw new PreflightError(`${tool} ${status.version} is too old: install ${wanted(tool)}, or run in the tooling container (--container always).`);
+    }
+    versions[tool] = status.version;
   }
   return versions;
 }

@@ -12,9 +12,9 @@
 
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AwsEnvironment } from '../../config/schema.ts';
+import { awsStackName, type AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { DeployError, EXIT, PreflightError } from '../../errors.ts';
+import { DeployError, PreflightError } from '../../errors.ts';
 import type { ToolResult } from '../../process/runner.ts';
 
 export const LOCK_TIMEOUT = '5m';
@@ -47,17 +47,9 @@ export function terraformLayout(root: string, stateDir: string): TerraformLayout
   };
 }
 
-/** The stack's name: the load balancer's name, so at most 32 characters. */
+/** The stack's name, which is also its load balancer's (deploy.yaml validation keeps it within the ALB's limit). */
 export function stackName(env: AwsEnvironment): string {
-  const name = `${env.app}-${env.name}`;
-  if (name.length > 32) {
-    throw new PreflightError(
-      `environments.${env.name}: app and environment name make "${name}" (${name.length} characters), but the load balancer's name allows 32: shorten the environment name or the app name.`,
-      [],
-      EXIT.badInput,
-    );
-  }
-  return name;
+  return awsStackName(env.app, env.name);
 }
 
 export interface TerraformInputs {

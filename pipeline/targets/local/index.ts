@@ -33,7 +33,7 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     images: localImageStore(scope),
 
     async preflight(io, purpose) {
-      await localPreflight(io, scope, { forDestroy: purpose === 'destroy' });
+      await localPreflight(io, scope, { forDestroy: purpose === 'destroy', searchPath: context.processEnv.PATH });
       return undefined;
     },
 

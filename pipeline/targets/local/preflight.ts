@@ -4,7 +4,7 @@
 import { createServer } from 'node:net';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { EXIT, PreflightError } from '../../errors.ts';
+import { InputError, PreflightError } from '../../errors.ts';
 import { findExecutable } from '../../process/which.ts';
 import { docker, exists } from './docker.ts';
 import type { LocalScope } from './scope.ts';
@@ -19,8 +19,8 @@ async function checkDocker(io: StageIO): Promise<void> {
   }
 }
 
-function checkTools(names: string[]): void {
-  const missing = names.filter((name) => !findExecutable(name));
+function checkTools(names: string[], searchPath: string | undefined): void {
+  const missing = names.filter((name) => !findExecutable(name, searchPath));
   if (missing.length > 0) {
     throw new PreflightError(`${missing.join(', ')} not found on PATH`, [
       'install them with: bash scripts/setup.sh (Debian packages), or run inside the tooling container (--container always)',
@@ -61,17 +61,18 @@ async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
   // Our own load balancer holding it is the normal case on a redeploy.
   const ours = await docker(io, ['ps', '--filter', `name=^${names.lb}$`, '--format', '{{.Ports}}']);
   if (ours.includes(`127.0.0.1:${port}->`)) return;
-  throw new PreflightError(
+  // Bad input rather than an unready machine: the port was the user's choice.
+  throw new InputError(
     `environments.${env.name}.local.port: 127.0.0.1:${port} is already in use (${await portHolder(io, port)})`,
     ['choose another local.port in deploy.yaml, or stop what holds it'],
-    EXIT.badInput,
   );
 }
 
-export async function localPreflight(io: StageIO, scope: LocalScope, options: { forDestroy: boolean }): Promise<void> {
+/** `searchPath` is the run's PATH, where the tools are looked up. */
+export async function localPreflight(io: StageIO, scope: LocalScope, options: { forDestroy: boolean; searchPath: string | undefined }): Promise<void> {
   await checkDocker(io);
   if (options.forDestroy) return;
-  checkTools(['packer', 'ansible-playbook']);
+  checkTools(['packer', 'ansible-playbook'], options.searchPath);
   await checkPort(io, scope);
   await ensureBaseImage(io, scope.env);
 }
