@@ -33,6 +33,24 @@ export async function loadConfig(file: string): Promise<Config> {
   return parseConfig(text, file);
 }
 
+/**
+ * Aliases a deploy.yaml could sensibly use; far below what an alias bomb ("billion
+ * laughs": aliases of aliases, each level multiplying the expansion) needs.
+ */
+const MAX_ALIASES = 100;
+
+/** The document as plain data; an expansion that explodes is bad input, not a crash. */
+function toPlainData(document: ReturnType<typeof parseDocument>, file: string): unknown {
+  try {
+    return document.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError(file, [
+      { path: '', message: `YAML aliases expand too far (${reason}): at most ${MAX_ALIASES} alias uses are allowed; write the values out instead` },
+    ]);
+  }
+}
+
 export function parseConfig(text: string, file = 'deploy.yaml'): Config {
   const lines = new LineCounter();
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
@@ -45,7 +63,7 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
       }),
     );
   }
-  const data: unknown = document.toJS();
+  const data = toPlainData(document, file);
   if (data === null || data === undefined) {
     throw new ConfigError(file, [{ path: '', message: 'the file is empty: expected "app" and "environments"' }]);
   }

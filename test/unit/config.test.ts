@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { loadConfig, parseConfig, selectEnvironment } from '../../pipeline/config/load.ts';
 import { ConfigError, type ConfigIssue } from '../../pipeline/errors.ts';
 import { REPO_ROOT, makeTempDir, removeDir, runCli } from '../support/files.ts';
+import { thrownBy } from '../support/fakes.ts';
 
 type Data = Record<string, unknown>;
 
@@ -388,3 +389,19 @@ cli('rejects an empty file', async () => {
 });
 
 cli.run();
+
+const bomb = suite('an alias bomb in deploy.yaml');
+
+bomb('is bad input with a message, not a crash', () => {
+  const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (const [index, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) {
+    const previous = String.fromCharCode('a'.charCodeAt(0) + index);
+    levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+  }
+  const text = `${levels.join('\n')}\napp: shop\nenvironments:\n  local: { target: local }\n`;
+  const error = thrownBy(ConfigError, () => parseConfig(text, 'deploy.yaml'));
+  assert.is(error.exitCode, 2);
+  assert.match(error.details.join('\n'), /YAML aliases expand too far .*: at most 100 alias uses are allowed/);
+});
+
+bomb.run();
