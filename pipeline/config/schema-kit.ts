@@ -37,13 +37,15 @@ interface Common<T> {
   default?: T;
 }
 
-export function integer(options: Common<number> & { min: number; max: number }): Schema<number> {
+/** A number within bounds; `whole` decides between integers and any finite number. */
+function bounded(options: Common<number> & { min: number; max: number }, whole: boolean): Schema<number> {
+  const kind = whole ? 'a whole number' : 'a number';
   return {
     description: options.description,
     fallback: options.default === undefined ? undefined : () => options.default as number,
     check(value, path, issues) {
-      if (typeof value !== 'number' || !Number.isInteger(value)) {
-        issues.push({ path, message: `${show(value)} is not allowed: expected a whole number from ${options.min} to ${options.max}` });
+      if (typeof value !== 'number' || !(whole ? Number.isInteger(value) : Number.isFinite(value))) {
+        issues.push({ path, message: `${show(value)} is not allowed: expected ${kind} from ${options.min} to ${options.max}` });
         return undefined;
       }
       if (value < options.min || value > options.max) {
@@ -53,13 +55,17 @@ export function integer(options: Common<number> & { min: number; max: number }):
       return value;
     },
     jsonSchema: () => ({
-      type: 'integer',
+      type: whole ? 'integer' : 'number',
       minimum: options.min,
       maximum: options.max,
       description: options.description,
       ...(options.default === undefined ? {} : { default: options.default }),
     }),
   };
+}
+
+export function integer(options: Common<number> & { min: number; max: number }): Schema<number> {
+  return bounded(options, true);
 }
 
 export function string(
@@ -280,28 +286,7 @@ export function refine<T>(schema: Schema<T>, rule: (value: T, path: string) => C
 
 /** A number with a fractional part allowed (rates, ratios). */
 export function decimal(options: Common<number> & { min: number; max: number }): Schema<number> {
-  return {
-    description: options.description,
-    fallback: options.default === undefined ? undefined : () => options.default as number,
-    check(value, path, issues) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        issues.push({ path, message: `${show(value)} is not allowed: expected a number from ${options.min} to ${options.max}` });
-        return undefined;
-      }
-      if (value < options.min || value > options.max) {
-        issues.push({ path, message: `${value} is out of range: expected ${options.min} to ${options.max}` });
-        return undefined;
-      }
-      return value;
-    },
-    jsonSchema: () => ({
-      type: 'number',
-      minimum: options.min,
-      maximum: options.max,
-      description: options.description,
-      ...(options.default === undefined ? {} : { default: options.default }),
-    }),
-  };
+  return bounded(options, false);
 }
 
 /**
