@@ -1,5 +1,5 @@
 #!/bin/sh
-':' //; exec node --import "$(dirname "$(readlink -f "$0")")/node_modules/tsx/dist/loader.mjs" "$0" "$@"
+':'; //; exec node --import "$(dirname "$(readlink -f "$0")")/node_modules/tsx/dist/loader.mjs" "$0" "$@"
 // The two lines above let ./deploy.ts start from any directory: sh runs the second line
 // (finding tsx next to this file, wherever the shell was), while to TypeScript it is a
 // string and a comment.

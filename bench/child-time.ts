@@ -68,7 +68,11 @@ export interface CommandSpan {
 }
 
 /** Splits one command's wall time into child-process time and the runner's own time, per stage. */
-export function breakDownTime(span: CommandSpan, stages: readonly StageSummary[], logs: ReadonlyMap<string, string>): TimeBreakdown {
+export function breakDownTime(
+  span: CommandSpan,
+  stages: readonly StageSummary[],
+  logs: ReadonlyMap<string, string>,
+): TimeBreakdown {
   const wallS = (span.endedAtMs - span.startedAtMs) / 1000;
   const allEdges: Edge[] = [];
   const stageTimes: StageTime[] = stages.map((stage) => {

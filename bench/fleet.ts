@@ -8,13 +8,28 @@ import { dockerText } from '../test/helpers/local-project.ts';
 const ENV = 'local';
 
 export async function instanceNames(app: string): Promise<string[]> {
-  const out = await dockerText(['ps', '--format', '{{.Names}}', '--filter', `label=bakery.app=${app}`, '--filter', 'label=bakery.role=instance']);
+  const out = await dockerText([
+    'ps',
+    '--format',
+    '{{.Names}}',
+    '--filter',
+    `label=bakery.app=${app}`,
+    '--filter',
+    'label=bakery.role=instance',
+  ]);
   return out.split('\n').filter(Boolean).sort();
 }
 
 /** The backend's servers as HAProxy reports them, through its runtime API socket. */
 export async function lbServers(app: string): Promise<ServerState[]> {
-  const csv = await dockerText(['exec', '-i', `${app}-${ENV}-lb`, 'sh', '-c', 'echo "show stat" | socat stdio unix-connect:/run/haproxy/admin.sock']);
+  const csv = await dockerText([
+    'exec',
+    '-i',
+    `${app}-${ENV}-lb`,
+    'sh',
+    '-c',
+    'echo "show stat" | socat stdio unix-connect:/run/haproxy/admin.sock',
+  ]);
   return parseServerStats(csv);
 }
 

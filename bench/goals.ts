@@ -19,7 +19,10 @@ interface GoalSpec {
   run?: RunName;
 }
 
-const wall = (run: RunName): Pick => (pipeline) => (pipeline.runs[run]?.ok ? pipeline.runs[run]?.wallS : undefined);
+const wall =
+  (run: RunName): Pick =>
+  (pipeline) =>
+    pipeline.runs[run]?.ok ? pipeline.runs[run]?.wallS : undefined;
 
 export const GOALS: GoalSpec[] = [
   { metric: 'cold deploy (s)', pick: wall('cold'), goal: '≤ 90 s', isMet: (b) => b <= 90, ratio: true, run: 'cold' },
@@ -31,21 +34,67 @@ export const GOALS: GoalSpec[] = [
     ratio: true,
     run: 'noop',
   },
-  { metric: 'app-change redeploy (s)', pick: wall('appChange'), goal: '≤ 60 s', isMet: (b) => b <= 60, ratio: true, run: 'appChange' },
-  { metric: 'failed requests during app-change redeploy', pick: (p) => p.appChangeLoad?.failed, goal: '0 (rolling)', isMet: (b) => b === 0, ratio: false },
-  { metric: 'p99 latency during app-change redeploy (ms)', pick: (p) => p.appChangeLoad?.p99Ms, goal: '— (reported)', ratio: true },
-  { metric: 'load during app-change redeploy (req/s)', pick: (p) => p.appChangeLoad?.ratePerS, goal: '≥ 100 (method)', isMet: (b) => b >= 100, ratio: false },
-  { metric: 'self-heal: kill → UP again (s)', pick: (p) => (p.selfHeal?.healed ? p.selfHeal.upAgainS : undefined), goal: '≤ 10 s', isMet: (b) => b <= 10, ratio: true },
-  { metric: 'failed requests during self-heal', pick: (p) => p.selfHeal?.load.failed, goal: '0', isMet: (b) => b === 0, ratio: false },
+  {
+    metric: 'app-change redeploy (s)',
+    pick: wall('appChange'),
+    goal: '≤ 60 s',
+    isMet: (b) => b <= 60,
+    ratio: true,
+    run: 'appChange',
+  },
+  {
+    metric: 'failed requests during app-change redeploy',
+    pick: (p) => p.appChangeLoad?.failed,
+    goal: '0 (rolling)',
+    isMet: (b) => b === 0,
+    ratio: false,
+  },
+  {
+    metric: 'p99 latency during app-change redeploy (ms)',
+    pick: (p) => p.appChangeLoad?.p99Ms,
+    goal: '— (reported)',
+    ratio: true,
+  },
+  {
+    metric: 'load during app-change redeploy (req/s)',
+    pick: (p) => p.appChangeLoad?.ratePerS,
+    goal: '≥ 100 (method)',
+    isMet: (b) => b >= 100,
+    ratio: false,
+  },
+  {
+    metric: 'self-heal: kill → UP again (s)',
+    pick: (p) => (p.selfHeal?.healed ? p.selfHeal.upAgainS : undefined),
+    goal: '≤ 10 s',
+    isMet: (b) => b <= 10,
+    ratio: true,
+  },
+  {
+    metric: 'failed requests during self-heal',
+    pick: (p) => p.selfHeal?.load.failed,
+    goal: '0',
+    isMet: (b) => b === 0,
+    ratio: false,
+  },
   { metric: 'destroy (s)', pick: wall('destroy'), goal: '≤ 15 s', isMet: (b) => b <= 15, ratio: true, run: 'destroy' },
-  { metric: 'runner overhead, no-op redeploy (s)', pick: (p) => p.runs.noop?.time?.overheadS, goal: '≤ 1 s', isMet: (b) => b <= 1, ratio: true, run: 'noop' },
+  {
+    metric: 'runner overhead, no-op redeploy (s)',
+    pick: (p) => p.runs.noop?.time?.overheadS,
+    goal: '≤ 1 s',
+    isMet: (b) => b <= 1,
+    ratio: true,
+    run: 'noop',
+  },
 ];
 
 export function evaluateGoals(results: Results, service?: ServiceBenchResult): GoalRow[] {
   const rows = GOALS.map((spec): GoalRow => {
     const bakery = spec.pick(results.bakery);
     const naive = spec.pick(results.naive);
-    const ratio = spec.ratio && bakery !== undefined && naive !== undefined && bakery > 0 ? Math.round((naive / bakery) * 10) / 10 : undefined;
+    const ratio =
+      spec.ratio && bakery !== undefined && naive !== undefined && bakery > 0
+        ? Math.round((naive / bakery) * 10) / 10
+        : undefined;
     const met = spec.isMet && bakery !== undefined ? spec.isMet(bakery, ratio) : undefined;
     return {
       metric: spec.metric,
@@ -59,7 +108,11 @@ export function evaluateGoals(results: Results, service?: ServiceBenchResult): G
   });
   // The service is the same for both pipelines: one number, no comparison.
   for (const route of service?.routes ?? []) {
-    rows.push({ metric: `service throughput ${route.path} (req/s, p99 ${route.latencyP99Ms} ms)`, bakery: route.requestsPerSec, goal: '— (reported)' });
+    rows.push({
+      metric: `service throughput ${route.path} (req/s, p99 ${route.latencyP99Ms} ms)`,
+      bakery: route.requestsPerSec,
+      goal: '— (reported)',
+    });
   }
   return rows;
 }

@@ -6,10 +6,19 @@ import { dirname, join, relative } from 'node:path';
 import type { GoalRow, PipelineBenchResult, PipelineName, RunMeasurement, RunName } from './results.ts';
 import { PIPELINES } from './results.ts';
 
-const RUN_TITLES: Record<RunName, string> = { cold: 'cold deploy', noop: 'no-op redeploy', appChange: 'app-change redeploy', destroy: 'destroy' };
+const RUN_TITLES: Record<RunName, string> = {
+  cold: 'cold deploy',
+  noop: 'no-op redeploy',
+  appChange: 'app-change redeploy',
+  destroy: 'destroy',
+};
 const RUN_ORDER: RunName[] = ['cold', 'noop', 'appChange', 'destroy'];
 
-export async function writeResults(result: PipelineBenchResult, dir: string, stem = result.date): Promise<{ json: string; markdown: string }> {
+export async function writeResults(
+  result: PipelineBenchResult,
+  dir: string,
+  stem = result.date,
+): Promise<{ json: string; markdown: string }> {
   await mkdir(dir, { recursive: true });
   const json = join(dir, `${stem}.json`);
   const markdown = join(dir, `${stem}.md`);
@@ -22,7 +31,11 @@ const LATEST_START = '<!-- latest-results:start (written by bench/run.ts) -->';
 const LATEST_END = '<!-- latest-results:end -->';
 
 /** Replaces the README's latest-results section, so it always shows the last run's table. */
-export async function updateReadme(readme: string, result: PipelineBenchResult, markdownPath: string): Promise<boolean> {
+export async function updateReadme(
+  readme: string,
+  result: PipelineBenchResult,
+  markdownPath: string,
+): Promise<boolean> {
   // Links are relative to the README being written.
   const link = relative(dirname(readme), markdownPath);
   const text = await readFile(readme, 'utf8');
@@ -69,7 +82,9 @@ function describeSetup(result: PipelineBenchResult): string {
     `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${gib} GiB, ${machine.platform}, Node ${machine.node}` +
       `${machine.docker ? `, Docker ${machine.docker}` : ''}; load average ${machine.loadAverageAtStart} at the start.`,
     `Run: ${result.startedAt} → ${result.finishedAt} (${(result.durationS / 60).toFixed(1)} min).` +
-      (result.runnerStartupS !== undefined ? ` Bare runner start-up (\`deploy.ts --version\`): ${result.runnerStartupS} s.` : ''),
+      (result.runnerStartupS !== undefined
+        ? ` Bare runner start-up (\`deploy.ts --version\`): ${result.runnerStartupS} s.`
+        : ''),
     `bakery = \`deploy.ts\` as is (reuse the image by fingerprint, rolling rollout); ` +
       `naive = \`deploy.ts ${result.pipelines.naive.deployFlags.join(' ')}\` (bake every time, stop all, then start new). ` +
       `Ratio = naive ÷ bakery.`,
@@ -80,7 +95,9 @@ export function renderGoalTable(goals: GoalRow[]): string {
   const lines = ['| metric | bakery | naive | ratio | goal | met? |', '|---|---:|---:|---:|---|---|'];
   for (const row of goals) {
     const met = row.met === undefined ? (row.goal.startsWith('—') ? '—' : 'n/a') : row.met ? 'yes' : '**no**';
-    lines.push(`| ${row.metric} | ${num(row.bakery)} | ${num(row.naive)} | ${row.ratio !== undefined ? `${row.ratio}×` : '—'} | ${row.goal} | ${met} |`);
+    lines.push(
+      `| ${row.metric} | ${num(row.bakery)} | ${num(row.naive)} | ${row.ratio !== undefined ? `${row.ratio}×` : '—'} | ${row.goal} | ${met} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -113,17 +130,24 @@ function renderStageTable(result: PipelineBenchResult): string[] {
       return stage.status === 'ok' ? String(stage.seconds) : `${stage.seconds} (${stage.status})`;
     });
     const status = run.ok ? '' : ` (exit ${run.exitCode})`;
-    lines.push(`| ${pipeline} | ${RUN_TITLES[run.run]}${status} | ${run.wallS} | ${cells.join(' | ')} | ${num(run.time?.childProcessS)} | ${num(run.time?.overheadS)} | ${run.loadAverageAtStart} |`);
+    lines.push(
+      `| ${pipeline} | ${RUN_TITLES[run.run]}${status} | ${run.wallS} | ${cells.join(' | ')} | ${num(run.time?.childProcessS)} | ${num(run.time?.overheadS)} | ${run.loadAverageAtStart} |`,
+    );
   }
   const reasons = runs.flatMap(({ pipeline, run }) =>
-    run.stages.filter((stage) => stage.skipped_reason).map((stage) => `- ${pipeline} ${RUN_TITLES[run.run]}: ${stage.name} skipped: ${stage.skipped_reason}`),
+    run.stages
+      .filter((stage) => stage.skipped_reason)
+      .map((stage) => `- ${pipeline} ${RUN_TITLES[run.run]}: ${stage.name} skipped: ${stage.skipped_reason}`),
   );
   return [...lines, ...(reasons.length > 0 ? ['', ...reasons] : [])];
 }
 
 function describeBake(run: RunMeasurement, tasks = 5): string | undefined {
   if (!run.bake) return undefined;
-  const slowest = run.bake.slowestTasks.slice(0, tasks).map((task) => `${task.task} ${task.seconds} s`).join('; ');
+  const slowest = run.bake.slowestTasks
+    .slice(0, tasks)
+    .map((task) => `${task.task} ${task.seconds} s`)
+    .join('; ');
   const { packerS, beforeAnsibleS, ansibleS, afterAnsibleS } = run.bake;
   return `packer ${packerS} s = container start ${num(beforeAnsibleS)} + Ansible ${num(ansibleS)} + commit/import ${num(afterAnsibleS)}; slowest tasks: ${slowest}`;
 }
@@ -161,7 +185,10 @@ function renderTraffic(result: PipelineBenchResult): string[] {
   const lines: string[] = [];
   for (const pipeline of PIPELINES) {
     const { appChangeLoad, selfHeal } = result.pipelines[pipeline];
-    for (const [what, load] of [['app-change redeploy', appChangeLoad], ['self-heal', selfHeal?.load]] as const) {
+    for (const [what, load] of [
+      ['app-change redeploy', appChangeLoad],
+      ['self-heal', selfHeal?.load],
+    ] as const) {
       if (!load) continue;
       const span = load.failureSpanS !== undefined ? `, failures over ${load.failureSpanS} s` : '';
       lines.push(
@@ -178,7 +205,9 @@ function renderSelfHeal(result: PipelineBenchResult): string[] {
   return PIPELINES.flatMap((pipeline) => {
     const heal = result.pipelines[pipeline].selfHeal;
     if (!heal) return [];
-    const steps = heal.timeline.map((step) => `${step.atS} s: pid ${step.pid}, ${step.status}${step.check ? ` (${step.check})` : ''}`).join('; ');
+    const steps = heal.timeline
+      .map((step) => `${step.atS} s: pid ${step.pid}, ${step.status}${step.check ? ` (${step.check})` : ''}`)
+      .join('; ');
     return [
       `- ${pipeline}, ${heal.instance}: restarted ${num(heal.serviceRestartedS)} s, HAProxy noticed ${num(heal.lbNoticedS)} s, UP again ${num(heal.upAgainS)} s ` +
         `(one observation every ${heal.pollIntervalMs} ms)${heal.error ? `; ${heal.error}` : ''}`,
@@ -196,17 +225,24 @@ function renderMisses(result: PipelineBenchResult): string[] {
       if (run && row.metric.startsWith('runner overhead')) {
         detail.push(describeOverhead(run) ?? 'no stage logs');
       } else if (run) {
-        const stages = [...run.stages].sort((a, b) => b.seconds - a.seconds).map((stage) => `${stage.name} ${stage.seconds} s`).join(', ');
+        const stages = [...run.stages]
+          .sort((a, b) => b.seconds - a.seconds)
+          .map((stage) => `${stage.name} ${stage.seconds} s`)
+          .join(', ');
         detail.push(`${run.wallS} s = ${stages}, and ${num(run.time?.outsideStagesS)} s outside the stages`);
         const bake = describeBake(run, 3);
         if (bake) detail.push(`The bake: ${bake}`);
       }
       if (row.metric.startsWith('self-heal') && result.pipelines.bakery.selfHeal) {
         const heal = result.pipelines.bakery.selfHeal;
-        detail.push(`restarted after ${num(heal.serviceRestartedS)} s, HAProxy noticed after ${num(heal.lbNoticedS)} s, UP again after ${num(heal.upAgainS)} s`);
+        detail.push(
+          `restarted after ${num(heal.serviceRestartedS)} s, HAProxy noticed after ${num(heal.lbNoticedS)} s, UP again after ${num(heal.upAgainS)} s`,
+        );
       }
       if (row.metric.startsWith('failed requests')) {
-        const load = row.metric.includes('self-heal') ? result.pipelines.bakery.selfHeal?.load : result.pipelines.bakery.appChangeLoad;
+        const load = row.metric.includes('self-heal')
+          ? result.pipelines.bakery.selfHeal?.load
+          : result.pipelines.bakery.appChangeLoad;
         if (load) detail.push(`first failures: ${load.firstFailures.slice(0, 3).join('; ')}`);
       }
       return `- **${row.metric}**: ${row.bakery} (goal ${row.goal}). ${detail.join('. ')}`;
@@ -218,7 +254,10 @@ function renderProblems(result: PipelineBenchResult): string[] {
     ...result.pipelines[pipeline].skipped.map((skip) => `- ${pipeline}: ${skip.step} skipped: ${skip.reason}`),
     ...Object.values(result.pipelines[pipeline].runs)
       .filter((run) => !run.ok)
-      .map((run) => `- ${pipeline} ${RUN_TITLES[run.run]} failed (exit ${run.exitCode}): ${(run.error ?? '').split('\n').join(' / ')}`),
+      .map(
+        (run) =>
+          `- ${pipeline} ${RUN_TITLES[run.run]} failed (exit ${run.exitCode}): ${(run.error ?? '').split('\n').join(' / ')}`,
+      ),
   ]);
   lines.push(...result.errors.map((error) => `- ${error}`));
   if (result.leftovers.length > 0) lines.push(`- left behind after clean-up: ${result.leftovers.join(', ')}`);

@@ -12,7 +12,14 @@ import { createProject, leftovers, runEntry, type TempProject } from '../test/he
 import { round } from './child-time.ts';
 import { evaluateGoals } from './goals.ts';
 import { renderGoalTable, updateReadme, writeResults } from './report.ts';
-import { PIPELINES, type MachineFacts, type PipelineBenchResult, type PipelineName, type PipelineResults, type RunMeasurement } from './results.ts';
+import {
+  PIPELINES,
+  type MachineFacts,
+  type PipelineBenchResult,
+  type PipelineName,
+  type PipelineResults,
+  type RunMeasurement,
+} from './results.ts';
 import { DEFAULT_SELF_HEAL, measureSelfHeal } from './self-heal.ts';
 import { benchService, formatServiceBench } from './service.ts';
 import { createStepRunner, type StepRunner } from './steps.ts';
@@ -62,7 +69,9 @@ function parseOptions(): Options {
   const serviceDurationS = Number(values['service-duration']);
   const only = values.only as PipelineName | undefined;
   if (!(budgetMin > 0) || !(serviceDurationS > 0) || (only !== undefined && !PIPELINES.includes(only))) {
-    throw new UsageError(`usage: npm run bench -- [--budget-min 25] [--service-duration 3] [--only ${PIPELINES.join('|')}]`);
+    throw new UsageError(
+      `usage: npm run bench -- [--budget-min 25] [--service-duration 3] [--only ${PIPELINES.join('|')}]`,
+    );
   }
   return { budgetS: budgetMin * 60, serviceDurationS, pipelines: only ? [only] : [...PIPELINES] };
 }
@@ -101,10 +110,15 @@ async function main(): Promise<void> {
   const errors: string[] = [];
   const steps = createStepRunner({ budgetS: options.budgetS, errors });
   const machine = await machineFacts();
-  steps.say(`pipeline benchmark on ${machine.cpus} CPUs, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, load average ${machine.loadAverageAtStart}; budget ${options.budgetS / 60} min`);
+  steps.say(
+    `pipeline benchmark on ${machine.cpus} CPUs, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, load average ${machine.loadAverageAtStart}; budget ${options.budgetS / 60} min`,
+  );
 
   const contenders: Contender[] = [];
-  const results = Object.fromEntries(PIPELINES.map((name) => [name, emptyResults(name)])) as Record<PipelineName, PipelineResults>;
+  const results = Object.fromEntries(PIPELINES.map((name) => [name, emptyResults(name)])) as Record<
+    PipelineName,
+    PipelineResults
+  >;
   const bench: BenchInProgress = {
     kind: 'pipeline',
     date: startedAt.toISOString().slice(0, 10),
@@ -113,11 +127,17 @@ async function main(): Promise<void> {
     pipelines: results,
     errors,
   };
-  let leftBehind: string[] = [];
+  let leftBehind: string[];
   try {
     for (const name of options.pipelines) {
       const { app, port } = SETUP[name];
-      contenders.push({ name, project: await createProject({ app, port, desired: 2 }), results: results[name], deployed: false, destroyed: false });
+      contenders.push({
+        name,
+        project: await createProject({ app, port, desired: 2 }),
+        results: results[name],
+        deployed: false,
+        destroyed: false,
+      });
     }
     await measureAll(steps, contenders, bench, options);
   } catch (error) {
@@ -137,7 +157,11 @@ async function main(): Promise<void> {
   };
   // Only a complete run of both pipelines is "the" result of the day and speaks for the README.
   const complete = options.pipelines.length === PIPELINES.length;
-  const written = await writeResults(result, RESULTS_DIR, complete ? result.date : `${result.date}-only-${options.pipelines.join('-')}`);
+  const written = await writeResults(
+    result,
+    RESULTS_DIR,
+    complete ? result.date : `${result.date}-only-${options.pipelines.join('-')}`,
+  );
   process.stdout.write(`${renderGoalTable(result.goals)}\n\n`);
   steps.say(`wrote ${written.json} and ${written.markdown}`);
   for (const readme of complete && !steps.interrupted ? READMES : []) {
@@ -147,7 +171,12 @@ async function main(): Promise<void> {
   else if (errors.length > 0 || leftBehind.length > 0) process.exitCode = 1;
 }
 
-async function measureAll(steps: StepRunner, contenders: Contender[], bench: BenchInProgress, options: Options): Promise<void> {
+async function measureAll(
+  steps: StepRunner,
+  contenders: Contender[],
+  bench: BenchInProgress,
+  options: Options,
+): Promise<void> {
   const bakeS = (): number => {
     const measured = contenders.flatMap((c) => Object.values(c.results.runs)).find((run) => run.bake)?.bake?.packerS;
     return (measured ?? ESTIMATE_S.bake) * 1.2;
@@ -156,8 +185,11 @@ async function measureAll(steps: StepRunner, contenders: Contender[], bench: Ben
   bench.runnerStartupS = await measureRunnerStartup();
   steps.say(`runner start-up (deploy.ts --version): ${bench.runnerStartupS} s`);
   // The service is the same in both pipelines; its number goes with bakery's.
-  const service = await steps.step(bench.pipelines.bakery, 'service throughput', options.serviceDurationS * 2 + 10, () =>
-    benchService({ durationS: options.serviceDurationS, warmupS: 1 }),
+  const service = await steps.step(
+    bench.pipelines.bakery,
+    'service throughput',
+    options.serviceDurationS * 2 + 10,
+    () => benchService({ durationS: options.serviceDurationS, warmupS: 1 }),
   );
   if (service) {
     bench.service = service;
@@ -180,29 +212,52 @@ async function measureAll(steps: StepRunner, contenders: Contender[], bench: Ben
     steps.say(`  ${contender.name}: ${describeMeasurement(measurement)}`);
     return measurement;
   };
-  const willBake = (contender: Contender, run: 'cold' | 'noop' | 'appChange'): boolean => run !== 'noop' || contender.name === 'naive';
-  const estimate = (contender: Contender, run: 'cold' | 'noop' | 'appChange'): number => (willBake(contender, run) ? bakeS() : 0) + ESTIMATE_S.deployWithoutBake;
+  const willBake = (contender: Contender, run: 'cold' | 'noop' | 'appChange'): boolean =>
+    run !== 'noop' || contender.name === 'naive';
+  const estimate = (contender: Contender, run: 'cold' | 'noop' | 'appChange'): number =>
+    (willBake(contender, run) ? bakeS() : 0) + ESTIMATE_S.deployWithoutBake;
 
   // Pairs run back to back, bakery then naive, so that each ratio compares like with like.
   for (const contender of contenders) {
-    await steps.step(contender.results, `${contender.name}: cold deploy`, estimate(contender, 'cold'), () => deploy(contender, 'cold'));
+    await steps.step(contender.results, `${contender.name}: cold deploy`, estimate(contender, 'cold'), () =>
+      deploy(contender, 'cold'),
+    );
   }
   for (const contender of contenders.filter((c) => c.deployed)) {
-    await steps.step(contender.results, `${contender.name}: no-op redeploy`, estimate(contender, 'noop'), () => deploy(contender, 'noop'));
+    await steps.step(contender.results, `${contender.name}: no-op redeploy`, estimate(contender, 'noop'), () =>
+      deploy(contender, 'noop'),
+    );
   }
   for (const contender of contenders.filter((c) => c.deployed)) {
-    await steps.step(contender.results, `${contender.name}: app-change redeploy under load`, estimate(contender, 'appChange'), async () => {
-      await contender.project.edit('service/bakery_service/health.py', (text) => `${text}\n# changed by the benchmark at ${new Date().toISOString()}\n`);
-      const { load } = await underLoad(contender.project.url, DEFAULT_LOAD, () => deploy(contender, 'appChange'));
-      contender.results.appChangeLoad = load;
-      steps.say(`  ${contender.name}: ${load.requests} requests at ${load.ratePerS}/s, ${load.failed} failed, p99 ${load.p99Ms} ms`);
-    });
+    await steps.step(
+      contender.results,
+      `${contender.name}: app-change redeploy under load`,
+      estimate(contender, 'appChange'),
+      async () => {
+        await contender.project.edit(
+          'service/bakery_service/health.py',
+          (text) => `${text}\n# changed by the benchmark at ${new Date().toISOString()}\n`,
+        );
+        const { load } = await underLoad(contender.project.url, DEFAULT_LOAD, () => deploy(contender, 'appChange'));
+        contender.results.appChangeLoad = load;
+        steps.say(
+          `  ${contender.name}: ${load.requests} requests at ${load.ratePerS}/s, ${load.failed} failed, p99 ${load.p99Ms} ms`,
+        );
+      },
+    );
   }
   for (const contender of contenders.filter((c) => c.deployed)) {
     await steps.step(contender.results, `${contender.name}: self-heal`, ESTIMATE_S.selfHeal, async () => {
-      const heal = await measureSelfHeal({ app: contender.results.app, url: contender.project.url, load: DEFAULT_LOAD, ...DEFAULT_SELF_HEAL });
+      const heal = await measureSelfHeal({
+        app: contender.results.app,
+        url: contender.project.url,
+        load: DEFAULT_LOAD,
+        ...DEFAULT_SELF_HEAL,
+      });
       contender.results.selfHeal = heal;
-      steps.say(`  ${contender.name}: UP again after ${heal.upAgainS ?? '—'} s (restarted ${heal.serviceRestartedS ?? '—'} s, HAProxy noticed ${heal.lbNoticedS ?? '—'} s), ${heal.load.failed} of ${heal.load.requests} requests failed`);
+      steps.say(
+        `  ${contender.name}: UP again after ${heal.upAgainS ?? '—'} s (restarted ${heal.serviceRestartedS ?? '—'} s, HAProxy noticed ${heal.lbNoticedS ?? '—'} s), ${heal.load.failed} of ${heal.load.requests} requests failed`,
+      );
     });
   }
   for (const contender of contenders) {
@@ -223,7 +278,10 @@ async function cleanUp(steps: StepRunner, contenders: Contender[], errors: strin
       if (!contender.destroyed) {
         steps.say(`${contender.name}: clean-up: destroy`);
         const result = await contender.project.destroy();
-        if (result.exitCode !== 0) errors.push(`${contender.name}: clean-up destroy exited ${result.exitCode}: ${result.stderr.trim().split('\n').slice(-5).join(' / ')}`);
+        if (result.exitCode !== 0)
+          errors.push(
+            `${contender.name}: clean-up destroy exited ${result.exitCode}: ${result.stderr.trim().split('\n').slice(-5).join(' / ')}`,
+          );
       }
       remaining.push(...(await leftovers(contender.results.app)));
     } catch (error) {

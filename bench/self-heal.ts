@@ -24,7 +24,11 @@ export interface SelfHealOptions {
   unnoticedAfterMs: number;
 }
 
-export const DEFAULT_SELF_HEAL: Omit<SelfHealOptions, 'app' | 'url' | 'load'> = { timeoutMs: 30_000, marginMs: 1000, unnoticedAfterMs: 3000 };
+export const DEFAULT_SELF_HEAL: Omit<SelfHealOptions, 'app' | 'url' | 'load'> = {
+  timeoutMs: 30_000,
+  marginMs: 1000,
+  unnoticedAfterMs: 3000,
+};
 
 interface Observation {
   atS: number;
@@ -62,10 +66,18 @@ async function killAndWatch(instance: string, pidBefore: string, options: SelfHe
   const watch: Watch = { healed: false, pollIntervalMs: 0, timeline };
   let polls = 0;
   while (performance.now() - killedAt < options.timeoutMs) {
-    const [pid, servers] = await Promise.all([servicePid(instance, app).catch(() => '?'), lbServers(app).catch(() => [])]);
+    const [pid, servers] = await Promise.all([
+      servicePid(instance, app).catch(() => '?'),
+      lbServers(app).catch(() => []),
+    ]);
     polls++;
     const server = servers.find((candidate) => candidate.name === instance);
-    const now: Observation = { atS: secondsSinceKill(), pid, status: server?.status ?? 'not registered', check: server?.checkStatus ?? '' };
+    const now: Observation = {
+      atS: secondsSinceKill(),
+      pid,
+      status: server?.status ?? 'not registered',
+      check: server?.checkStatus ?? '',
+    };
     const last = timeline.at(-1);
     if (!last || last.pid !== now.pid || last.status !== now.status) timeline.push(now);
 
@@ -79,7 +91,10 @@ async function killAndWatch(instance: string, pidBefore: string, options: SelfHe
         break;
       }
       // HAProxy never saw a failed check: the restart was faster than `fall` checks.
-      if (watch.serviceRestartedS !== undefined && (now.atS - watch.serviceRestartedS) * 1000 >= options.unnoticedAfterMs) {
+      if (
+        watch.serviceRestartedS !== undefined &&
+        (now.atS - watch.serviceRestartedS) * 1000 >= options.unnoticedAfterMs
+      ) {
         watch.upAgainS = watch.serviceRestartedS;
         watch.healed = true;
         break;

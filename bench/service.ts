@@ -83,7 +83,11 @@ export async function benchService(options: Partial<ServiceBenchOptions> = {}): 
     }
     const routes: RouteBenchResult[] = [];
     for (const route of opts.paths) {
-      const result = await autocannon({ url: service.baseUrl + route, connections: opts.connections, duration: opts.durationS });
+      const result = await autocannon({
+        url: service.baseUrl + route,
+        connections: opts.connections,
+        duration: opts.durationS,
+      });
       routes.push(summarize(route, result));
     }
     const stopExitCode = await stopService(service);
@@ -151,7 +155,10 @@ async function startService(opts: ServiceBenchOptions, buildInfoPath: string): P
     child.once('exit', (code, signal) =>
       reject(new Error(`service exited (${signal ?? code}) before listening:\n${tail.join('\n')}`)),
     );
-    setTimeout(() => reject(new Error(`service did not listen within ${STARTUP_TIMEOUT_MS} ms:\n${tail.join('\n')}`)), STARTUP_TIMEOUT_MS).unref();
+    setTimeout(
+      () => reject(new Error(`service did not listen within ${STARTUP_TIMEOUT_MS} ms:\n${tail.join('\n')}`)),
+      STARTUP_TIMEOUT_MS,
+    ).unref();
   });
   const service: RunningService = { child, baseUrl: '', tail };
   try {
@@ -238,7 +245,10 @@ export function formatServiceBench(result: ServiceBenchResult): string {
 }
 
 /** Write the result to bench/results/service-<YYYY-MM-DD>.json and return the path. */
-export async function writeServiceBench(result: ServiceBenchResult, dir = path.join(repoRoot, 'bench', 'results')): Promise<string> {
+export async function writeServiceBench(
+  result: ServiceBenchResult,
+  dir = path.join(repoRoot, 'bench', 'results'),
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `service-${result.date.slice(0, 10)}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
@@ -255,7 +265,9 @@ async function main(): Promise<void> {
   const durationS = Number(values.duration);
   const connections = Number(values.connections);
   if (!(durationS > 0) || !Number.isInteger(connections) || connections < 1) {
-    console.error(`--duration must be seconds > 0 and --connections an integer >= 1 (got ${values.duration}, ${values.connections})`);
+    console.error(
+      `--duration must be seconds > 0 and --connections an integer >= 1 (got ${values.duration}, ${values.connections})`,
+    );
     process.exitCode = 2;
     return;
   }

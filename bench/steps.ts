@@ -14,7 +14,12 @@ export interface StepRunner {
    * step is recorded as skipped in `results` and undefined is returned. A step that
    * throws is recorded too; the benchmark goes on with the next one.
    */
-  step<T>(results: Pick<PipelineResults, 'skipped'>, label: string, estimateS: number, body: () => Promise<T>): Promise<T | undefined>;
+  step<T>(
+    results: Pick<PipelineResults, 'skipped'>,
+    label: string,
+    estimateS: number,
+    body: () => Promise<T>,
+  ): Promise<T | undefined>;
   /** Stops listening for signals. */
   close(): void;
 }
@@ -27,7 +32,9 @@ export function createStepRunner(options: { budgetS: number; errors: string[] })
   const elapsedS = (): number => (performance.now() - startedAt) / 1000;
   const say = (text: string): void => {
     const seconds = Math.round(elapsedS());
-    process.stderr.write(`[${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}] ${text}\n`);
+    process.stderr.write(
+      `[${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}] ${text}\n`,
+    );
   };
   // The deploy child in the same process group gets the same Ctrl-C and stops itself;
   // we only stop starting new steps, so that the clean-up in `finally` still runs.
@@ -56,11 +63,15 @@ export function createStepRunner(options: { budgetS: number; errors: string[] })
       };
       if (interrupted) return skip('interrupted');
       const leftS = options.budgetS - elapsedS();
-      if (leftS < estimateS) return skip(`time budget: ${Math.round(leftS)} s left, the step needs about ${Math.round(estimateS)} s`);
+      if (leftS < estimateS)
+        return skip(`time budget: ${Math.round(leftS)} s left, the step needs about ${Math.round(estimateS)} s`);
 
       say(`${label} …`);
       const stepStarted = performance.now();
-      const heartbeat = setInterval(() => say(`  ${label}: still running (${Math.round((performance.now() - stepStarted) / 1000)} s)`), HEARTBEAT_MS);
+      const heartbeat = setInterval(
+        () => say(`  ${label}: still running (${Math.round((performance.now() - stepStarted) / 1000)} s)`),
+        HEARTBEAT_MS,
+      );
       heartbeat.unref();
       try {
         return await body();

@@ -32,7 +32,13 @@ export async function measureRun(project: TempProject, run: RunName, args: strin
   return describeRun(run, args, result, { startedAtMs, endedAtMs: Date.now() }, loadAverageAtStart);
 }
 
-async function describeRun(run: RunName, args: string[], result: CommandResult, span: CommandSpan, loadAverageAtStart: number): Promise<RunMeasurement> {
+async function describeRun(
+  run: RunName,
+  args: string[],
+  result: CommandResult,
+  span: CommandSpan,
+  loadAverageAtStart: number,
+): Promise<RunMeasurement> {
   const wallS = (span.endedAtMs - span.startedAtMs) / 1000;
   const summary = parseSummary(result.stdout);
   const measurement: RunMeasurement = {

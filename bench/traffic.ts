@@ -16,7 +16,11 @@ export interface LoadSettings {
 export const DEFAULT_LOAD: LoadSettings = { concurrency: 4, pauseMs: 15 };
 
 /** Runs `during` while `url` is under load, and returns both results. */
-export async function underLoad<T>(url: string, settings: LoadSettings, during: () => Promise<T>): Promise<{ value: T; load: LoadMeasurement }> {
+export async function underLoad<T>(
+  url: string,
+  settings: LoadSettings,
+  during: () => Promise<T>,
+): Promise<{ value: T; load: LoadMeasurement }> {
   const started = performance.now();
   const loop = startLoad(url, { ...settings, maxMs: 20 * 60_000 });
   // The loop is stopped before an error of `during` is rethrown: it must never outlive the step.
@@ -37,7 +41,10 @@ export async function underLoad<T>(url: string, settings: LoadSettings, during: 
       ratePerS: round(traffic.total / durationS, 1),
       p50Ms: round(percentile(traffic.latenciesMs, 50), 1),
       p99Ms: round(percentile(traffic.latenciesMs, 99), 1),
-      maxMs: round(traffic.latenciesMs.reduce((max, ms) => Math.max(max, ms), 0), 1),
+      maxMs: round(
+        traffic.latenciesMs.reduce((max, ms) => Math.max(max, ms), 0),
+        1,
+      ),
       ...(traffic.firstFailureAtMs !== undefined && traffic.lastFailureAtMs !== undefined
         ? { failureSpanS: round((traffic.lastFailureAtMs - traffic.firstFailureAtMs) / 1000) }
         : {}),

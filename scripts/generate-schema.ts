@@ -67,7 +67,8 @@ function code(text: string): string {
 function allowedOf(schema: JsonSchema): string {
   if (schema.enum) return schema.enum.map(code).join(', ');
   const parts: string[] = [];
-  if (schema.minimum !== undefined && schema.maximum !== undefined) parts.push(`${schema.minimum} to ${schema.maximum}`);
+  if (schema.minimum !== undefined && schema.maximum !== undefined)
+    parts.push(`${schema.minimum} to ${schema.maximum}`);
   if (schema.pattern) parts.push(`matches ${code(schema.pattern)}`);
   if (schema.maxLength !== undefined) parts.push(`at most ${schema.maxLength} characters`);
   if (schema.type === 'array') {
@@ -89,7 +90,13 @@ export function keyRows(schema: JsonSchema = configJsonSchema() as JsonSchema): 
   const rows: KeyRow[] = [];
   const visit = (node: JsonSchema, path: string, required: boolean): void => {
     if (path) {
-      const presence = required ? 'required' : node.default !== undefined ? code(JSON.stringify(node.default)) : node.type === 'object' && !node.required?.length ? 'all defaults' : '';
+      const presence = required
+        ? 'required'
+        : node.default !== undefined
+          ? code(JSON.stringify(node.default))
+          : node.type === 'object' && !node.required?.length
+            ? 'all defaults'
+            : '';
       rows.push({ path, type: typeOf(node), presence, allowed: allowedOf(node), description: node.description ?? '' });
     }
     for (const [key, child] of Object.entries(node.properties ?? {})) {
@@ -109,7 +116,10 @@ export function renderKeyTable(rows: KeyRow[] = keyRows()): string {
   return [
     '| Key | Type | Default | Allowed | Description |',
     '|---|---|---|---|---|',
-    ...rows.map((row) => `| ${[code(row.path), row.type, row.presence || '—', row.allowed || '—', row.description].map(cell).join(' | ')} |`),
+    ...rows.map(
+      (row) =>
+        `| ${[code(row.path), row.type, row.presence || '—', row.allowed || '—', row.description].map(cell).join(' | ')} |`,
+    ),
   ].join('\n');
 }
 

@@ -23,7 +23,12 @@ export async function readVersion(root: string): Promise<string> {
 export async function gitRevision(io: StageIO, root: string): Promise<string> {
   try {
     const head = await io.run({ tool: 'git', args: ['rev-parse', '--short=12', 'HEAD'], cwd: root, quiet: true });
-    const status = await io.run({ tool: 'git', args: ['status', '--porcelain', '--', 'service', 'ansible', 'packer'], cwd: root, quiet: true });
+    const status = await io.run({
+      tool: 'git',
+      args: ['status', '--porcelain', '--', 'service', 'ansible', 'packer'],
+      cwd: root,
+      quiet: true,
+    });
     return `${head.stdout.trim()}${status.stdout.trim() === '' ? '' : '-dirty'}`;
   } catch {
     return 'unknown';
@@ -40,7 +45,11 @@ export async function planBake(context: RunContext, target: AnyTarget, io: Stage
     service_port: String(env.service.port),
     ...target.bakeVariables(facts),
   };
-  const fingerprint = await computeFingerprint({ root, baseImage: await target.baseImageIdentity(io, facts), variables: imageVariables });
+  const fingerprint = await computeFingerprint({
+    root,
+    baseImage: await target.baseImageIdentity(io, facts),
+    variables: imageVariables,
+  });
   return {
     fingerprint,
     variables: {
@@ -52,13 +61,24 @@ export async function planBake(context: RunContext, target: AnyTarget, io: Stage
   };
 }
 
-export async function bakeImage(context: RunContext, target: AnyTarget, io: StageIO, plan: BakePlan): Promise<ImageRef> {
+export async function bakeImage(
+  context: RunContext,
+  target: AnyTarget,
+  io: StageIO,
+  plan: BakePlan,
+): Promise<ImageRef> {
   // CHECKPOINT_DISABLE: Packer would otherwise ask HashiCorp for newer releases on every bake.
-  const env: Record<string, string> = { CHECKPOINT_DISABLE: '1', PACKER_NO_COLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_NOCOLOR: '1', ...(await target.bakeEnvironment?.(io)) };
+  const env: Record<string, string> = {
+    CHECKPOINT_DISABLE: '1',
+    PACKER_NO_COLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_NOCOLOR: '1',
+    ...(await target.bakeEnvironment?.(io)),
+  };
   for (const [name, value] of Object.entries(plan.variables)) env[`PKR_VAR_${name}`] = value;
   io.progress(`baking ${target.packerSource} ${shortFingerprint(plan.fingerprint)}`);
 
-  let lines: string[] = [];
+  let lines: string[];
   let lastTask: string | undefined;
   try {
     const result = await io.run({
@@ -87,7 +107,14 @@ export async function bakeImage(context: RunContext, target: AnyTarget, io: Stag
   const artifact = artifactIds(lines).get(target.packerSource);
   if (!artifact) {
     throw new ToolError(
-      { tool: 'packer', command: `packer build -only=${target.packerSource}`, exitCode: 0, signal: undefined, logPath: context.runner.logPath(io.stage), errorLines: lines.slice(-10) },
+      {
+        tool: 'packer',
+        command: `packer build -only=${target.packerSource}`,
+        exitCode: 0,
+        signal: undefined,
+        logPath: context.runner.logPath(io.stage),
+        errorLines: lines.slice(-10),
+      },
       `packer build finished but reported no artifact for ${target.packerSource}`,
     );
   }

@@ -10,7 +10,10 @@ export interface MachineLine {
 
 /** Packer escapes commas and newlines inside fields. */
 function unescapeField(field: string): string {
-  return field.replace(/%!\(PACKER_COMMA\)/g, ',').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
+  return field
+    .replace(/%!\(PACKER_COMMA\)/g, ',')
+    .replace(/\\n/g, '\n')
+    .replace(/\\r/g, '\r');
 }
 
 export function parseMachineLine(line: string): MachineLine | undefined {
@@ -63,7 +66,8 @@ export function packerErrorLines(lines: readonly string[]): string[] {
     for (const text of texts) {
       const trimmed = text.replace(/^\s*[\w.-]+\.app:\s?/, '').trim();
       if (trimmed === '') continue;
-      if (ui?.level === 'error' || /^(fatal|failed):|FAILED!|ERROR!|Build '.*' errored|[Ee]rror[: ]/.test(trimmed)) errors.push(trimmed);
+      if (ui?.level === 'error' || /^(fatal|failed):|FAILED!|ERROR!|Build '.*' errored|[Ee]rror[: ]/.test(trimmed))
+        errors.push(trimmed);
     }
   }
   return errors.slice(-20);

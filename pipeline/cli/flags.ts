@@ -25,7 +25,12 @@ const COMMON_HEAD: FlagSpec[] = [
 
 const COMMON_TAIL: FlagSpec[] = [
   { name: 'json', description: 'Print one JSON summary object on stdout at the end; progress goes to stderr.' },
-  { name: 'container', value: 'MODE', choices: ['auto', 'always', 'never'], description: 'Run inside the tooling container: auto (default: unless every tool is on the host), always, never.' },
+  {
+    name: 'container',
+    value: 'MODE',
+    choices: ['auto', 'always', 'never'],
+    description: 'Run inside the tooling container: auto (default: unless every tool is on the host), always, never.',
+  },
   { name: 'no-container', description: 'Same as --container never (or set BAKERY_NO_CONTAINER=1).' },
   { name: 'verbose', description: 'Show every line the tools print.' },
   { name: 'help', description: 'Show this help.' },
@@ -35,12 +40,23 @@ const COMMON_TAIL: FlagSpec[] = [
 export const DEPLOY_SPEC: CommandSpec = {
   command: 'deploy',
   usage: './deploy.ts [ENV] [flags]',
-  summary: 'Bake the image (unless one with the same fingerprint exists), roll it out to ENV (default: local) without dropping requests, wait until it is healthy, print its URL.',
+  summary:
+    'Bake the image (unless one with the same fingerprint exists), roll it out to ENV (default: local) without dropping requests, wait until it is healthy, print its URL.',
   flags: [
     ...COMMON_HEAD,
     { name: 'rebake', description: 'Bake even if an image with the same fingerprint exists.' },
-    { name: 'image', value: 'ID', description: 'Deploy this already-baked image (docker image id/tag or AMI id), e.g. to roll back; no bake.' },
-    { name: 'strategy', value: 'NAME', choices: ['rolling', 'recreate'], description: 'rolling (default): start new instances, then drain and stop old ones; recreate: stop all, then start new (drops requests; for comparison).' },
+    {
+      name: 'image',
+      value: 'ID',
+      description: 'Deploy this already-baked image (docker image id/tag or AMI id), e.g. to roll back; no bake.',
+    },
+    {
+      name: 'strategy',
+      value: 'NAME',
+      choices: ['rolling', 'recreate'],
+      description:
+        'rolling (default): start new instances, then drain and stop old ones; recreate: stop all, then start new (drops requests; for comparison).',
+    },
     { name: 'dry-run', description: 'Say what each stage would do; change nothing.' },
     ...COMMON_TAIL,
   ],
@@ -49,11 +65,15 @@ export const DEPLOY_SPEC: CommandSpec = {
 export const DESTROY_SPEC: CommandSpec = {
   command: 'destroy',
   usage: './destroy.ts [ENV] [flags]',
-  summary: 'Remove everything bakery made for ENV (default: local): instances, load balancer, network or AWS stack, and the baked images.',
+  summary:
+    'Remove everything bakery made for ENV (default: local): instances, load balancer, network or AWS stack, and the baked images.',
   flags: [
     ...COMMON_HEAD,
     { name: 'keep-images', description: 'Keep the baked images (Docker images or AMIs and their snapshots).' },
-    { name: 'yes', description: 'Do not ask for confirmation (required for non-local environments when stdin is not a terminal).' },
+    {
+      name: 'yes',
+      description: 'Do not ask for confirmation (required for non-local environments when stdin is not a terminal).',
+    },
     { name: 'dry-run', description: 'Say what would be removed; change nothing.' },
     ...COMMON_TAIL,
   ],
@@ -95,10 +115,14 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     }
     const value = inline ?? argv[++index];
     if (value === undefined || (inline === undefined && value.startsWith('--'))) {
-      throw new UsageError(`--${flag.name} needs a value: ${flag.value}${flag.choices ? ` (one of ${flag.choices.join(', ')})` : ''}`);
+      throw new UsageError(
+        `--${flag.name} needs a value: ${flag.value}${flag.choices ? ` (one of ${flag.choices.join(', ')})` : ''}`,
+      );
     }
     if (flag.choices && !flag.choices.includes(value)) {
-      throw new UsageError(`--${flag.name} ${JSON.stringify(value)} is not allowed: expected one of ${flag.choices.join(', ')}`);
+      throw new UsageError(
+        `--${flag.name} ${JSON.stringify(value)} is not allowed: expected one of ${flag.choices.join(', ')}`,
+      );
     }
     flags.set(flag.name, value);
   }
@@ -106,7 +130,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
 }
 
 export function formatHelp(spec: CommandSpec): string {
-  const rows = spec.flags.map((flag) => [`--${flag.name}${flag.value ? ` ${flag.value}` : ''}`, flag.description] as const);
+  const rows = spec.flags.map(
+    (flag) => [`--${flag.name}${flag.value ? ` ${flag.value}` : ''}`, flag.description] as const,
+  );
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
   return [
     `Usage: ${spec.usage}`,

@@ -61,7 +61,12 @@ export interface CommandHooks<C extends object> {
 }
 
 /** Runs one command end to end; resolves to the exit code (never throws). */
-export async function runCommand<C extends object>(spec: CommandSpec, argv: readonly string[], hooks: CommandHooks<C>, streams: Streams = processStreams()): Promise<number> {
+export async function runCommand<C extends object>(
+  spec: CommandSpec,
+  argv: readonly string[],
+  hooks: CommandHooks<C>,
+  streams: Streams = processStreams(),
+): Promise<number> {
   let args: ParsedArgs;
   try {
     args = parseArgs(spec, argv);
@@ -85,7 +90,14 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
     verbose: args.flags.has('verbose'),
   });
   const envName = args.positionals[0] ?? 'local';
-  const summary: RunSummary = { command: spec.command, env: envName, target: 'unknown', stages: [], ok: false, exit_code: EXIT.deployFailed };
+  const summary: RunSummary = {
+    command: spec.command,
+    env: envName,
+    target: 'unknown',
+    stages: [],
+    ok: false,
+    exit_code: EXIT.deployFailed,
+  };
   const interrupts = installInterrupts(reporter, envName);
   let lock: HeldLock | undefined;
   let runner: ProcessRunner | undefined;
@@ -97,14 +109,21 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
     const { session, root } = await loadSession(args, envName, reporter, streams);
     summary.target = session.env.target;
 
-    const containerExit = await runInContainerIfWanted({
-      mode: containerMode(args.flags.get('container') as string | undefined, args.flags.has('no-container'), streams.env),
-      command: spec.command,
-      argv,
-      root,
-      target: session.env.target,
-      dryRun: session.dryRun,
-    }, currentHost(streams));
+    const containerExit = await runInContainerIfWanted(
+      {
+        mode: containerMode(
+          args.flags.get('container') as string | undefined,
+          args.flags.has('no-container'),
+          streams.env,
+        ),
+        command: spec.command,
+        argv,
+        root,
+        target: session.env.target,
+        dryRun: session.dryRun,
+      },
+      currentHost(streams),
+    );
     if (containerExit !== undefined) {
       delegated = true;
       return containerExit;
@@ -116,7 +135,12 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
     if (session.dryRun) {
       // A dry run changes nothing, so it takes no lock; it says when a real run would wait.
       const holder = await describeLockHolder(lockPath);
-      if (holder) reporter.emit({ kind: 'message', level: 'warn', text: `${holder}: a real run would stop here until it finishes` });
+      if (holder)
+        reporter.emit({
+          kind: 'message',
+          level: 'warn',
+          text: `${holder}: a real run would stop here until it finishes`,
+        });
     } else {
       lock = await acquireLock(lockPath, spec.command, (owner) =>
         reporter.emit({
@@ -144,7 +168,14 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
     const target = await createTarget(context);
     const { stages, initial } = hooks.stages(session, context, target);
 
-    reporter.emit({ kind: 'run-start', command: spec.command, env: session.env.name, target: session.env.target, logDir, dryRun: session.dryRun });
+    reporter.emit({
+      kind: 'run-start',
+      command: spec.command,
+      env: session.env.name,
+      target: session.env.target,
+      logDir,
+      dryRun: session.dryRun,
+    });
     const outcome = await runStages(stages, initial, {
       reporter,
       dryRun: session.dryRun,
@@ -171,16 +202,25 @@ export async function runCommand<C extends object>(spec: CommandSpec, argv: read
 }
 
 /** Reads deploy.yaml and picks the environment named on the command line. */
-async function loadSession(args: ParsedArgs, envName: string, reporter: Reporter, streams: Streams): Promise<{ session: Session; root: string }> {
+async function loadSession(
+  args: ParsedArgs,
+  envName: string,
+  reporter: Reporter,
+  streams: Streams,
+): Promise<{ session: Session; root: string }> {
   if (args.positionals.length > 1) {
-    throw new UsageError(`expected at most one environment name, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
+    throw new UsageError(
+      `expected at most one environment name, got ${args.positionals.length}: ${args.positionals.join(' ')}`,
+    );
   }
   const configPath = resolve(String(args.flags.get('config') ?? 'deploy.yaml'));
   const config = await loadConfig(configPath);
   // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
   const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
   if (!env) {
-    throw new UsageError(`unknown environment ${JSON.stringify(envName)}`, [`environments in ${configPath}: ${Object.keys(config.environments).join(', ')}`]);
+    throw new UsageError(`unknown environment ${JSON.stringify(envName)}`, [
+      `environments in ${configPath}: ${Object.keys(config.environments).join(', ')}`,
+    ]);
   }
   assertRemoteStateInCi(env, streams.env);
   return { session: { args, config, env, reporter, dryRun: args.flags.has('dry-run') }, root: dirname(configPath) };

@@ -27,7 +27,10 @@ export async function loadConfig(file: string): Promise<Config> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found (pass --config PATH or create deploy.yaml)' : `cannot be read (${code ?? String(error)})`;
+    const reason =
+      code === 'ENOENT'
+        ? 'file not found (pass --config PATH or create deploy.yaml)'
+        : `cannot be read (${code ?? String(error)})`;
     throw new ConfigError(file, [{ path: '', message: reason }]);
   }
   return parseConfig(text, file);
@@ -46,7 +49,10 @@ function toPlainData(document: ReturnType<typeof parseDocument>, file: string): 
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ConfigError(file, [
-      { path: '', message: `YAML aliases expand too far (${reason}): at most ${MAX_ALIASES} alias uses are allowed; write the values out instead` },
+      {
+        path: '',
+        message: `YAML aliases expand too far (${reason}): at most ${MAX_ALIASES} alias uses are allowed; write the values out instead`,
+      },
     ]);
   }
 }
@@ -59,7 +65,10 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
       file,
       document.errors.map((error) => {
         const { line, col } = lines.linePos(error.pos[0]);
-        return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${error.message.split('\n')[0]}` };
+        return {
+          path: '',
+          message: `YAML syntax error at line ${line}, column ${col}: ${error.message.split('\n')[0]}`,
+        };
       }),
     );
   }
@@ -90,21 +99,44 @@ function normalizeEnvironment(
 ): Environment | undefined {
   const before = issues.length;
   const health = applyHealthDefaults(raw, path, issues);
-  const common = { name, app, instances: raw.instances, service: raw.service, health, image: { keep: raw.image.keep }, rollout: raw.rollout };
+  const common = {
+    name,
+    app,
+    instances: raw.instances,
+    service: raw.service,
+    health,
+    image: { keep: raw.image.keep },
+    rollout: raw.rollout,
+  };
 
   if (raw.target === 'local') {
-    if (raw.aws) issues.push({ path: `${path}.aws`, message: 'applies to target "aws" only; this environment has target "local"' });
-    if (raw.image.base) issues.push({ path: `${path}.image.base`, message: 'is an AMI filter for target "aws"; on target "local" set local.base_image' });
+    if (raw.aws)
+      issues.push({
+        path: `${path}.aws`,
+        message: 'applies to target "aws" only; this environment has target "local"',
+      });
+    if (raw.image.base)
+      issues.push({
+        path: `${path}.image.base`,
+        message: 'is an AMI filter for target "aws"; on target "local" set local.base_image',
+      });
     if (issues.length > before) return undefined;
     const local = raw.local ?? (localSchema.fallback?.() as LocalEnvironment['local']);
     return { ...common, target: 'local', local } satisfies LocalEnvironment;
   }
 
-  if (raw.local) issues.push({ path: `${path}.local`, message: 'applies to target "local" only; this environment has target "aws"' });
+  if (raw.local)
+    issues.push({
+      path: `${path}.local`,
+      message: 'applies to target "local" only; this environment has target "aws"',
+    });
   if (!raw.aws) issues.push({ path: `${path}.aws`, message: 'is required for target "aws": set at least aws.region' });
   const stack = awsStackName(app, name);
   if (stack.length > MAX_AWS_STACK_NAME) {
-    issues.push({ path, message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows ${MAX_AWS_STACK_NAME}: shorten the environment name or the app name` });
+    issues.push({
+      path,
+      message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows ${MAX_AWS_STACK_NAME}: shorten the environment name or the app name`,
+    });
   }
   if (issues.length > before || !raw.aws) return undefined;
   return {
@@ -123,12 +155,23 @@ function applyHealthDefaults(raw: RawEnvironment, path: string, issues: ConfigIs
   if (given.timeout_s === undefined) health.timeout_s = Math.min(health.timeout_s, Math.max(1, health.interval_s - 1));
   if (raw.target === 'aws') {
     // Target group limits: interval 5-300 s, timeout 2-120 s and shorter than the interval.
-    if (health.interval_s < 5) issues.push({ path: `${path}.health.interval_s`, message: `${health.interval_s} is out of range for target "aws": expected 5 to 300` });
-    if (health.timeout_s < 2) issues.push({ path: `${path}.health.timeout_s`, message: `${health.timeout_s} is out of range for target "aws": expected 2 to 120` });
+    if (health.interval_s < 5)
+      issues.push({
+        path: `${path}.health.interval_s`,
+        message: `${health.interval_s} is out of range for target "aws": expected 5 to 300`,
+      });
+    if (health.timeout_s < 2)
+      issues.push({
+        path: `${path}.health.timeout_s`,
+        message: `${health.timeout_s} is out of range for target "aws": expected 2 to 120`,
+      });
   }
   const timeoutFits = health.interval_s === 1 ? health.timeout_s <= 1 : health.timeout_s < health.interval_s;
   if (!timeoutFits) {
-    issues.push({ path: `${path}.health.timeout_s`, message: `${health.timeout_s} must be less than interval_s (${health.interval_s})` });
+    issues.push({
+      path: `${path}.health.timeout_s`,
+      message: `${health.timeout_s} must be less than interval_s (${health.interval_s})`,
+    });
   }
   return health;
 }

@@ -45,7 +45,10 @@ function bounded(options: Common<number> & { min: number; max: number }, whole: 
     fallback: options.default === undefined ? undefined : () => options.default as number,
     check(value, path, issues) {
       if (typeof value !== 'number' || !(whole ? Number.isInteger(value) : Number.isFinite(value))) {
-        issues.push({ path, message: `${show(value)} is not allowed: expected ${kind} from ${options.min} to ${options.max}` });
+        issues.push({
+          path,
+          message: `${show(value)} is not allowed: expected ${kind} from ${options.min} to ${options.max}`,
+        });
         return undefined;
       }
       if (value < options.min || value > options.max) {
@@ -81,7 +84,10 @@ export function string(
         return undefined;
       }
       if (options.maxLength !== undefined && value.length > options.maxLength) {
-        issues.push({ path, message: `${show(value)} is ${value.length} characters long: at most ${options.maxLength} allowed (${allowed})` });
+        issues.push({
+          path,
+          message: `${show(value)} is ${value.length} characters long: at most ${options.maxLength} allowed (${allowed})`,
+        });
         return undefined;
       }
       if (options.pattern && !options.pattern.test(value)) {
@@ -187,13 +193,14 @@ export function object<F extends Fields>(
   const keys = Object.keys(fields);
   const schema: Schema<ObjectOf<F>> = {
     description: options.description,
-    fallback: options.defaultToEmpty
-      ? () => schema.check({}, '', []) as ObjectOf<F>
-      : undefined,
+    fallback: options.defaultToEmpty ? () => schema.check({}, '', []) as ObjectOf<F> : undefined,
     check(value, path, issues) {
       if (value === null && options.defaultToEmpty) value = {};
       if (!isMapping(value)) {
-        issues.push({ path, message: `${show(value)} is not allowed: expected a mapping with keys ${keys.join(', ')}` });
+        issues.push({
+          path,
+          message: `${show(value)} is not allowed: expected a mapping with keys ${keys.join(', ')}`,
+        });
         return undefined;
       }
       const before = issues.length;
@@ -211,7 +218,8 @@ export function object<F extends Fields>(
         const present = value[key] !== undefined;
         if (!present) {
           if (field.fallback) out[key] = field.fallback();
-          else if (!isOptional(field)) issues.push({ path: join(path, key), message: `is required: ${field.description}` });
+          else if (!isOptional(field))
+            issues.push({ path: join(path, key), message: `is required: ${field.description}` });
           continue;
         }
         const checked = field.check(value[key], join(path, key), issues);
@@ -224,7 +232,9 @@ export function object<F extends Fields>(
       description: options.description,
       additionalProperties: false,
       properties: Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, field.jsonSchema()])),
-      required: keys.filter((key) => !isOptional(fields[key] as Schema<unknown>) && !(fields[key] as Schema<unknown>).fallback),
+      required: keys.filter(
+        (key) => !isOptional(fields[key] as Schema<unknown>) && !(fields[key] as Schema<unknown>).fallback,
+      ),
     }),
   };
   return schema;
@@ -240,7 +250,10 @@ export function record<T>(
     fallback: undefined,
     check(input, path, issues) {
       if (!isMapping(input)) {
-        issues.push({ path, message: `${show(input)} is not allowed: expected a mapping of names to ${value.description}` });
+        issues.push({
+          path,
+          message: `${show(input)} is not allowed: expected a mapping of names to ${value.description}`,
+        });
         return undefined;
       }
       const entries = Object.entries(input);
@@ -252,7 +265,10 @@ export function record<T>(
       const out: Record<string, T> = {};
       for (const [key, element] of entries) {
         if (!options.keyPattern.test(key)) {
-          issues.push({ path: join(path, key), message: `name ${JSON.stringify(key)} is not allowed: expected ${options.keyAllowed}` });
+          issues.push({
+            path: join(path, key),
+            message: `name ${JSON.stringify(key)} is not allowed: expected ${options.keyAllowed}`,
+          });
           continue;
         }
         const checked = value.check(element, join(path, key), issues);

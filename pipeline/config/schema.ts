@@ -2,7 +2,19 @@
 // editors (schema/deploy.schema.json) all come from the declarations below.
 
 import type { ConfigIssue } from '../errors.ts';
-import { decimal, integer, list, object, oneOf, optional, orOff, record, refine, string, type Infer } from './schema-kit.ts';
+import {
+  decimal,
+  integer,
+  list,
+  object,
+  oneOf,
+  optional,
+  orOff,
+  record,
+  refine,
+  string,
+  type Infer,
+} from './schema-kit.ts';
 
 export const TARGETS = ['local', 'aws'] as const;
 export type TargetName = (typeof TARGETS)[number];
@@ -22,7 +34,12 @@ export const instancesSchema = refine(
     {
       min: integer({ description: 'Fewest instances the group may shrink to.', min: 1, max: 20, default: 1 }),
       desired: integer({ description: 'Instances to run.', min: 1, max: 20, default: 2 }),
-      max: integer({ description: 'Most instances the group may grow to (rollouts surge up to desired more on local).', min: 1, max: 20, default: 4 }),
+      max: integer({
+        description: 'Most instances the group may grow to (rollouts surge up to desired more on local).',
+        min: 1,
+        max: 20,
+        default: 4,
+      }),
     },
     { description: 'How many instances run the service.', defaultToEmpty: true },
   ),
@@ -34,10 +51,15 @@ export const instancesSchema = refine(
 
 export const serviceSchema = object(
   {
-    port: integer({ description: 'TCP port the service listens on inside each instance.', min: 1024, max: 65535, default: 8080 }),
+    port: integer({
+      description: 'TCP port the service listens on inside each instance.',
+      min: 1024,
+      max: 65535,
+      default: 8080,
+    }),
     health_path: string({
       description: 'Path the load balancer and the verify stage poll.',
-      pattern: /^\/[A-Za-z0-9._~\/-]*$/,
+      pattern: /^\/[A-Za-z0-9._~/-]*$/,
       allowed: 'an absolute URL path such as "/health"',
       maxLength: 200,
       default: '/health',
@@ -51,11 +73,43 @@ export const serviceSchema = object(
 // load.ts rather than here.
 export const healthSchema = object(
   {
-    interval_s: optional(integer({ description: 'Seconds between health checks (default: local 1, aws 10; aws allows 5 to 300).', min: 1, max: 300 })),
-    healthy_threshold: optional(integer({ description: 'Consecutive successes before an instance counts as healthy (default 2).', min: 2, max: 10 })),
-    unhealthy_threshold: optional(integer({ description: 'Consecutive failures before an instance counts as unhealthy (default 2).', min: 2, max: 10 })),
-    timeout_s: optional(integer({ description: 'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1).', min: 1, max: 120 })),
-    deadline_s: optional(integer({ description: 'Seconds a rollout may take to become healthy before it is abandoned (default: local 120, aws 900).', min: 10, max: 3600 })),
+    interval_s: optional(
+      integer({
+        description: 'Seconds between health checks (default: local 1, aws 10; aws allows 5 to 300).',
+        min: 1,
+        max: 300,
+      }),
+    ),
+    healthy_threshold: optional(
+      integer({
+        description: 'Consecutive successes before an instance counts as healthy (default 2).',
+        min: 2,
+        max: 10,
+      }),
+    ),
+    unhealthy_threshold: optional(
+      integer({
+        description: 'Consecutive failures before an instance counts as unhealthy (default 2).',
+        min: 2,
+        max: 10,
+      }),
+    ),
+    timeout_s: optional(
+      integer({
+        description:
+          'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1).',
+        min: 1,
+        max: 120,
+      }),
+    ),
+    deadline_s: optional(
+      integer({
+        description:
+          'Seconds a rollout may take to become healthy before it is abandoned (default: local 120, aws 900).',
+        min: 10,
+        max: 3600,
+      }),
+    ),
   },
   { description: 'Health checking, for the load balancer and the verify stage.', defaultToEmpty: true },
 );
@@ -67,12 +121,27 @@ export const HEALTH_DEFAULTS: Record<TargetName, Required<Infer<typeof healthSch
 
 export const imageSchema = object(
   {
-    keep: integer({ description: 'Baked images to keep per app and environment (the one in use is never deleted).', min: 1, max: 50, default: 3 }),
+    keep: integer({
+      description: 'Baked images to keep per app and environment (the one in use is never deleted).',
+      min: 1,
+      max: 50,
+      default: 3,
+    }),
     base: optional(
       object(
         {
-          owner: string({ description: 'AWS account that owns the base AMI.', pattern: /^(\d{12}|amazon|self)$/, allowed: 'a 12-digit account id, "amazon" or "self"', default: '136693071363' }),
-          name: string({ description: 'AMI name filter (wildcards allowed).', pattern: /^[A-Za-z0-9 ()\[\]./'@_*?-]{3,128}$/, allowed: 'an AMI name filter such as "debian-12-amd64-*"', default: 'debian-12-amd64-*' }),
+          owner: string({
+            description: 'AWS account that owns the base AMI.',
+            pattern: /^(\d{12}|amazon|self)$/,
+            allowed: 'a 12-digit account id, "amazon" or "self"',
+            default: '136693071363',
+          }),
+          name: string({
+            description: 'AMI name filter (wildcards allowed).',
+            pattern: /^[A-Za-z0-9 ()[\]./'@_*?-]{3,128}$/,
+            allowed: 'an AMI name filter such as "debian-12-amd64-*"',
+            default: 'debian-12-amd64-*',
+          }),
         },
         { description: 'Base AMI filter (target aws; the newest match is used).', defaultToEmpty: true },
       ),
@@ -92,27 +161,60 @@ export const rolloutSchema = object(
     canary: orOff(
       object(
         {
-          instances: integer({ description: 'Instances started first, on the new image, next to the old fleet (0: no canary).', min: 0, max: 20, default: 1 }),
-          bake_s: integer({ description: 'Seconds the canary takes its share of real traffic before it is judged.', min: 0, max: 3600, default: 10 }),
+          instances: integer({
+            description: 'Instances started first, on the new image, next to the old fleet (0: no canary).',
+            min: 0,
+            max: 20,
+            default: 1,
+          }),
+          bake_s: integer({
+            description: 'Seconds the canary takes its share of real traffic before it is judged.',
+            min: 0,
+            max: 3600,
+            default: 10,
+          }),
         },
         { description: 'The canary step of a rollout; null or 0 turns it off.', defaultToEmpty: true },
       ),
       NO_CANARY,
       { offValues: [0, false] },
     ),
-    max_error_rate: decimal({ description: 'Highest share of the canary\'s requests that may fail (5xx, connection or response errors) while the old fleet does better.', min: 0, max: 1, default: 0.01 }),
-    max_p99_ms: optional(integer({ description: 'Highest 99th-percentile response time of the canary, in milliseconds (default: no latency gate).', min: 1, max: 600_000 })),
-    min_requests: integer({ description: 'Requests the canary must have served for its error rate to count; with fewer it is not judged (and says so).', min: 1, max: 100_000, default: 20 }),
+    max_error_rate: decimal({
+      description:
+        "Highest share of the canary's requests that may fail (5xx, connection or response errors) while the old fleet does better.",
+      min: 0,
+      max: 1,
+      default: 0.01,
+    }),
+    max_p99_ms: optional(
+      integer({
+        description: 'Highest 99th-percentile response time of the canary, in milliseconds (default: no latency gate).',
+        min: 1,
+        max: 600_000,
+      }),
+    ),
+    min_requests: integer({
+      description:
+        'Requests the canary must have served for its error rate to count; with fewer it is not judged (and says so).',
+      min: 1,
+      max: 100_000,
+      default: 20,
+    }),
   },
   { description: 'How a new image replaces the fleet: canary first, judged on live traffic.', defaultToEmpty: true },
 );
 
 export const localSchema = object(
   {
-    port: integer({ description: 'Port on 127.0.0.1 where the local load balancer listens.', min: 1, max: 65535, default: 8080 }),
+    port: integer({
+      description: 'Port on 127.0.0.1 where the local load balancer listens.',
+      min: 1,
+      max: 65535,
+      default: 8080,
+    }),
     base_image: string({
       description: 'Docker image to bake from (Debian 12).',
-      pattern: /^[a-z0-9]+([._\/:@-][A-Za-z0-9]+)*$/,
+      pattern: /^[a-z0-9]+([._/:@-][A-Za-z0-9]+)*$/,
       allowed: 'a Docker image reference such as "debian:bookworm"',
       default: 'debian:bookworm',
     }),
@@ -124,16 +226,37 @@ const stateSchema = refine(
   object(
     {
       backend: oneOf(['local', 's3'] as const, { description: 'Where Terraform keeps its state.', default: 'local' }),
-      bucket: optional(string({ description: 'S3 bucket for the state (backend s3).', pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, allowed: 'an S3 bucket name' })),
-      key: optional(string({ description: 'Object key of the state (backend s3; default bakery/APP/ENV/terraform.tfstate).', pattern: /^[A-Za-z0-9!_.*'()\/-]{1,1024}$/, allowed: 'an S3 object key' })),
-      region: optional(string({ description: 'Region of the state bucket (default: aws.region).', pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, allowed: 'an AWS region such as "eu-west-1"' })),
+      bucket: optional(
+        string({
+          description: 'S3 bucket for the state (backend s3).',
+          pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          allowed: 'an S3 bucket name',
+        }),
+      ),
+      key: optional(
+        string({
+          description: 'Object key of the state (backend s3; default bakery/APP/ENV/terraform.tfstate).',
+          pattern: /^[A-Za-z0-9!_.*'()/-]{1,1024}$/,
+          allowed: 'an S3 object key',
+        }),
+      ),
+      region: optional(
+        string({
+          description: 'Region of the state bucket (default: aws.region).',
+          pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
+          allowed: 'an AWS region such as "eu-west-1"',
+        }),
+      ),
     },
     { description: 'Terraform state.', defaultToEmpty: true },
   ),
   (value, path): ConfigIssue[] => {
-    if (value.backend === 's3' && !value.bucket) return [{ path: `${path}.bucket`, message: 'is required when backend is "s3"' }];
+    if (value.backend === 's3' && !value.bucket)
+      return [{ path: `${path}.bucket`, message: 'is required when backend is "s3"' }];
     if (value.backend === 'local' && (value.bucket || value.key || value.region)) {
-      return [{ path: `${path}.backend`, message: '"local" takes no bucket, key or region: set backend: s3 or remove them' }];
+      return [
+        { path: `${path}.backend`, message: '"local" takes no bucket, key or region: set backend: s3 or remove them' },
+      ];
     }
     return [];
   },
@@ -141,17 +264,46 @@ const stateSchema = refine(
 
 export const awsSchema = object(
   {
-    region: string({ description: 'AWS region to deploy to.', pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, allowed: 'an AWS region such as "eu-west-1"' }),
-    vpc_id: optional(string({ description: 'VPC to deploy into (default: the region\'s default VPC).', pattern: /^vpc-[0-9a-f]{8,17}$/, allowed: 'a VPC id such as "vpc-0123456789abcdef0"' })),
-    subnet_ids: optional(
-      list(string({ description: 'Subnet id.', pattern: /^subnet-[0-9a-f]{8,17}$/, allowed: 'a subnet id such as "subnet-0123456789abcdef0"' }), {
-        description: 'Subnets for the load balancer and instances, in at least two availability zones (default: the VPC\'s default subnets).',
-        minItems: 2,
-        maxItems: 16,
+    region: string({
+      description: 'AWS region to deploy to.',
+      pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
+      allowed: 'an AWS region such as "eu-west-1"',
+    }),
+    vpc_id: optional(
+      string({
+        description: "VPC to deploy into (default: the region's default VPC).",
+        pattern: /^vpc-[0-9a-f]{8,17}$/,
+        allowed: 'a VPC id such as "vpc-0123456789abcdef0"',
       }),
     ),
-    instance_type: string({ description: 'EC2 instance type.', pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, allowed: 'an instance type such as "t3.micro"', default: 't3.micro' }),
-    certificate_arn: optional(string({ description: 'ACM certificate for HTTPS on the load balancer.', pattern: /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, allowed: 'an ACM certificate ARN' })),
+    subnet_ids: optional(
+      list(
+        string({
+          description: 'Subnet id.',
+          pattern: /^subnet-[0-9a-f]{8,17}$/,
+          allowed: 'a subnet id such as "subnet-0123456789abcdef0"',
+        }),
+        {
+          description:
+            "Subnets for the load balancer and instances, in at least two availability zones (default: the VPC's default subnets).",
+          minItems: 2,
+          maxItems: 16,
+        },
+      ),
+    ),
+    instance_type: string({
+      description: 'EC2 instance type.',
+      pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+      allowed: 'an instance type such as "t3.micro"',
+      default: 't3.micro',
+    }),
+    certificate_arn: optional(
+      string({
+        description: 'ACM certificate for HTTPS on the load balancer.',
+        pattern: /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+        allowed: 'an ACM certificate ARN',
+      }),
+    ),
     state: stateSchema,
   },
   { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },

@@ -2,6 +2,7 @@
 
 import type { LogEvent, RunSummary, StageStatus } from './events.ts';
 
+// eslint-disable-next-line no-control-regex -- ANSI escapes are control characters by definition
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
 
 export function stripAnsi(text: string): string {

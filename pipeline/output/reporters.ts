@@ -103,7 +103,9 @@ class TtyReporter implements Reporter {
       case 'stage-end': {
         this.live = undefined;
         const reason = event.reason ? `  ${event.reason}` : '';
-        this.print(`${MARK[event.status] ?? ' '} ${event.title.padEnd(28)} ${formatSeconds(event.seconds).padStart(7)}${reason}`);
+        this.print(
+          `${MARK[event.status] ?? ' '} ${event.title.padEnd(28)} ${formatSeconds(event.seconds).padStart(7)}${reason}`,
+        );
         return;
       }
       case 'message':

@@ -22,7 +22,8 @@ export interface PollOptions<T> {
   onStatus?: (status: string) => void;
 }
 
-export type PollResult<T> = { done: true; value: T; attempts: number } | { done: false; status: string; attempts: number };
+export type PollResult<T> =
+  { done: true; value: T; attempts: number } | { done: false; status: string; attempts: number };
 
 /** What polling needs of a stage: its signal and a debug channel. */
 export interface PollIO {

@@ -48,7 +48,8 @@ export interface ProcessRunnerOptions {
   interrupts: Interrupts;
 }
 
-const ERROR_LOOKING = /\b(error|errors|fail(ed|ure)?|fatal|denied|invalid|cannot|can't|unable|panic|exception|traceback|refused|not found|timed? ?out)\b/i;
+const ERROR_LOOKING =
+  /\b(error|errors|fail(ed|ure)?|fatal|denied|invalid|cannot|can't|unable|panic|exception|traceback|refused|not found|timed? ?out)\b/i;
 const MAX_ERROR_LINES = 20;
 
 /** The last lines that look like errors; when none do, the last few lines. */
@@ -60,7 +61,9 @@ export function pickErrorLines(lines: readonly string[], max = MAX_ERROR_LINES):
 
 /** Quotes an argv for display the way a shell would need it. */
 export function formatCommand(tool: string, args: readonly string[]): string {
-  return [tool, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [tool, ...args]
+    .map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 export class ProcessRunner {
@@ -121,7 +124,11 @@ export class ProcessRunner {
     const stdout: string[] = [];
     const stderr: string[] = [];
     const all: string[] = [];
-    const consume = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr', sink: string[]): Promise<void> => {
+    const consume = (
+      stream: NodeJS.ReadableStream | null,
+      name: 'stdout' | 'stderr',
+      sink: string[],
+    ): Promise<void> => {
       if (!stream) return Promise.resolve();
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       lines.on('line', (raw) => {
@@ -135,7 +142,11 @@ export class ProcessRunner {
       });
       return new Promise((resolve) => lines.once('close', () => resolve()));
     };
-    const [result] = await Promise.all([child, consume(child.stdout, 'stdout', stdout), consume(child.stderr, 'stderr', stderr)]);
+    const [result] = await Promise.all([
+      child,
+      consume(child.stdout, 'stdout', stdout),
+      consume(child.stderr, 'stderr', stderr),
+    ]);
     for (const timer of timers) clearTimeout(timer);
     forget();
 
@@ -144,25 +155,28 @@ export class ProcessRunner {
     log.write(`# exited ${signal ? `by ${signal}` : `with ${exitCode ?? 'unknown'}`} at ${new Date().toISOString()}\n`);
 
     if (result.failed && (result as { code?: string }).code === 'ENOENT') {
-      throw new PreflightError(`${spec.tool} is not installed or not on PATH`, [`command: ${command}`, `install ${spec.tool} (scripts/setup.sh installs every tool bakery needs)`]);
+      throw new PreflightError(`${spec.tool} is not installed or not on PATH`, [
+        `command: ${command}`,
+        `install ${spec.tool} (scripts/setup.sh installs every tool bakery needs)`,
+      ]);
     }
     // Cleanup work survives the first signal, not a forced stop (the second one).
     if (interrupts.interrupted && (!spec.cleanup || interrupts.wasForced)) {
-      throw new InterruptedError(`${spec.tool} was interrupted (${interrupts.interrupted})`, [`log: ${this.logPath(stage)}`]);
+      throw new InterruptedError(`${spec.tool} was interrupted (${interrupts.interrupted})`, [
+        `log: ${this.logPath(stage)}`,
+      ]);
     }
     const ok = exitCode !== undefined && (exitCode === 0 || (spec.okExitCodes ?? []).includes(exitCode));
     if (!ok || signal || timedOut) {
       const picked = (spec.errorLines ?? pickErrorLines)(all).map((line) => stripAnsi(line));
-      throw new ToolError(
-        {
-          tool: spec.tool,
-          command,
-          exitCode,
-          signal: timedOut ? `timeout after ${spec.timeoutMs} ms (SIGTERM)` : signal,
-          logPath: this.logPath(stage),
-          errorLines: picked.slice(-MAX_ERROR_LINES),
-        },
-      );
+      throw new ToolError({
+        tool: spec.tool,
+        command,
+        exitCode,
+        signal: timedOut ? `timeout after ${spec.timeoutMs} ms (SIGTERM)` : signal,
+        logPath: this.logPath(stage),
+        errorLines: picked.slice(-MAX_ERROR_LINES),
+      });
     }
     return { exitCode: exitCode ?? 0, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
   }
@@ -179,7 +193,13 @@ export class ProcessRunner {
     if (!stream) {
       stream = createWriteStream(this.logPath(stage), { flags: 'a', mode: 0o600 });
       // A log that cannot be written (disk full) must not crash the deploy it records.
-      stream.on('error', (error) => this.options.reporter.emit({ kind: 'message', level: 'warn', text: `cannot write ${this.logPath(stage)}: ${error.message}` }));
+      stream.on('error', (error) =>
+        this.options.reporter.emit({
+          kind: 'message',
+          level: 'warn',
+          text: `cannot write ${this.logPath(stage)}: ${error.message}`,
+        }),
+      );
       this.logs.set(stage, stream);
     }
     return stream;

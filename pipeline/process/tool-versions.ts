@@ -42,7 +42,8 @@ export const TOOLS: Record<ToolName, ToolSpec> = {
     versionArgs: ['version', '-json'],
     minimum: '1.11.0',
     reason: "terraform/versions.tf's required_version (the S3 backend's use_lockfile is generally available from 1.11)",
-    parse: (output) => /"terraform_version"\s*:\s*"(\d+\.\d+\.\d+)/.exec(output)?.[1] ?? /Terraform v(\d+\.\d+\.\d+)/.exec(output)?.[1],
+    parse: (output) =>
+      /"terraform_version"\s*:\s*"(\d+\.\d+\.\d+)/.exec(output)?.[1] ?? /Terraform v(\d+\.\d+\.\d+)/.exec(output)?.[1],
   },
   'ansible-playbook': {
     name: 'ansible-playbook',

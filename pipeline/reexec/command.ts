@@ -54,7 +54,12 @@ const PASSTHROUGH_NAMES = [
 // Set by the container command itself, or meaningless inside the container.
 const NEVER_PASSED = new Set(['BAKERY_IN_CONTAINER', 'BAKERY_NO_CONTAINER', 'HOME']);
 // AWS settings that name a file on the host: the file is mounted read-only at the same path.
-const AWS_FILE_VARIABLES = ['AWS_CA_BUNDLE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
+const AWS_FILE_VARIABLES = [
+  'AWS_CA_BUNDLE',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+];
 
 export interface HostUser {
   uid: number;
@@ -103,7 +108,9 @@ export function isInteractive(terminal: Terminal): boolean {
 export function passthroughNames(env: Readonly<Record<string, string | undefined>>): string[] {
   return Object.keys(env)
     .filter((name) => env[name] !== undefined && !NEVER_PASSED.has(name))
-    .filter((name) => PASSTHROUGH_NAMES.includes(name) || PASSTHROUGH_PREFIXES.some((prefix) => name.startsWith(prefix)))
+    .filter(
+      (name) => PASSTHROUGH_NAMES.includes(name) || PASSTHROUGH_PREFIXES.some((prefix) => name.startsWith(prefix)),
+    )
     .sort();
 }
 
@@ -182,14 +189,19 @@ export function buildContainerCommand(options: ContainerCommandOptions): DockerA
   if (options.awsDir) args.push('--mount', bindMount(options.awsDir, `${CONTAINER_HOME}/.aws`, true));
   for (const name of AWS_FILE_VARIABLES) {
     const path = options.env[name];
-    if (path && isAbsolute(path) && !(options.awsDir && isInside(path, options.awsDir))) args.push('--mount', bindMount(path, path, true));
+    if (path && isAbsolute(path) && !(options.awsDir && isInside(path, options.awsDir)))
+      args.push('--mount', bindMount(path, path, true));
   }
 
   if (options.target === 'local' && options.dockerSocket) {
     args.push('--mount', bindMount(options.dockerSocket.path, options.dockerSocket.path));
     // The image's user is not in the socket's group (its gid differs per host): add it.
     // Root needs no group to open it.
-    if (options.dockerSocket.gid !== undefined && options.dockerSocket.gid !== options.user.gid && options.user.uid !== 0) {
+    if (
+      options.dockerSocket.gid !== undefined &&
+      options.dockerSocket.gid !== options.user.gid &&
+      options.user.uid !== 0
+    ) {
       args.push('--group-add', String(options.dockerSocket.gid));
     }
   }
@@ -226,4 +238,3 @@ export function buildImageCommand(options: ImageBuildOptions): DockerArgs {
     options.contextDir,
   ];
 }
-

@@ -11,7 +11,14 @@ import type { TargetName } from '../config/schema.ts';
 import { DeployError, EXIT, InterruptedError, PreflightError } from '../errors.ts';
 import { BAKERY_ROOT } from '../install.ts';
 import { formatCommand } from '../process/runner.ts';
-import { buildContainerCommand, buildImageCommand, DEFAULT_DOCKER_SOCKET, isInteractive, type HostUser, type Terminal } from './command.ts';
+import {
+  buildContainerCommand,
+  buildImageCommand,
+  DEFAULT_DOCKER_SOCKET,
+  isInteractive,
+  type HostUser,
+  type Terminal,
+} from './command.ts';
 import { toolingImageTag } from './image.ts';
 import { runForwardingSignals } from './spawn.ts';
 import { decidePlacement, isInToolingContainer, type ContainerMode } from './placement.ts';
@@ -92,11 +99,13 @@ export function dockerSocketOf(env: NodeJS.ProcessEnv): { path: string; gid?: nu
 /** Runs the command in the tooling container when the mode asks for it; returns its exit code, or undefined to run on the host. */
 export async function runInContainerIfWanted(request: ContainerRequest, host: HostFacts): Promise<number | undefined> {
   const inContainer = isInToolingContainer(host.env);
-  const problems = request.mode === 'auto' && !inContainer ? await hostToolProblems(request.command, request.target, host.probe) : [];
+  const problems =
+    request.mode === 'auto' && !inContainer ? await hostToolProblems(request.command, request.target, host.probe) : [];
   const placement = decidePlacement(request.mode, inContainer, problems);
   if (placement.where === 'host') {
     // A dry run says where the real run would go, whichever way auto decided.
-    if (request.dryRun && request.mode === 'auto' && !inContainer) host.err.write(`dry run: on the host, not in the tooling container (${placement.reason})\n`);
+    if (request.dryRun && request.mode === 'auto' && !inContainer)
+      host.err.write(`dry run: on the host, not in the tooling container (${placement.reason})\n`);
     return undefined;
   }
 
@@ -147,8 +156,13 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
   if (!present) {
     host.err.write(`building ${image} from ${contextDir} (first run after a change there)\n`);
     // Build output goes to stderr: stdout is kept for the URL or the --json summary.
-    const code = await runForwardingSignals('docker', buildArgs, { stdio: ['ignore', 2, 2], detached: true, env: host.env });
-    if (code === EXIT.interrupted || code === 128 + constants.signals.SIGTERM) throw new InterruptedError('interrupted while building the tooling image');
+    const code = await runForwardingSignals('docker', buildArgs, {
+      stdio: ['ignore', 2, 2],
+      detached: true,
+      env: host.env,
+    });
+    if (code === EXIT.interrupted || code === 128 + constants.signals.SIGTERM)
+      throw new InterruptedError('interrupted while building the tooling image');
     if (code !== 0) {
       throw new DeployError(`building the tooling image failed (docker build exited with ${code})`, [
         `command: ${formatCommand('docker', buildArgs)}`,
@@ -162,15 +176,22 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
 
 async function imageExists(image: string, host: HostFacts, problems: readonly ToolStatus[]): Promise<boolean> {
   try {
-    const code = await runForwardingSignals('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { stdio: 'ignore', detached: true, env: host.env });
+    const code = await runForwardingSignals('docker', ['image', 'inspect', '--format', '{{.Id}}', image], {
+      stdio: 'ignore',
+      detached: true,
+      env: host.env,
+    });
     return code === 0;
   } catch (error) {
     if (error instanceof PreflightError && problems.length > 0) {
-      throw new PreflightError('this run needs either the tools on the host or Docker for the tooling container, and has neither', [
-        ...problems.map((problem) => `host: ${describeToolStatus(problem)}`),
-        'host: docker is not on PATH',
-        'install Docker (bakery then brings its own tools), or install the tools above and run with --no-container',
-      ]);
+      throw new PreflightError(
+        'this run needs either the tools on the host or Docker for the tooling container, and has neither',
+        [
+          ...problems.map((problem) => `host: ${describeToolStatus(problem)}`),
+          'host: docker is not on PATH',
+          'install Docker (bakery then brings its own tools), or install the tools above and run with --no-container',
+        ],
+      );
     }
     throw error;
   }
@@ -192,7 +213,10 @@ function runContainer(args: string[], host: HostFacts): Promise<number> {
         child.kill(signal);
         return;
       }
-      spawn('docker', ['kill', '--signal', signal, name], { stdio: 'ignore', env: host.env }).once('error', () => undefined);
+      spawn('docker', ['kill', '--signal', signal, name], { stdio: 'ignore', env: host.env }).once(
+        'error',
+        () => undefined,
+      );
     },
   });
 }

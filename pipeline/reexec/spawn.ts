@@ -32,7 +32,11 @@ export function exitCodeOfChild(code: number | null, signal: NodeJS.Signals | nu
 }
 
 /** Runs `file args`, forwarding SIGINT/SIGTERM while it runs; resolves to its exit code. */
-export function runForwardingSignals(file: string, args: readonly string[], options: SpawnForwardingOptions): Promise<number> {
+export function runForwardingSignals(
+  file: string,
+  args: readonly string[],
+  options: SpawnForwardingOptions,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: options.stdio, detached: options.detached, env: options.env });
     const forward = options.forward ?? ((signal, target) => target.kill(signal));
@@ -53,7 +57,9 @@ export function runForwardingSignals(file: string, args: readonly string[], opti
       if (!done()) return;
       reject(
         error.code === 'ENOENT'
-          ? new PreflightError(`${file} is not installed or not on PATH`, ['container mode needs Docker: install it, or run with the host tools: --no-container'])
+          ? new PreflightError(`${file} is not installed or not on PATH`, [
+              'container mode needs Docker: install it, or run with the host tools: --no-container',
+            ])
           : error,
       );
     });

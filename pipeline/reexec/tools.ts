@@ -41,7 +41,11 @@ export async function checkTool(tool: ToolName, probe: VersionProbe): Promise<To
 }
 
 /** Every tool the run needs that the host lacks or has too old; empty when the host can run it. */
-export async function hostToolProblems(command: 'deploy' | 'destroy', target: TargetName, probe: VersionProbe): Promise<ToolStatus[]> {
+export async function hostToolProblems(
+  command: 'deploy' | 'destroy',
+  target: TargetName,
+  probe: VersionProbe,
+): Promise<ToolStatus[]> {
   const statuses = await Promise.all(requiredTools(command, target).map((tool) => checkTool(tool, probe)));
   return statuses.filter((status) => status.state !== 'ok');
 }

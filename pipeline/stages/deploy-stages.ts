@@ -77,11 +77,18 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'rollout',
       title: 'Roll out',
       run: async (results, task) => {
-        const rollout = await target.rollout(task.io, required(results.stack, 'stack', 'provision'), image(results), options.strategy);
+        const rollout = await target.rollout(
+          task.io,
+          required(results.stack, 'stack', 'provision'),
+          image(results),
+          options.strategy,
+        );
         if ('skipped' in rollout) task.skip(rollout.skipped);
         return { rollout };
       },
-      plan: async (results) => ({ text: `${required(results.plan, 'plan', 'provision').rollout} (${options.strategy})` }),
+      plan: async (results) => ({
+        text: `${required(results.plan, 'plan', 'provision').rollout} (${options.strategy})`,
+      }),
     },
     {
       name: 'verify',

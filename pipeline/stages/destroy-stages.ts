@@ -10,7 +10,11 @@ export interface DestroyResults {
   removed: string[];
 }
 
-export function destroyStages(context: RunContext, target: AnyTarget, options: DestroyOptions): Stage<DestroyResults>[] {
+export function destroyStages(
+  context: RunContext,
+  target: AnyTarget,
+  options: DestroyOptions,
+): Stage<DestroyResults>[] {
   const { env } = context;
   return [
     {

@@ -33,7 +33,12 @@ export interface HealthAttempt {
 }
 
 // undici.request never follows redirects, so a redirect counts as not healthy.
-export async function probeOnce(url: string, timeoutMs: number, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<string> {
+export async function probeOnce(
+  url: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  dispatcher?: Dispatcher,
+): Promise<string> {
   try {
     const response = await request(url, {
       method: 'GET',

@@ -52,13 +52,18 @@ export interface StagesResult<C> {
 }
 
 /** Runs the stages in order; never throws: a failure comes back in `error`, with what ran before it. */
-export async function runStages<C extends object>(stages: readonly Stage<C>[], initial: C, options: StageRunOptions): Promise<StagesResult<C>> {
+export async function runStages<C extends object>(
+  stages: readonly Stage<C>[],
+  initial: C,
+  options: StageRunOptions,
+): Promise<StagesResult<C>> {
   const { reporter } = options;
   const summaries: StageSummary[] = [];
   let context = initial;
 
   for (const stage of stages) {
-    if (options.signal.aborted) return { context, summaries, error: new InterruptedError(`interrupted before ${stage.name}`) };
+    if (options.signal.aborted)
+      return { context, summaries, error: new InterruptedError(`interrupted before ${stage.name}`) };
     const started = performance.now();
     let skipped: string | undefined;
     const task: StageTask = {
@@ -71,7 +76,14 @@ export async function runStages<C extends object>(stages: readonly Stage<C>[], i
       const seconds = Math.round((performance.now() - started) / 100) / 10;
       const field = status === 'planned' ? 'plan' : 'skipped_reason';
       summaries.push({ name: stage.name, status, seconds, ...(reason ? { [field]: reason } : {}) });
-      reporter.emit({ kind: 'stage-end', stage: stage.name, title: stage.title, status, seconds, ...(reason ? { reason } : {}) });
+      reporter.emit({
+        kind: 'stage-end',
+        stage: stage.name,
+        title: stage.title,
+        status,
+        seconds,
+        ...(reason ? { reason } : {}),
+      });
     };
 
     reporter.emit({ kind: 'stage-start', stage: stage.name, title: stage.title });

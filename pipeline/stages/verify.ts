@@ -12,7 +12,12 @@ const HTTP_POLL_MS = 1000;
 /** A request through the load balancer may take the backend's check timeout plus the LB's own hop. */
 const LB_HOP_MS = 1000;
 
-export async function verifyHealthy(io: StageIO, target: AnyTarget, stack: Provisioned, env: Environment): Promise<void> {
+export async function verifyHealthy(
+  io: StageIO,
+  target: AnyTarget,
+  stack: Provisioned,
+  env: Environment,
+): Promise<void> {
   const deadline = Date.now() + env.health.deadline_s * 1000;
   await target.waitForBackends(io, stack, deadline);
 
@@ -28,7 +33,8 @@ export async function verifyHealthy(io: StageIO, target: AnyTarget, stack: Provi
       signal: io.signal,
       debug: (text) => io.debug(text),
       ...(dispatcher ? { dispatcher } : {}),
-      onAttempt: (attempt) => io.progress(`GET ${url} → ${attempt.result} (${attempt.streak}/${env.health.healthy_threshold})`),
+      onAttempt: (attempt) =>
+        io.progress(`GET ${url} → ${attempt.result} (${attempt.streak}/${env.health.healthy_threshold})`),
       explainTimeout: () => target.explainUnhealthy(io, stack),
     });
   } finally {

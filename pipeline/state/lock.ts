@@ -85,7 +85,13 @@ export async function acquireLock(
 
 function currentOwner(command: string): LockOwner {
   const namespace = pidNamespace();
-  return { pid: process.pid, command, host: hostname(), ...(namespace ? { pid_namespace: namespace } : {}), started_at: new Date().toISOString() };
+  return {
+    pid: process.pid,
+    command,
+    host: hostname(),
+    ...(namespace ? { pid_namespace: namespace } : {}),
+    started_at: new Date().toISOString(),
+  };
 }
 
 /** Who holds the lock, as one sentence, when a live run holds it (--dry-run says so instead of waiting). */
@@ -96,11 +102,19 @@ export async function describeLockHolder(path: string): Promise<string | undefin
 }
 
 function describeOwner(owner: LockOwner, me: LockOwner): string {
-  const elsewhere = owner.pid_namespace !== undefined && owner.pid_namespace !== me.pid_namespace ? ' (in another PID namespace, e.g. the tooling container)' : '';
+  const elsewhere =
+    owner.pid_namespace !== undefined && owner.pid_namespace !== me.pid_namespace
+      ? ' (in another PID namespace, e.g. the tooling container)'
+      : '';
   return `another ${owner.command} holds this environment's lock: pid ${owner.pid} on ${owner.host}${elsewhere}, since ${owner.started_at}`;
 }
 
-async function takeLock(path: string, draft: string, me: LockOwner, onStaleLock: (owner: LockOwner | undefined) => void): Promise<HeldLock> {
+async function takeLock(
+  path: string,
+  draft: string,
+  me: LockOwner,
+  onStaleLock: (owner: LockOwner | undefined) => void,
+): Promise<HeldLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await link(draft, path);
@@ -116,7 +130,10 @@ async function takeLock(path: string, draft: string, me: LockOwner, onStaleLock:
     }
     const owner = await readOwner(path);
     if (owner !== undefined && mayBeAlive(owner, me)) {
-      throw new LockError(describeOwner(owner, me), [`lock file: ${path}`, 'wait for it to finish; if that process is gone, delete the lock file']);
+      throw new LockError(describeOwner(owner, me), [
+        `lock file: ${path}`,
+        'wait for it to finish; if that process is gone, delete the lock file',
+      ]);
     }
     onStaleLock(owner);
     await rm(path, { force: true });

@@ -11,7 +11,10 @@ export const KEPT_RUNS = 20;
 
 /** A timestamp that sorts and is safe in a path: 2026-11-22T10-04-05Z. */
 export function runStamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 /** Creates this run's log directory and prunes the oldest beyond KEPT_RUNS; returns the directory. */
@@ -41,7 +44,10 @@ export async function pruneRunLogs(logsDir: string, keep = KEPT_RUNS): Promise<s
   } catch {
     return [];
   }
-  const runs = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const runs = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   const old = runs.slice(0, Math.max(0, runs.length - keep));
   const removed: string[] = [];
   for (const name of old) {

@@ -28,7 +28,10 @@ Deploy('a first deploy bakes, applies the plan it made, and prints only the URL 
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stdout, /^http:\/\/127\.0\.0\.1:\d+\n$/);
     assert.ok(project.healthHits >= 2, 'the URL was polled through the stand-in load balancer');
-    assert.match(result.stderr, /new Auto Scaling group demo-staging: its first instances start on ami-0abc1234567890def/);
+    assert.match(
+      result.stderr,
+      /new Auto Scaling group demo-staging: its first instances start on ami-0abc1234567890def/,
+    );
 
     const calls = await project.toolCalls();
     const build = calls.find((line) => line.startsWith('packer build'));
@@ -36,17 +39,29 @@ Deploy('a first deploy bakes, applies the plan it made, and prints only the URL 
     assert.match(build as string, /-only=amazon-ebs\.app -machine-readable/);
     assert.match(build as string, /PKR_VAR_aws_region=eu-west-1 PKR_VAR_ssh_source_cidrs=\["127\.0\.0\.1\/32"\]/);
     const terraform = calls.filter((line) => line.startsWith('terraform') && !line.startsWith('terraform version'));
-    assert.equal(terraform.map((line) => line.split(' ')[1]), ['init', 'plan', 'apply', 'output']);
+    assert.equal(
+      terraform.map((line) => line.split(' ')[1]),
+      ['init', 'plan', 'apply', 'output'],
+    );
     for (const line of terraform) {
       assert.match(line, /\| TF_IN_AUTOMATION=1$/);
       if (!line.startsWith('terraform output')) assert.match(line, /-input=false .*-lock-timeout=5m/);
     }
-    assert.match(terraform[0] as string, new RegExp(`-backend-config=path=${join(project.stateDir, 'terraform.tfstate')}`));
+    assert.match(
+      terraform[0] as string,
+      new RegExp(`-backend-config=path=${join(project.stateDir, 'terraform.tfstate')}`),
+    );
     const planFile = /-out=(\S+)/.exec(terraform[1] as string)?.[1];
-    assert.ok(planFile?.startsWith(join(project.stateDir, 'terraform')), 'the plan file lives under .deploy/ENV/terraform');
+    assert.ok(
+      planFile?.startsWith(join(project.stateDir, 'terraform')),
+      'the plan file lives under .deploy/ENV/terraform',
+    );
     assert.ok((terraform[2] as string).includes(` ${planFile} `), 'apply applies exactly that plan file');
 
-    const inputs = JSON.parse(await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8')) as Record<string, unknown>;
+    const inputs = JSON.parse(await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     assert.equal(inputs.image, { id: 'ami-0abc1234567890def', root_device_name: '/dev/xvda' });
     assert.equal(inputs.subnet_ids, ['subnet-0aaa000000000001', 'subnet-0bbb000000000002']);
     assert.is(inputs.vpc_id, 'vpc-0def0000000000001');
@@ -54,7 +69,10 @@ Deploy('a first deploy bakes, applies the plan it made, and prints only the URL 
     const staged = await readFile(join(project.stateDir, 'terraform', 'backend.tf'), 'utf8');
     assert.match(staged, /backend "local" \{\}/);
 
-    const record = JSON.parse(await readFile(join(project.stateDir, 'deployment.json'), 'utf8')) as { image: string; url: string };
+    const record = JSON.parse(await readFile(join(project.stateDir, 'deployment.json'), 'utf8')) as {
+      image: string;
+      url: string;
+    };
     assert.is(record.image, 'ami-0abc1234567890def');
     assert.is(`${record.url}\n`, result.stdout);
   });
@@ -73,16 +91,30 @@ Deploy('secrets never reach the inputs, the logs or the output', async () => {
 });
 
 Deploy('a new image is rolled out by instance refresh, showing its percentage until it succeeds', async () => {
-  await withAwsProject({ aws: defaultAccount({ refresh: REFRESH_OK, oldRefreshes: [{ id: 'refresh-old-0001', status: 'Successful', startedDaysAgo: 9 }] }) }, async (project) => {
-    await project.seedState();
-    const result = await project.run('deploy.ts');
-    assert.is(result.exitCode, 0, result.stderr);
-    assert.match(result.stderr, /terraform: 0 to add, 2 to change, 0 to destroy \(update aws_launch_template\.this, update aws_autoscaling_group\.this\)/);
-    assert.match(result.stderr, /waiting for instance refresh refresh-new-0001 of demo-staging/);
-    assert.match(result.stderr, /instance refresh InProgress 50% \(1 instance to update\): Waiting for instances to warm up\./);
-    assert.match(result.stderr, /instance refresh refresh-new-0001 succeeded/);
-    assert.match(result.stdout, /^http:\/\/127\.0\.0\.1:\d+\n$/);
-  });
+  await withAwsProject(
+    {
+      aws: defaultAccount({
+        refresh: REFRESH_OK,
+        oldRefreshes: [{ id: 'refresh-old-0001', status: 'Successful', startedDaysAgo: 9 }],
+      }),
+    },
+    async (project) => {
+      await project.seedState();
+      const result = await project.run('deploy.ts');
+      assert.is(result.exitCode, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        /terraform: 0 to add, 2 to change, 0 to destroy \(update aws_launch_template\.this, update aws_autoscaling_group\.this\)/,
+      );
+      assert.match(result.stderr, /waiting for instance refresh refresh-new-0001 of demo-staging/);
+      assert.match(
+        result.stderr,
+        /instance refresh InProgress 50% \(1 instance to update\): Waiting for instances to warm up\./,
+      );
+      assert.match(result.stderr, /instance refresh refresh-new-0001 succeeded/);
+      assert.match(result.stdout, /^http:\/\/127\.0\.0\.1:\d+\n$/);
+    },
+  );
 });
 
 Deploy('a refresh that rolls back fails the deploy with its reason and the rollback details', async () => {
@@ -91,7 +123,12 @@ Deploy('a refresh that rolls back fails the deploy with its reason and the rollb
     after: '',
     states: [
       { status: 'InProgress', percent: 0, toUpdate: 2 },
-      { status: 'RollbackInProgress', percent: 0, toUpdate: 2, reason: 'Instance refresh failed: new instances were not healthy in the load balancer.' },
+      {
+        status: 'RollbackInProgress',
+        percent: 0,
+        toUpdate: 2,
+        reason: 'Instance refresh failed: new instances were not healthy in the load balancer.',
+      },
       {
         status: 'RollbackSuccessful',
         percent: 0,
@@ -101,37 +138,76 @@ Deploy('a refresh that rolls back fails the deploy with its reason and the rollb
       },
     ],
   };
-  const failing = [[{ id: 'i-0new0000000000003', state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed with these codes: [500]' }]];
+  const failing = [
+    [
+      {
+        id: 'i-0new0000000000003',
+        state: 'unhealthy',
+        reason: 'Target.FailedHealthChecks',
+        description: 'Health checks failed with these codes: [500]',
+      },
+    ],
+  ];
   await withAwsProject({ aws: defaultAccount({ refresh: rollback, targets: failing }) }, async (project) => {
     await project.seedState();
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 1, result.stderr);
     assert.is(result.stdout, '', 'no URL for a failed deploy');
-    assert.match(result.stderr, /instance refresh of demo-staging ended RollbackSuccessful: The instance refresh was rolled back: new instances were not healthy/);
+    assert.match(
+      result.stderr,
+      /instance refresh of demo-staging ended RollbackSuccessful: The instance refresh was rolled back: new instances were not healthy/,
+    );
     assert.match(result.stderr, /rollback reason: Automatic rollback after instances failed health checks/);
     assert.match(result.stderr, /refresh was 50% complete when the rollback started/);
     assert.match(result.stderr, /the group runs the previous launch template version again/);
-    assert.match(result.stderr, /i-0new0000000000003:8080 unhealthy Target\.FailedHealthChecks \(Health checks failed with these codes: \[500\]\)/);
-    assert.not.ok(await readFile(join(project.stateDir, 'deployment.json'), 'utf8').catch(() => undefined), 'no deployment record for a failed deploy');
+    assert.match(
+      result.stderr,
+      /i-0new0000000000003:8080 unhealthy Target\.FailedHealthChecks \(Health checks failed with these codes: \[500\]\)/,
+    );
+    assert.not.ok(
+      await readFile(join(project.stateDir, 'deployment.json'), 'utf8').catch(() => undefined),
+      'no deployment record for a failed deploy',
+    );
   });
 });
 
 Deploy('unhealthy targets are shown with their reasons while the deploy waits, and 503s are retried', async () => {
   const targets = [
     [],
-    [{ id: 'i-0new0000000000001', state: 'initial', reason: 'Elb.InitialHealthChecking', description: 'Initial health checks in progress' }],
+    [
+      {
+        id: 'i-0new0000000000001',
+        state: 'initial',
+        reason: 'Elb.InitialHealthChecking',
+        description: 'Initial health checks in progress',
+      },
+    ],
     [
       { id: 'i-0new0000000000001', state: 'healthy' },
-      { id: 'i-0new0000000000002', state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed with these codes: [503]' },
+      {
+        id: 'i-0new0000000000002',
+        state: 'unhealthy',
+        reason: 'Target.FailedHealthChecks',
+        description: 'Health checks failed with these codes: [503]',
+      },
     ],
-    [{ id: 'i-0new0000000000001', state: 'healthy' }, { id: 'i-0new0000000000002', state: 'healthy' }],
+    [
+      { id: 'i-0new0000000000001', state: 'healthy' },
+      { id: 'i-0new0000000000002', state: 'healthy' },
+    ],
   ];
   await withAwsProject({ aws: defaultAccount({ targets }), health: [503, 502, 200] }, async (project) => {
     const result = await project.run('deploy.ts');
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /0\/2 targets healthy \(no targets registered yet\)/);
-    assert.match(result.stderr, /0\/2 targets healthy; waiting for:\n\S+ +i-0new0000000000001:8080 initial Elb\.InitialHealthChecking \(Initial health checks in progress\)/);
-    assert.match(result.stderr, /1\/2 targets healthy; waiting for:\n\S+ +i-0new0000000000002:8080 unhealthy Target\.FailedHealthChecks \(Health checks failed with these codes: \[503\]\)/);
+    assert.match(
+      result.stderr,
+      /0\/2 targets healthy; waiting for:\n\S+ +i-0new0000000000001:8080 initial Elb\.InitialHealthChecking \(Initial health checks in progress\)/,
+    );
+    assert.match(
+      result.stderr,
+      /1\/2 targets healthy; waiting for:\n\S+ +i-0new0000000000002:8080 unhealthy Target\.FailedHealthChecks \(Health checks failed with these codes: \[503\]\)/,
+    );
     assert.match(result.stderr, /GET http:\/\/127\.0\.0\.1:\d+\/health → 503/);
     assert.match(result.stderr, /→ 200 \(2\/2\)/);
     assert.ok(project.healthHits >= 4, `expected the 503 and 502 to be retried, got ${project.healthHits} requests`);
@@ -155,23 +231,33 @@ Deploy('throttled AWS calls are retried with backoff and the deploy succeeds', a
   });
 });
 
-Deploy('an HTML 500 to every DescribeInstanceRefreshes fails the deploy naming the call, without a stack trace', async () => {
-  const htmlErrors = { DescribeInstanceRefreshes: Number.POSITIVE_INFINITY };
-  await withAwsProject({ aws: defaultAccount({ refresh: REFRESH_OK, htmlErrors }), toolEnv: { AWS_MAX_ATTEMPTS: '3' } }, async (project) => {
-    await project.seedState();
-    const result = await project.run('deploy.ts', ['--verbose']);
-    assert.is(result.exitCode, 1, result.stderr);
-    assert.is(result.stdout, '');
-    assert.match(
-      result.stderr,
-      /autoscaling:DescribeInstanceRefreshes for demo-staging failed after 3 attempts: HTTP 500: an HTML page instead of an AWS response \("500 Internal Server Error"\)/,
+Deploy(
+  'an HTML 500 to every DescribeInstanceRefreshes fails the deploy naming the call, without a stack trace',
+  async () => {
+    const htmlErrors = { DescribeInstanceRefreshes: Number.POSITIVE_INFINITY };
+    await withAwsProject(
+      { aws: defaultAccount({ refresh: REFRESH_OK, htmlErrors }), toolEnv: { AWS_MAX_ATTEMPTS: '3' } },
+      async (project) => {
+        await project.seedState();
+        const result = await project.run('deploy.ts', ['--verbose']);
+        assert.is(result.exitCode, 1, result.stderr);
+        assert.is(result.stdout, '');
+        assert.match(
+          result.stderr,
+          /autoscaling:DescribeInstanceRefreshes for demo-staging failed after 3 attempts: HTTP 500: an HTML page instead of an AWS response \("500 Internal Server Error"\)/,
+        );
+        assert.match(result.stderr, /something other than AWS answered/);
+        assert.match(
+          result.stderr,
+          /attempt 1 failed: HTTP 500: an HTML page instead of an AWS response .*retrying in/,
+          'retries shown with --verbose',
+        );
+        assert.not.match(result.stderr, /@aws-sdk|XML parse error|Deserialization error/);
+        assert.not.match(result.stderr, /^\s+at /m, 'no stack trace');
+      },
     );
-    assert.match(result.stderr, /something other than AWS answered/);
-    assert.match(result.stderr, /attempt 1 failed: HTTP 500: an HTML page instead of an AWS response .*retrying in/, 'retries shown with --verbose');
-    assert.not.match(result.stderr, /@aws-sdk|XML parse error|Deserialization error/);
-    assert.not.match(result.stderr, /^\s+at /m, 'no stack trace');
-  });
-});
+  },
+);
 
 Deploy('an image with the same fingerprint is reused: the second deploy does not bake', async () => {
   await withAwsProject({ aws: defaultAccount() }, async (project) => {
@@ -191,12 +277,27 @@ Deploy('--dry-run shows whether a bake is needed and the plan summary, and appli
     const result = await project.run('deploy.ts', ['--dry-run']);
     assert.is(result.exitCode, 0, result.stderr);
     assert.match(result.stderr, /\[bake\] .*packer build -only=amazon-ebs\.app \(fingerprint [0-9a-f]{12}\)/);
-    assert.match(result.stderr, /terraform plan: 10 to add, 0 to change, 0 to destroy .*\(planned with ami-0debian12base0001 for the image the bake will make\)/);
+    assert.match(
+      result.stderr,
+      /terraform plan: 10 to add, 0 to change, 0 to destroy .*\(planned with ami-0debian12base0001 for the image the bake will make\)/,
+    );
     const calls = await project.toolCalls();
-    assert.not.ok(calls.some((line) => line.startsWith('packer build')), 'no bake');
-    assert.not.ok(calls.some((line) => line.startsWith('terraform apply')), 'no apply');
-    assert.ok(calls.some((line) => line.startsWith('terraform plan') && !line.includes('-out=')), 'a plan without a plan file');
-    assert.not.ok(await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8').catch(() => undefined), 'the inputs of real applies are untouched');
+    assert.not.ok(
+      calls.some((line) => line.startsWith('packer build')),
+      'no bake',
+    );
+    assert.not.ok(
+      calls.some((line) => line.startsWith('terraform apply')),
+      'no apply',
+    );
+    assert.ok(
+      calls.some((line) => line.startsWith('terraform plan') && !line.includes('-out=')),
+      'a plan without a plan file',
+    );
+    assert.not.ok(
+      await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8').catch(() => undefined),
+      'the inputs of real applies are untouched',
+    );
   });
 });
 
@@ -225,7 +326,9 @@ Deploy('Ctrl-C during terraform apply is forwarded to terraform and the runner e
   });
 });
 
-const CERTIFICATE = ['certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/0f0f0f0f-1111-2222-3333-444444444444'];
+const CERTIFICATE = [
+  'certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/0f0f0f0f-1111-2222-3333-444444444444',
+];
 
 Deploy('with a certificate the health poll checks the chain, not the load balancer name', async () => {
   // The stand-in serves a certificate for demo.example.com (the service's domain) at
@@ -239,12 +342,18 @@ Deploy('with a certificate the health poll checks the chain, not the load balanc
 });
 
 Deploy('a certificate that does not chain to a trusted CA fails the verify', async () => {
-  await withAwsProject({ aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'untrusted', deadlineS: 10 }, async (project) => {
-    const result = await project.run('deploy.ts');
-    assert.is(result.exitCode, 1, result.stderr);
-    assert.match(result.stderr, /did not answer 200 2 times in a row within \d+ s \(last result: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
-    assert.is(project.healthHits, 0, 'no request got through the TLS handshake');
-  });
+  await withAwsProject(
+    { aws: defaultAccount(), awsYaml: CERTIFICATE, tls: 'untrusted', deadlineS: 10 },
+    async (project) => {
+      const result = await project.run('deploy.ts');
+      assert.is(result.exitCode, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /did not answer 200 2 times in a row within \d+ s \(last result: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/,
+      );
+      assert.is(project.healthHits, 0, 'no request got through the TLS handshake');
+    },
+  );
 });
 
 Deploy.run();

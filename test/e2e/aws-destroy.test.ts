@@ -10,7 +10,10 @@ import { bakedImage, BASE_AMI, defaultAccount, withAwsProject } from '../helpers
 
 const Destroy = suite('aws destroy and image retention');
 
-const OLDER = [bakedImage('ami-0a1d00000000000001', 20, 'snap-0a1d0000000000001'), bakedImage('ami-0a1d00000000000002', 10, 'snap-0a1d0000000000002')];
+const OLDER = [
+  bakedImage('ami-0a1d00000000000001', 20, 'snap-0a1d0000000000001'),
+  bakedImage('ami-0a1d00000000000002', 10, 'snap-0a1d0000000000002'),
+];
 
 Destroy('destroy removes the stack with terraform, then deregisters every AMI and deletes its snapshots', async () => {
   const account = defaultAccount({
@@ -24,16 +27,34 @@ Destroy('destroy removes the stack with terraform, then deregisters every AMI an
 
     const destroy = (await project.toolCalls()).find((line) => line.startsWith('terraform destroy'));
     assert.ok(destroy, 'terraform destroy ran');
-    assert.match(destroy as string, /-auto-approve -input=false -no-color -lock-timeout=5m -var-file=\S+terraform\.tfvars\.json \| TF_IN_AUTOMATION=1/);
+    assert.match(
+      destroy as string,
+      /-auto-approve -input=false -no-color -lock-timeout=5m -var-file=\S+terraform\.tfvars\.json \| TF_IN_AUTOMATION=1/,
+    );
 
-    assert.equal([...project.aws.deregistered].sort(), ['ami-0a1d00000000000001', 'ami-0a1d00000000000002', 'ami-0abc1234567890def']);
-    assert.equal([...project.aws.deletedSnapshots].sort(), ['snap-0a1d0000000000001', 'snap-0a1d0000000000002', 'snap-0baked000000001', 'snap-0f0f000000000000f']);
+    assert.equal([...project.aws.deregistered].sort(), [
+      'ami-0a1d00000000000001',
+      'ami-0a1d00000000000002',
+      'ami-0abc1234567890def',
+    ]);
+    assert.equal([...project.aws.deletedSnapshots].sort(), [
+      'snap-0a1d0000000000001',
+      'snap-0a1d0000000000002',
+      'snap-0baked000000001',
+      'snap-0f0f000000000000f',
+    ]);
     assert.not.ok(project.aws.deregistered.includes(BASE_AMI.id), 'the base AMI is not ours to delete');
     assert.match(result.stderr, /removed \d+ resource\(s\) of demo\/staging/);
     assert.match(result.stderr, /terraform aws_autoscaling_group\.this/);
-    assert.match(result.stderr, /AMI ami-0abc1234567890def \(demo-staging-0123456789ab-20261122000000\) and its snapshot snap-0baked000000001/);
+    assert.match(
+      result.stderr,
+      /AMI ami-0abc1234567890def \(demo-staging-0123456789ab-20261122000000\) and its snapshot snap-0baked000000001/,
+    );
     assert.match(result.stderr, /snapshot snap-0f0f000000000000f/);
-    assert.not.ok(await readFile(join(project.stateDir, 'deployment.json'), 'utf8').catch(() => undefined), 'the deployment record is gone');
+    assert.not.ok(
+      await readFile(join(project.stateDir, 'deployment.json'), 'utf8').catch(() => undefined),
+      'the deployment record is gone',
+    );
   });
 });
 
@@ -54,8 +75,15 @@ Destroy('destroy after an apply that failed halfway removes what was created', a
     assert.is((await project.run('deploy.ts')).exitCode, 1);
     const result = await project.run('destroy.ts', ['--yes']);
     assert.is(result.exitCode, 0, result.stderr);
-    assert.ok((await project.toolCalls()).some((line) => line.startsWith('terraform destroy')), 'terraform destroy ran on the partial state');
-    assert.equal(project.aws.deregistered, ['ami-0abc1234567890def'], 'the AMI baked before the failure is removed too');
+    assert.ok(
+      (await project.toolCalls()).some((line) => line.startsWith('terraform destroy')),
+      'terraform destroy ran on the partial state',
+    );
+    assert.equal(
+      project.aws.deregistered,
+      ['ami-0abc1234567890def'],
+      'the AMI baked before the failure is removed too',
+    );
   });
 });
 
@@ -70,28 +98,42 @@ Destroy('--keep-images leaves the AMIs alone', async () => {
 });
 
 Destroy('with S3 state, destroy initialises the S3 backend with a lock file and finds nothing to destroy', async () => {
-  await withAwsProject({ aws: defaultAccount(), awsYaml: ['state: { backend: s3, bucket: demo-tf-state }'] }, async (project) => {
-    const result = await project.run('destroy.ts', ['--yes']);
-    assert.is(result.exitCode, 0, result.stderr);
-    const init = (await project.toolCalls()).find((line) => line.startsWith('terraform init'));
-    assert.ok(init, 'terraform init ran');
-    for (const setting of ['bucket=demo-tf-state', 'key=bakery/demo/staging/terraform.tfstate', 'region=eu-west-1', 'use_lockfile=true']) {
-      assert.ok((init as string).includes(`-backend-config=${setting}`), `init has ${setting}`);
-    }
-    assert.match(await readFile(join(project.stateDir, 'terraform', 'backend.tf'), 'utf8'), /backend "s3" \{\}/);
-    assert.match(result.stderr, /the Terraform state has no resources: nothing to destroy/);
-    assert.not.ok((await project.toolCalls()).some((line) => line.startsWith('terraform destroy')));
-  });
+  await withAwsProject(
+    { aws: defaultAccount(), awsYaml: ['state: { backend: s3, bucket: demo-tf-state }'] },
+    async (project) => {
+      const result = await project.run('destroy.ts', ['--yes']);
+      assert.is(result.exitCode, 0, result.stderr);
+      const init = (await project.toolCalls()).find((line) => line.startsWith('terraform init'));
+      assert.ok(init, 'terraform init ran');
+      for (const setting of [
+        'bucket=demo-tf-state',
+        'key=bakery/demo/staging/terraform.tfstate',
+        'region=eu-west-1',
+        'use_lockfile=true',
+      ]) {
+        assert.ok((init as string).includes(`-backend-config=${setting}`), `init has ${setting}`);
+      }
+      assert.match(await readFile(join(project.stateDir, 'terraform', 'backend.tf'), 'utf8'), /backend "s3" \{\}/);
+      assert.match(result.stderr, /the Terraform state has no resources: nothing to destroy/);
+      assert.not.ok((await project.toolCalls()).some((line) => line.startsWith('terraform destroy')));
+    },
+  );
 });
 
 Destroy('a deploy keeps the newest image.keep AMIs and never the one it deployed', async () => {
-  await withAwsProject({ aws: defaultAccount({ images: [structuredClone(BASE_AMI), ...structuredClone(OLDER)] }), envYaml: ['image: { keep: 2 }'] }, async (project) => {
-    const result = await project.run('deploy.ts');
-    assert.is(result.exitCode, 0, result.stderr);
-    assert.equal(project.aws.deregistered, ['ami-0a1d00000000000001'], 'only the oldest goes');
-    assert.equal(project.aws.deletedSnapshots, ['snap-0a1d0000000000001']);
-    assert.match(result.stderr, /removed 1 old image\(s\)/);
-  });
+  await withAwsProject(
+    {
+      aws: defaultAccount({ images: [structuredClone(BASE_AMI), ...structuredClone(OLDER)] }),
+      envYaml: ['image: { keep: 2 }'],
+    },
+    async (project) => {
+      const result = await project.run('deploy.ts');
+      assert.is(result.exitCode, 0, result.stderr);
+      assert.equal(project.aws.deregistered, ['ami-0a1d00000000000001'], 'only the oldest goes');
+      assert.equal(project.aws.deletedSnapshots, ['snap-0a1d0000000000001']);
+      assert.match(result.stderr, /removed 1 old image\(s\)/);
+    },
+  );
 });
 
 Destroy.run();

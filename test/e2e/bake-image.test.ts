@@ -53,17 +53,31 @@ function inContainer(context: Context, ...command: string[]) {
 Bake.after(async (context) => {
   try {
     if (context.container) {
-      const journal = await runTool('docker', ['exec', context.container, 'journalctl', '--no-pager', '-n', '30', '-u', unitOf(context)]);
+      const journal = await runTool('docker', [
+        'exec',
+        context.container,
+        'journalctl',
+        '--no-pager',
+        '-n',
+        '30',
+        '-u',
+        unitOf(context),
+      ]);
       if (journal.code === 0) console.log(`--- journal of ${unitOf(context)} ---\n${journal.stdout}`);
     }
   } finally {
-    await removeDockerObjects(context.container ? [context.container] : [], context.baked ? [context.baked.imageId] : []);
+    await removeDockerObjects(
+      context.container ? [context.container] : [],
+      context.baked ? [context.baked.imageId] : [],
+    );
   }
 });
 
 Bake('packer build -only=docker.app prints the image id in a machine-readable artifact line', async (context) => {
   context.baked = await bake(context.variables);
-  console.log(`bake of ${context.variables.app_name} took ${context.baked.seconds.toFixed(1)}s: ${context.baked.imageId}`);
+  console.log(
+    `bake of ${context.variables.app_name} took ${context.baked.seconds.toFixed(1)}s: ${context.baked.imageId}`,
+  );
   assert.match(context.baked.imageId, /^sha256:[0-9a-f]{64}$/);
   const builds = new Set(context.baked.lines.filter((line) => line.type === 'artifact').map((line) => line.target));
   assert.equal([...builds], ['docker.app'], 'only the docker source was built');
@@ -89,13 +103,26 @@ Bake('the image carries the bake labels, boots systemd and stops it with SIGRTMI
     'bakery.role': 'image',
   });
   assert.equal(config.Cmd, ['/lib/systemd/systemd']);
-  assert.ok((config.Entrypoint ?? []).length === 0, `entrypoint ${JSON.stringify(config.Entrypoint)} left over from the build container`);
+  assert.ok(
+    (config.Entrypoint ?? []).length === 0,
+    `entrypoint ${JSON.stringify(config.Entrypoint)} left over from the build container`,
+  );
   assert.is(config.StopSignal, 'SIGRTMIN+3');
-  assert.ok(config.ExposedPorts && `${variables.service_port}/tcp` in config.ExposedPorts, 'the service port is exposed');
+  assert.ok(
+    config.ExposedPorts && `${variables.service_port}/tcp` in config.ExposedPorts,
+    'the service port is exposed',
+  );
 });
 
 Bake('booted with systemd as PID 1, the unit becomes active as the unprivileged service user', async (context) => {
-  context.container = await docker('run', '--detach', ...SYSTEMD_RUN_FLAGS, '--label', 'bakery.test=bake-image', imageOf(context));
+  context.container = await docker(
+    'run',
+    '--detach',
+    ...SYSTEMD_RUN_FLAGS,
+    '--label',
+    'bakery.test=bake-image',
+    imageOf(context),
+  );
   const unit = unitOf(context);
   const pid1 = await inContainer(context, 'cat', '/proc/1/comm');
   assert.is(pid1.stdout.trim(), 'systemd');
@@ -131,26 +158,52 @@ Bake('the build information and the service code are installed, without tests or
 });
 
 Bake('the image ships without apt caches and with the hardening configuration for VM boots', async (context) => {
-  const caches = await inContainer(context, 'find', '/var/cache/apt', '/var/lib/apt/lists', '-type', 'f', '!', '-name', 'lock');
+  const caches = await inContainer(
+    context,
+    'find',
+    '/var/cache/apt',
+    '/var/lib/apt/lists',
+    '-type',
+    'f',
+    '!',
+    '-name',
+    'lock',
+  );
   assert.is(caches.code, 0, caches.stderr);
   assert.is(caches.stdout.trim(), '', 'apt caches left in the image');
   const sysctl = await inContainer(context, 'cat', '/etc/sysctl.d/90-bakery-hardening.conf');
   assert.is(sysctl.code, 0, sysctl.stderr);
-  for (const line of ['net.ipv4.ip_forward = 0', 'net.ipv4.conf.all.accept_redirects = 0', 'net.ipv4.conf.all.rp_filter = 1', 'net.ipv4.tcp_syncookies = 1', 'net.ipv4.conf.all.log_martians = 1', '-net.ipv6.conf.all.disable_ipv6 = 1']) {
+  for (const line of [
+    'net.ipv4.ip_forward = 0',
+    'net.ipv4.conf.all.accept_redirects = 0',
+    'net.ipv4.conf.all.rp_filter = 1',
+    'net.ipv4.tcp_syncookies = 1',
+    'net.ipv4.conf.all.log_martians = 1',
+    '-net.ipv6.conf.all.disable_ipv6 = 1',
+  ]) {
     assert.ok(sysctl.stdout.split('\n').includes(line), `missing sysctl line: ${line}`);
   }
 });
 
 Bake('/health answers 200 on the container address (the service listens on IPv4, all interfaces)', async (context) => {
-  const address = await docker('inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', containerOf(context));
+  const address = await docker(
+    'inspect',
+    '--format',
+    '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}',
+    containerOf(context),
+  );
   assert.match(address, /^\d+\.\d+\.\d+\.\d+$/);
   const url = `http://${address}:${context.variables.service_port}/health`;
   // Asked from inside the container: only the project's own container is contacted.
   const probe = `import urllib.request; r = urllib.request.urlopen("${url}", timeout=2); print(r.status, r.read().decode())`;
-  const answer = await waitFor(`${url} to answer`, async () => {
-    const result = await inContainer(context, 'python3', '-c', probe);
-    return result.code === 0 ? result.stdout.trim() : undefined;
-  }, 30_000);
+  const answer = await waitFor(
+    `${url} to answer`,
+    async () => {
+      const result = await inContainer(context, 'python3', '-c', probe);
+      return result.code === 0 ? result.stdout.trim() : undefined;
+    },
+    30_000,
+  );
   assert.match(answer, /^200 /);
   assert.equal(JSON.parse(answer.slice(4)), { status: 'ok' });
 });
@@ -174,7 +227,10 @@ Bake('the playbook run again on the booted image changes nothing and its health 
   const recap = recapOf(result.stdout, containerOf(context));
   assert.is(recap.failed, 0);
   assert.is(recap.changed, 0, `tasks that changed: ${changedTasks(result.stdout).join('; ')}`);
-  assert.match(result.stdout, /TASK \[app : Wait until the service answers on its health endpoint\][^\n]*\n(?:[^\n]*\n)?ok: /);
+  assert.match(
+    result.stdout,
+    /TASK \[app : Wait until the service answers on its health endpoint\][^\n]*\n(?:[^\n]*\n)?ok: /,
+  );
 });
 
 Bake('stopping the unit lets the service drain and exit 0 (SIGTERM, no SIGKILL)', async (context) => {
@@ -182,7 +238,12 @@ Bake('stopping the unit lets the service drain and exit 0 (SIGTERM, no SIGKILL)'
   const stop = await inContainer(context, 'systemctl', 'stop', unit);
   assert.is(stop.code, 0, stop.stderr);
   const show = await inContainer(context, 'systemctl', 'show', '--property=Result,ExecMainCode,ExecMainStatus', unit);
-  const properties = Object.fromEntries(show.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const properties = Object.fromEntries(
+    show.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
   // ExecMainCode 1 is CLD_EXITED: the process exited by itself rather than being killed.
   assert.equal(properties, { Result: 'success', ExecMainCode: '1', ExecMainStatus: '0' });
 });

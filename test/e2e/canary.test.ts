@@ -21,7 +21,15 @@ interface Context {
 }
 
 async function instanceIds(): Promise<string[]> {
-  const out = await dockerText(['ps', '-q', '--no-trunc', '--filter', `label=bakery.app=${APP}`, '--filter', 'label=bakery.role=instance']);
+  const out = await dockerText([
+    'ps',
+    '-q',
+    '--no-trunc',
+    '--filter',
+    `label=bakery.app=${APP}`,
+    '--filter',
+    'label=bakery.role=instance',
+  ]);
   return out.split('\n').filter(Boolean).sort();
 }
 
@@ -44,12 +52,16 @@ canary.before(async (context) => {
     port: PORT,
     desired: 2,
     deadlineS: 60,
-    envYaml: [`rollout: { canary: { instances: 1, bake_s: ${BAKE_S} }, max_error_rate: 0.01, max_p99_ms: 600, min_requests: 5 }`],
+    envYaml: [
+      `rollout: { canary: { instances: 1, bake_s: ${BAKE_S} }, max_error_rate: 0.01, max_p99_ms: 600, min_requests: 5 }`,
+    ],
   });
   const first = await context.project.deploy('--json');
   assert.is(first.exitCode, 0, first.stderr);
   context.instances = await instanceIds();
-  context.fingerprint = (JSON.parse(first.stdout.trim().split('\n').pop() as string) as { fingerprint: string }).fingerprint;
+  context.fingerprint = (
+    JSON.parse(first.stdout.trim().split('\n').pop() as string) as { fingerprint: string }
+  ).fingerprint;
 });
 
 canary.after(async (context) => {
@@ -57,37 +69,62 @@ canary.after(async (context) => {
   await context.project.remove();
 });
 
-canary('a release whose pages fail (but /health passes) is stopped at the canary; the old version keeps serving', async (context) => {
-  await context.project.edit(PAGE, (text) => text.replace('    facts = current_facts()\n', '    return "broken release", 500\n    facts = current_facts()\n'));
-  const started = Date.now();
-  const load = startLoad(`http://127.0.0.1:${PORT}/`, { concurrency: 4, pauseMs: 20 });
-  const result = await context.project.deploy();
-  const traffic = await load.stop();
-  const seconds = (Date.now() - started) / 1000;
+canary(
+  'a release whose pages fail (but /health passes) is stopped at the canary; the old version keeps serving',
+  async (context) => {
+    await context.project.edit(PAGE, (text) =>
+      text.replace('    facts = current_facts()\n', '    return "broken release", 500\n    facts = current_facts()\n'),
+    );
+    const started = Date.now();
+    const load = startLoad(`http://127.0.0.1:${PORT}/`, { concurrency: 4, pauseMs: 20 });
+    const result = await context.project.deploy();
+    const traffic = await load.stop();
+    const seconds = (Date.now() - started) / 1000;
 
-  assert.is(result.exitCode, 1, result.stderr);
-  assert.match(result.stderr, /the canary failed( before its window ended)?: error rate above rollout.max_error_rate 0.01: canary: \d+ of \d+ requests failed/);
-  assert.match(result.stderr, /old fleet: 0 of \d+ requests failed \(0\.0%\)/);
-  assert.match(result.stderr, /the old fleet keeps serving/);
-  // One canary next to two old instances: a third of the traffic, at most for bake_s.
-  const bound = canaryBound(traffic, seconds, 1 / 3);
-  console.log(`bad release: ${traffic.failed} of ${traffic.total} requests failed over ${seconds.toFixed(0)} s (bound ${bound})`);
-  assert.ok(traffic.failed > 0, 'the canary took real traffic');
-  assert.ok(traffic.failed <= bound, `failed ${traffic.failed} > bound ${bound}: ${traffic.failures.slice(0, 3).join('; ')}`);
-  assert.equal(await instanceIds(), context.instances, 'the canary is gone and the old instances still run');
-  const after = await page();
-  assert.is(after.status, 200);
-  assert.ok(after.body.includes(context.fingerprint), 'the old version (its fingerprint) serves');
-  await context.project.edit(PAGE, (text) => text.replace('    return "broken release", 500\n', ''));
-});
+    assert.is(result.exitCode, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /the canary failed( before its window ended)?: error rate above rollout.max_error_rate 0.01: canary: \d+ of \d+ requests failed/,
+    );
+    assert.match(result.stderr, /old fleet: 0 of \d+ requests failed \(0\.0%\)/);
+    assert.match(result.stderr, /the old fleet keeps serving/);
+    // One canary next to two old instances: a third of the traffic, at most for bake_s.
+    const bound = canaryBound(traffic, seconds, 1 / 3);
+    console.log(
+      `bad release: ${traffic.failed} of ${traffic.total} requests failed over ${seconds.toFixed(0)} s (bound ${bound})`,
+    );
+    assert.ok(traffic.failed > 0, 'the canary took real traffic');
+    assert.ok(
+      traffic.failed <= bound,
+      `failed ${traffic.failed} > bound ${bound}: ${traffic.failures.slice(0, 3).join('; ')}`,
+    );
+    assert.equal(await instanceIds(), context.instances, 'the canary is gone and the old instances still run');
+    const after = await page();
+    assert.is(after.status, 200);
+    assert.ok(after.body.includes(context.fingerprint), 'the old version (its fingerprint) serves');
+    await context.project.edit(PAGE, (text) => text.replace('    return "broken release", 500\n', ''));
+  },
+);
 
 canary('a release whose pages are slow (p99 over rollout.max_p99_ms) is stopped at the canary', async (context) => {
-  await context.project.edit(PAGE, (text) => text.replace('    facts = current_facts()\n', '    import time\n    time.sleep(1.0)\n    facts = current_facts()\n'));
+  await context.project.edit(PAGE, (text) =>
+    text.replace(
+      '    facts = current_facts()\n',
+      '    import time\n    time.sleep(1.0)\n    facts = current_facts()\n',
+    ),
+  );
   const load = startLoad(`http://127.0.0.1:${PORT}/`, { concurrency: 4, pauseMs: 20 });
   const result = await context.project.deploy();
   const traffic = await load.stop();
   assert.is(result.exitCode, 1, result.stderr);
-  assert.match(result.stderr, /the canary failed( before its window ended)?: p99 above rollout.max_p99_ms 600 ms/, result.stderr.split('\n').filter((line) => /canary/.test(line)).join('\n'));
+  assert.match(
+    result.stderr,
+    /the canary failed( before its window ended)?: p99 above rollout.max_p99_ms 600 ms/,
+    result.stderr
+      .split('\n')
+      .filter((line) => /canary/.test(line))
+      .join('\n'),
+  );
   assert.is(traffic.failed, 0, `a slow canary fails no request: ${traffic.failures.join('; ')}`);
   assert.equal(await instanceIds(), context.instances, 'the canary is gone and the old instances still run');
 });

@@ -11,7 +11,15 @@ import { parseServerStats, type ServerState } from '../../pipeline/targets/local
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createProject, deployYaml, dockerText, leftovers, runEntry, spawnEntry, type TempProject } from '../helpers/local-project.ts';
+import {
+  createProject,
+  deployYaml,
+  dockerText,
+  leftovers,
+  runEntry,
+  spawnEntry,
+  type TempProject,
+} from '../helpers/local-project.ts';
 import { startLoad } from '../helpers/load.ts';
 
 const APP = 'e2e-local';
@@ -35,12 +43,27 @@ async function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 async function lbServers(app: string, env = 'local'): Promise<ServerState[]> {
-  const csv = await dockerText(['exec', '-i', `${app}-${env}-lb`, 'sh', '-c', 'echo "show stat" | socat stdio unix-connect:/run/haproxy/admin.sock']);
+  const csv = await dockerText([
+    'exec',
+    '-i',
+    `${app}-${env}-lb`,
+    'sh',
+    '-c',
+    'echo "show stat" | socat stdio unix-connect:/run/haproxy/admin.sock',
+  ]);
   return parseServerStats(csv);
 }
 
 async function instanceIds(app: string): Promise<string[]> {
-  const out = await dockerText(['ps', '-q', '--no-trunc', '--filter', `label=bakery.app=${app}`, '--filter', 'label=bakery.role=instance']);
+  const out = await dockerText([
+    'ps',
+    '-q',
+    '--no-trunc',
+    '--filter',
+    `label=bakery.app=${app}`,
+    '--filter',
+    'label=bakery.role=instance',
+  ]);
   return out.split('\n').filter(Boolean).sort();
 }
 
@@ -73,7 +96,10 @@ local('a fresh deploy prints the URL; /health answers 200 and / shows the finger
 local('HAProxy reports every desired instance UP', async () => {
   const servers = await lbServers(APP);
   assert.is(servers.length, 2);
-  assert.equal(servers.map((server) => server.status), ['UP', 'UP']);
+  assert.equal(
+    servers.map((server) => server.status),
+    ['UP', 'UP'],
+  );
 });
 
 local('a redeploy with no change skips the bake and restarts nothing', async (context) => {
@@ -89,7 +115,10 @@ local('a redeploy with no change skips the bake and restarts nothing', async (co
 });
 
 local('a service change rolls out under load without one failed request', async (context) => {
-  await context.project.edit('service/bakery_service/health.py', (text) => `${text}\n# changed by the rolling-update test\n`);
+  await context.project.edit(
+    'service/bakery_service/health.py',
+    (text) => `${text}\n# changed by the rolling-update test\n`,
+  );
   const load = startLoad(`http://127.0.0.1:${PORT}/`, { concurrency: 4, pauseMs: 20 });
   const result = await context.project.deploy('--json');
   const traffic = await load.stop();
@@ -98,7 +127,11 @@ local('a service change rolls out under load without one failed request', async 
   assert.is.not(summary.fingerprint, context.fingerprint, 'a new fingerprint');
   assert.ok(traffic.total >= 500, `at least 500 requests during the rollout (sent ${traffic.total})`);
   assert.is(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
-  assert.match(result.stderr, /canary passed: canary: 0 of \d+ requests failed/, 'the canary took real traffic and passed');
+  assert.match(
+    result.stderr,
+    /canary passed: canary: 0 of \d+ requests failed/,
+    'the canary took real traffic and passed',
+  );
   const page = await get(`http://127.0.0.1:${PORT}/`);
   assert.ok(page.body.includes(summary.fingerprint as string), 'the page shows the new fingerprint');
   assert.is((await instanceIds(APP)).length, 2, 'old instances were removed');
@@ -106,9 +139,28 @@ local('a service change rolls out under load without one failed request', async 
 });
 
 local('killing the service in one of two instances under load fails no request, and it comes back UP', async () => {
-  const [victim] = (await dockerText(['ps', '--format', '{{.Names}}', '--filter', `label=bakery.app=${APP}`, '--filter', 'label=bakery.role=instance'])).split('\n');
+  const [victim] = (
+    await dockerText([
+      'ps',
+      '--format',
+      '{{.Names}}',
+      '--filter',
+      `label=bakery.app=${APP}`,
+      '--filter',
+      'label=bakery.role=instance',
+    ])
+  ).split('\n');
   assert.ok(victim);
-  const pidBefore = await dockerText(['exec', victim as string, 'systemctl', 'show', '--property', 'MainPID', '--value', `${APP}.service`]);
+  const pidBefore = await dockerText([
+    'exec',
+    victim as string,
+    'systemctl',
+    'show',
+    '--property',
+    'MainPID',
+    '--value',
+    `${APP}.service`,
+  ]);
   const load = startLoad(`http://127.0.0.1:${PORT}/`, { concurrency: 4, pauseMs: 10 });
   await sleep(1000);
   await dockerText(['exec', victim as string, 'systemctl', 'kill', '--signal', 'SIGKILL', `${APP}.service`]);
@@ -116,7 +168,16 @@ local('killing the service in one of two instances under load fails no request, 
   let back = false;
   while (Date.now() < deadline && !back) {
     await sleep(250);
-    const pid = await dockerText(['exec', victim as string, 'systemctl', 'show', '--property', 'MainPID', '--value', `${APP}.service`]);
+    const pid = await dockerText([
+      'exec',
+      victim as string,
+      'systemctl',
+      'show',
+      '--property',
+      'MainPID',
+      '--value',
+      `${APP}.service`,
+    ]);
     const server = (await lbServers(APP)).find((s) => s.name === victim);
     back = pid !== '0' && pid !== pidBefore && server?.status === 'UP';
   }
@@ -136,14 +197,19 @@ local('a restarted load balancer comes back with its instances', async () => {
     if (servers.length === 2 && servers.every((server) => server.status === 'UP')) break;
     await sleep(250);
   }
-  assert.equal(servers.map((server) => server.status), ['UP', 'UP']);
+  assert.equal(
+    servers.map((server) => server.status),
+    ['UP', 'UP'],
+  );
   assert.is((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
 });
 
 local('a second environment runs side by side and its destroy leaves the first serving', async (context) => {
   const config = join(context.project.dir, 'deploy-side.yaml');
   await writeFile(config, deployYaml({ app: APP, env: 'side', port: 18182, desired: 1 }));
-  const image = (await dockerText(['images', '--quiet', '--no-trunc', '--filter', `label=bakery.fingerprint=${context.fingerprint}`])).split('\n')[0] as string;
+  const image = (
+    await dockerText(['images', '--quiet', '--no-trunc', '--filter', `label=bakery.fingerprint=${context.fingerprint}`])
+  ).split('\n')[0] as string;
   const deployed = await runEntry('deploy.ts', ['side', '--config', config, '--image', image]);
   assert.is(deployed.exitCode, 0, deployed.stderr);
   assert.is(deployed.stdout.trim(), 'http://127.0.0.1:18182/');
@@ -163,29 +229,39 @@ local('Ctrl-C during a bake reaches Packer: exit 130, no builder container left,
   const lockFile = join(context.project.dir, '.deploy', 'local', 'lock');
   // Wait until Packer has its builder container and Ansible is working in it.
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && (await dockerText(['ps', '-a', '--quiet', '--no-trunc'])) === containersBefore) await sleep(500);
+  while (Date.now() < deadline && (await dockerText(['ps', '-a', '--quiet', '--no-trunc'])) === containersBefore)
+    await sleep(500);
   await sleep(3000);
   child.kill('SIGINT');
   const result = await child;
   assert.is(result.exitCode, 130, String(result.stderr));
   assert.match(String(result.stderr), /SIGINT: stopping; waiting for packer to clean up/);
-  assert.is(await dockerText(['ps', '-a', '--quiet', '--no-trunc']), containersBefore, 'Packer removed its builder container');
+  assert.is(
+    await dockerText(['ps', '-a', '--quiet', '--no-trunc']),
+    containersBefore,
+    'Packer removed its builder container',
+  );
   assert.not.ok(existsSync(lockFile), 'the lock is released');
 });
 
-local('a broken image exits 1 with the reason, keeps the old version serving and leaves no new container', async (context) => {
-  const before = await instanceIds(APP);
-  await context.project.edit('service/bakery_service/health.py', (text) => text.replace('return {"status": "ok"}', 'return {"status": "broken"}, 500'));
-  const result = await context.project.deploy();
-  assert.is(result.exitCode, 1, result.stderr);
-  assert.match(result.stderr, /did not become healthy within 45 s/);
-  assert.match(result.stderr, /L7STS|HTTP 500/, 'the health-check failure reason');
-  assert.match(result.stderr, /last journal lines of/);
-  assert.equal(await instanceIds(APP), before, 'only the old instances remain');
-  const page = await get(`http://127.0.0.1:${PORT}/`);
-  assert.is(page.status, 200);
-  assert.ok(page.body.includes(context.fingerprint), 'the previous version still serves');
-});
+local(
+  'a broken image exits 1 with the reason, keeps the old version serving and leaves no new container',
+  async (context) => {
+    const before = await instanceIds(APP);
+    await context.project.edit('service/bakery_service/health.py', (text) =>
+      text.replace('return {"status": "ok"}', 'return {"status": "broken"}, 500'),
+    );
+    const result = await context.project.deploy();
+    assert.is(result.exitCode, 1, result.stderr);
+    assert.match(result.stderr, /did not become healthy within 45 s/);
+    assert.match(result.stderr, /L7STS|HTTP 500/, 'the health-check failure reason');
+    assert.match(result.stderr, /last journal lines of/);
+    assert.equal(await instanceIds(APP), before, 'only the old instances remain');
+    const page = await get(`http://127.0.0.1:${PORT}/`);
+    assert.is(page.status, 200);
+    assert.ok(page.body.includes(context.fingerprint), 'the previous version still serves');
+  },
+);
 
 local('destroy leaves nothing labelled with the app, and a second destroy succeeds', async (context) => {
   const first = await context.project.destroy();

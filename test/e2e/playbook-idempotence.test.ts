@@ -6,7 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
-import { BASE_IMAGE, changedTasks, docker, recapOf, removeDockerObjects, runPlaybook, tailOf, type ToolResult } from '../helpers/bake.ts';
+import {
+  BASE_IMAGE,
+  changedTasks,
+  docker,
+  recapOf,
+  removeDockerObjects,
+  runPlaybook,
+  tailOf,
+  type ToolResult,
+} from '../helpers/bake.ts';
 
 interface Context {
   container: string;
@@ -34,7 +43,17 @@ Idempotence.after(async (context) => {
 });
 
 Idempotence('the first run provisions a bare Debian 12 container without failures', async (context) => {
-  await docker('run', '--detach', '--name', context.container, '--label', 'bakery.test=playbook-idempotence', BASE_IMAGE, 'sleep', 'infinity');
+  await docker(
+    'run',
+    '--detach',
+    '--name',
+    context.container,
+    '--label',
+    'bakery.test=playbook-idempotence',
+    BASE_IMAGE,
+    'sleep',
+    'infinity',
+  );
   context.created = true;
   const first = await runPlaybook(context.container, extraVars);
   context.first = first;
@@ -46,7 +65,8 @@ Idempotence('the first run provisions a bare Debian 12 container without failure
 });
 
 Idempotence('the second run reports changed=0', async (context) => {
-  if (!context.first || context.first.code !== 0) throw new Error('the first run did not succeed (see the first failure)');
+  if (!context.first || context.first.code !== 0)
+    throw new Error('the first run did not succeed (see the first failure)');
   const second = await runPlaybook(context.container, extraVars);
   assert.is(second.code, 0, `second run failed:\n${tailOf(second, 60)}`);
   const recap = recapOf(second.stdout, context.container);

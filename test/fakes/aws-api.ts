@@ -113,7 +113,8 @@ function listParam(params: Record<string, string>, prefix: string): string[] {
 
 function filters(params: Record<string, string>): Map<string, string[]> {
   const result = new Map<string, string[]>();
-  for (let i = 1; params[`Filter.${i}.Name`] !== undefined; i++) result.set(params[`Filter.${i}.Name`] as string, listParam(params, `Filter.${i}.Value`));
+  for (let i = 1; params[`Filter.${i}.Name`] !== undefined; i++)
+    result.set(params[`Filter.${i}.Name`] as string, listParam(params, `Filter.${i}.Value`));
   return result;
 }
 
@@ -167,7 +168,11 @@ export class FakeAws {
     const pages = this.htmlLeft.get(action) ?? 0;
     if (pages > 0) {
       this.htmlLeft.set(action, pages - 1);
-      response.writeHead(500, { 'content-type': 'text/html' }).end('<html><head><title>500 Internal Server Error</title></head><body><center><h1>500 Internal Server Error</h1></center><hr><center>nginx</center></body></html>');
+      response
+        .writeHead(500, { 'content-type': 'text/html' })
+        .end(
+          '<html><head><title>500 Internal Server Error</title></head><body><center><h1>500 Internal Server Error</h1></center><hr><center>nginx</center></body></html>',
+        );
       return;
     }
     try {
@@ -194,9 +199,21 @@ export class FakeAws {
     const key = `${service}:${action}`;
     switch (key) {
       case 'sts:GetCallerIdentity':
-        return { Arn: `arn:aws:iam::${this.options.account}:user/ci`, UserId: 'AIDAFAKEUSERID', Account: this.options.account };
+        return {
+          Arn: `arn:aws:iam::${this.options.account}:user/ci`,
+          UserId: 'AIDAFAKEUSERID',
+          Account: this.options.account,
+        };
       case 'ec2:DescribeRegions':
-        return { regionInfo: listParam(params, 'RegionName').filter((r) => r === this.options.region).map((regionName) => ({ regionName, regionEndpoint: `ec2.${regionName}.amazonaws.com`, optInStatus: 'opt-in-not-required' })) };
+        return {
+          regionInfo: listParam(params, 'RegionName')
+            .filter((r) => r === this.options.region)
+            .map((regionName) => ({
+              regionName,
+              regionEndpoint: `ec2.${regionName}.amazonaws.com`,
+              optInStatus: 'opt-in-not-required',
+            })),
+        };
       case 'ec2:DescribeVpcs':
         return { vpcSet: this.describeVpcs(params) };
       case 'ec2:DescribeSubnets':
@@ -205,8 +222,14 @@ export class FakeAws {
         const wanted = filters(params);
         const types = wanted.get('instance-type') ?? [];
         const zones = wanted.get('location') ?? [];
-        const offerings = Object.entries(this.options.offerings ?? {}).flatMap(([type, azs]) => azs.map((location) => ({ instanceType: type, locationType: 'availability-zone', location })));
-        return { instanceTypeOfferingSet: offerings.filter((o) => types.includes(o.instanceType) && zones.includes(o.location)) };
+        const offerings = Object.entries(this.options.offerings ?? {}).flatMap(([type, azs]) =>
+          azs.map((location) => ({ instanceType: type, locationType: 'availability-zone', location })),
+        );
+        return {
+          instanceTypeOfferingSet: offerings.filter(
+            (o) => types.includes(o.instanceType) && zones.includes(o.location),
+          ),
+        };
       }
       case 'ec2:DescribeImages':
         return { imagesSet: this.describeImages(params) };
@@ -214,14 +237,16 @@ export class FakeAws {
         return { return: true };
       case 'ec2:DeregisterImage': {
         const image = this.allImages().find((i) => i.id === params.ImageId && i.state !== 'deregistered');
-        if (!image) throw new AwsFault('InvalidAMIID.Unavailable', `The image id '[${params.ImageId}]' is no longer available`);
+        if (!image)
+          throw new AwsFault('InvalidAMIID.Unavailable', `The image id '[${params.ImageId}]' is no longer available`);
         image.state = 'deregistered';
         this.deregistered.push(image.id);
         return { return: true };
       }
       case 'ec2:DeleteSnapshot': {
         const id = params.SnapshotId as string;
-        if (this.deletedSnapshots.includes(id)) throw new AwsFault('InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
+        if (this.deletedSnapshots.includes(id))
+          throw new AwsFault('InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
         const inUse = this.allImages().some((i) => i.state !== 'deregistered' && i.snapshots.includes(id));
         if (inUse) throw new AwsFault('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by an AMI`);
         this.deletedSnapshots.push(id);
@@ -233,7 +258,13 @@ export class FakeAws {
           ...this.allImages().flatMap((i) => i.snapshots.map((id) => ({ id, tags: i.tags }))),
           ...(this.options.orphanSnapshots ?? []),
         ].filter((s) => !this.deletedSnapshots.includes(s.id) && matchesTags(s.tags, wanted));
-        return { snapshotSet: snapshots.map((s) => ({ snapshotId: s.id, ownerId: this.options.account, tagSet: tagSet(s.tags) })) };
+        return {
+          snapshotSet: snapshots.map((s) => ({
+            snapshotId: s.id,
+            ownerId: this.options.account,
+            tagSet: tagSet(s.tags),
+          })),
+        };
       }
       case 'autoscaling:DescribeInstanceRefreshes':
         return { InstanceRefreshes: this.describeRefreshes(params) };
@@ -256,8 +287,13 @@ export class FakeAws {
   private describeVpcs(params: Record<string, string>): XmlValue {
     const ids = listParam(params, 'VpcId');
     const wanted = filters(params);
-    const vpcs = (this.options.vpcs ?? []).filter((v) => (ids.length === 0 || ids.includes(v.id)) && (!wanted.has('is-default') || String(v.isDefault) === wanted.get('is-default')?.[0]));
-    if (ids.length > 0 && vpcs.length < ids.length) throw new AwsFault('InvalidVpcID.NotFound', `The vpc ID '${ids.join(',')}' does not exist`);
+    const vpcs = (this.options.vpcs ?? []).filter(
+      (v) =>
+        (ids.length === 0 || ids.includes(v.id)) &&
+        (!wanted.has('is-default') || String(v.isDefault) === wanted.get('is-default')?.[0]),
+    );
+    if (ids.length > 0 && vpcs.length < ids.length)
+      throw new AwsFault('InvalidVpcID.NotFound', `The vpc ID '${ids.join(',')}' does not exist`);
     return vpcs.map((v) => ({ vpcId: v.id, isDefault: v.isDefault, state: 'available', cidrBlock: '172.31.0.0/16' }));
   }
 
@@ -271,8 +307,15 @@ export class FakeAws {
         (!wanted.has('default-for-az') || String(s.defaultForAz) === wanted.get('default-for-az')?.[0]),
     );
     const missing = ids.filter((id) => !subnets.some((s) => s.id === id));
-    if (missing.length > 0) throw new AwsFault('InvalidSubnetID.NotFound', `The subnet ID '${missing.join(',')}' does not exist`);
-    return subnets.map((s) => ({ subnetId: s.id, vpcId: s.vpcId, availabilityZone: s.az, defaultForAz: s.defaultForAz, state: 'available' }));
+    if (missing.length > 0)
+      throw new AwsFault('InvalidSubnetID.NotFound', `The subnet ID '${missing.join(',')}' does not exist`);
+    return subnets.map((s) => ({
+      subnetId: s.id,
+      vpcId: s.vpcId,
+      availabilityZone: s.az,
+      defaultForAz: s.defaultForAz,
+      state: 'available',
+    }));
   }
 
   /** The configured images, plus the baked one once the fake packer has run. */
@@ -287,7 +330,15 @@ export class FakeAws {
           .filter((line) => line.includes('='))
           .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as [string, string]),
       );
-      images.push({ id: bake.id, name: bake.name, owner: this.options.account, created: new Date().toISOString(), tags, snapshots: bake.snapshots, rootDevice: '/dev/xvda' });
+      images.push({
+        id: bake.id,
+        name: bake.name,
+        owner: this.options.account,
+        created: new Date().toISOString(),
+        tags,
+        snapshots: bake.snapshots,
+        rootDevice: '/dev/xvda',
+      });
     }
     return images;
   }
@@ -301,11 +352,20 @@ export class FakeAws {
         i.state !== 'deregistered' &&
         (ids.length === 0 || ids.includes(i.id)) &&
         (owners.length === 0 || owners.includes(i.owner)) &&
-        (!wanted.has('name') || (wanted.get('name') ?? []).some((pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(i.name))) &&
+        (!wanted.has('name') ||
+          (wanted.get('name') ?? []).some((pattern) =>
+            new RegExp(
+              `^${pattern
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '.*')
+                .replace(/\?/g, '.')}$`,
+            ).test(i.name),
+          )) &&
         (!wanted.has('state') || wanted.get('state')?.includes(i.state ?? 'available')) &&
         matchesTags(i.tags, wanted),
     );
-    if (ids.length > 0 && images.length === 0) throw new AwsFault('InvalidAMIID.NotFound', `The image id '[${ids.join(',')}]' does not exist`);
+    if (ids.length > 0 && images.length === 0)
+      throw new AwsFault('InvalidAMIID.NotFound', `The image id '[${ids.join(',')}]' does not exist`);
     return images.map((i) => ({
       imageId: i.id,
       name: i.name,
@@ -315,7 +375,10 @@ export class FakeAws {
       architecture: 'x86_64',
       rootDeviceName: i.rootDevice ?? '/dev/xvda',
       rootDeviceType: 'ebs',
-      blockDeviceMapping: i.snapshots.map((snapshotId, n) => ({ deviceName: n === 0 ? (i.rootDevice ?? '/dev/xvda') : `/dev/xvd${String.fromCharCode(98 + n)}`, ebs: { snapshotId, encrypted: true, volumeType: 'gp3' } })),
+      blockDeviceMapping: i.snapshots.map((snapshotId, n) => ({
+        deviceName: n === 0 ? (i.rootDevice ?? '/dev/xvda') : `/dev/xvd${String.fromCharCode(98 + n)}`,
+        ebs: { snapshotId, encrypted: true, volumeType: 'gp3' },
+      })),
       tagSet: tagSet(i.tags),
     }));
   }

@@ -48,7 +48,14 @@ export function recordingIO(answer: (spec: ToolRun) => Partial<ToolResult> = () 
 export const FAST_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 1, throttledBaseDelayMs: 2, maxDelayMs: 5 };
 
 /** Real clients (never sending anything: every command is answered by the mocks). */
-export function mockedClients(): { clients: AwsClients; ec2: ReturnType<typeof mockClient>; sts: ReturnType<typeof mockClient>; autoscaling: ReturnType<typeof mockClient>; elbv2: ReturnType<typeof mockClient>; restore(): void } {
+export function mockedClients(): {
+  clients: AwsClients;
+  ec2: ReturnType<typeof mockClient>;
+  sts: ReturnType<typeof mockClient>;
+  autoscaling: ReturnType<typeof mockClient>;
+  elbv2: ReturnType<typeof mockClient>;
+  restore(): void;
+} {
   const clients: AwsClients = { ...createAwsClients('eu-west-1', {}), retry: FAST_RETRY };
   const mocks = {
     ec2: mockClient(clients.ec2),
@@ -68,7 +75,12 @@ export function mockedClients(): { clients: AwsClients; ec2: ReturnType<typeof m
 
 /** An SDK service error as the SDK raises it (name = code, $metadata with the status). */
 export function awsError(code: string, message = code, status = 400): Error {
-  return Object.assign(new Error(message), { name: code, Code: code, $fault: 'client', $metadata: { httpStatusCode: status } });
+  return Object.assign(new Error(message), {
+    name: code,
+    Code: code,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+  });
 }
 
 /**
@@ -78,11 +90,19 @@ export function awsError(code: string, message = code, status = 400): Error {
  */
 export function htmlPageError(status = 500, title = '500 Internal Server Error'): Error {
   const error = Object.assign(
-    new Error('@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'),
+    new Error(
+      '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.',
+    ),
     { $metadata: { httpStatusCode: status } },
   );
-  Object.defineProperty(error, '$response', { value: { statusCode: status, headers: { 'content-type': 'text/html' } }, enumerable: false });
-  Object.defineProperty(error, '$responseBodyText', { value: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`, enumerable: false });
+  Object.defineProperty(error, '$response', {
+    value: { statusCode: status, headers: { 'content-type': 'text/html' } },
+    enumerable: false,
+  });
+  Object.defineProperty(error, '$responseBodyText', {
+    value: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`,
+    enumerable: false,
+  });
   return error;
 }
 
@@ -97,7 +117,10 @@ export function everythingSaid(io: RecordingIO): string {
 }
 
 /** demo/staging on the aws target with the defaults deploy.yaml would give it. */
-export function awsEnvironment(aws: Partial<AwsEnvironment['aws']> = {}, overrides: Partial<AwsEnvironment> = {}): AwsEnvironment {
+export function awsEnvironment(
+  aws: Partial<AwsEnvironment['aws']> = {},
+  overrides: Partial<AwsEnvironment> = {},
+): AwsEnvironment {
   return {
     name: 'staging',
     app: 'demo',
@@ -108,7 +131,12 @@ export function awsEnvironment(aws: Partial<AwsEnvironment['aws']> = {}, overrid
     image: { keep: 3 },
     rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
     baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
-    aws: { region: 'eu-west-1', instance_type: 't3.micro', state: { backend: 'local' }, ...aws } as AwsEnvironment['aws'],
+    aws: {
+      region: 'eu-west-1',
+      instance_type: 't3.micro',
+      state: { backend: 'local' },
+      ...aws,
+    } as AwsEnvironment['aws'],
     ...overrides,
   };
 }

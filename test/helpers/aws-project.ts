@@ -52,7 +52,12 @@ export function defaultAccount(overrides: FakeAwsOptions = {}): FakeAwsOptions {
     ],
     offerings: { 't3.micro': ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
     images: [structuredClone(BASE_AMI)],
-    targets: [[{ id: 'i-0new0000000000001', state: 'healthy' }, { id: 'i-0new0000000000002', state: 'healthy' }]],
+    targets: [
+      [
+        { id: 'i-0new0000000000001', state: 'healthy' },
+        { id: 'i-0new0000000000002', state: 'healthy' },
+      ],
+    ],
     ...overrides,
   };
 }
@@ -96,14 +101,22 @@ export class AwsProject {
   private lbUrl = '';
   private lb: Server | undefined;
 
-  private constructor(dir: string, private readonly options: AwsProjectOptions) {
+  private constructor(
+    dir: string,
+    private readonly options: AwsProjectOptions,
+  ) {
     this.dir = dir;
     this.config = join(dir, 'deploy.yaml');
     this.stateDir = join(dir, '.deploy', 'staging');
     this.fakeState = join(dir, 'fake-state');
     this.callsFile = join(dir, 'calls.log');
     this.aws = new FakeAws({
-      bake: { id: 'ami-0abc1234567890def', name: 'demo-staging-0123456789ab-20261122000000', snapshots: ['snap-0baked000000001'], marker: join(this.fakeState, 'baked') },
+      bake: {
+        id: 'ami-0abc1234567890def',
+        name: 'demo-staging-0123456789ab-20261122000000',
+        snapshots: ['snap-0baked000000001'],
+        marker: join(this.fakeState, 'baked'),
+      },
       ...options.aws,
       ...(options.aws?.refresh ? { refresh: { ...options.aws.refresh, after: join(this.fakeState, 'applied') } } : {}),
     });
@@ -139,7 +152,8 @@ export class AwsProject {
     project.endpoint = await project.aws.start();
     const statuses = options.health ?? [200];
     const answer = (request: IncomingMessage, response: ServerResponse): void => {
-      const status = request.url === '/health' ? (statuses[Math.min(project.healthHits++, statuses.length - 1)] ?? 200) : 404;
+      const status =
+        request.url === '/health' ? (statuses[Math.min(project.healthHits++, statuses.length - 1)] ?? 200) : 404;
       response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok\n' : 'unavailable\n');
     };
     if (options.tls) {
@@ -186,12 +200,20 @@ export class AwsProject {
    * Starts an entry point as a child (node:child_process: `uvu -r tsx` loads tests as
    * CommonJS, where execa cannot be imported).
    */
-  spawn(entry: 'deploy.ts' | 'destroy.ts', args: string[] = [], env: Record<string, string | undefined> = {}): RunningCommand {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, entry), 'staging', '--config', this.config, '--no-container', ...args], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: this.childEnv(env),
-    });
+  spawn(
+    entry: 'deploy.ts' | 'destroy.ts',
+    args: string[] = [],
+    env: Record<string, string | undefined> = {},
+  ): RunningCommand {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, entry), 'staging', '--config', this.config, '--no-container', ...args],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: this.childEnv(env),
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -206,7 +228,11 @@ export class AwsProject {
     return { child, done };
   }
 
-  run(entry: 'deploy.ts' | 'destroy.ts', args: string[] = [], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  run(
+    entry: 'deploy.ts' | 'destroy.ts',
+    args: string[] = [],
+    env: Record<string, string | undefined> = {},
+  ): Promise<RunResult> {
     return this.spawn(entry, args, env).done;
   }
 
@@ -222,7 +248,10 @@ export class AwsProject {
   /** Pretends an earlier deploy created the stack (the local state holds resources). */
   async seedState(): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
-    await writeFile(join(this.stateDir, 'terraform.tfstate'), '{\n  "version": 4,\n  "resources": [\n    { "mode": "managed", "address": "aws_lb.this" },\n    { "mode": "managed", "address": "aws_autoscaling_group.this" }\n  ]\n}\n');
+    await writeFile(
+      join(this.stateDir, 'terraform.tfstate'),
+      '{\n  "version": 4,\n  "resources": [\n    { "mode": "managed", "address": "aws_lb.this" },\n    { "mode": "managed", "address": "aws_autoscaling_group.this" }\n  ]\n}\n',
+    );
   }
 
   async remove(): Promise<void> {
@@ -234,7 +263,10 @@ export class AwsProject {
 }
 
 /** Runs a scenario in a fresh project and always cleans up. */
-export async function withAwsProject(options: AwsProjectOptions, body: (project: AwsProject) => Promise<void>): Promise<void> {
+export async function withAwsProject(
+  options: AwsProjectOptions,
+  body: (project: AwsProject) => Promise<void>,
+): Promise<void> {
   const project = await AwsProject.create(options);
   try {
     await body(project);

@@ -183,7 +183,9 @@ export async function bake(variables: BakeVariables, build = 'docker.app'): Prom
   if (result.code !== 0) {
     const errors = lines.filter((line) => line.type === 'error' || (line.type === 'ui' && line.data[0] === 'error'));
     const detail = errors.map((line) => line.data.join(' ')).join('\n') || tailOf(result);
-    throw new Error(`packer build -only=${build} failed (exit ${result.code}):\n${detail}\n--- last lines ---\n${tailOf(result)}`);
+    throw new Error(
+      `packer build -only=${build} failed (exit ${result.code}):\n${detail}\n--- last lines ---\n${tailOf(result)}`,
+    );
   }
   const imageId = artifactIdOf(lines, build);
   if (!imageId) throw new Error(`packer build -only=${build} printed no artifact id; last lines:\n${tailOf(result)}`);
@@ -234,7 +236,15 @@ export function playbookVariablesOf(variables: BakeVariables): Record<string, st
 export function runPlaybook(container: string, extraVars: Record<string, string | number>): Promise<ToolResult> {
   return runTool(
     'ansible-playbook',
-    ['--inventory', `${container},`, '--connection', 'community.docker.docker', '--extra-vars', JSON.stringify(extraVars), join(ANSIBLE_DIR, 'playbook.yml')],
+    [
+      '--inventory',
+      `${container},`,
+      '--connection',
+      'community.docker.docker',
+      '--extra-vars',
+      JSON.stringify(extraVars),
+      join(ANSIBLE_DIR, 'playbook.yml'),
+    ],
     {
       env: { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
       timeoutMs: 15 * 60_000,

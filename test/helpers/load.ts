@@ -26,7 +26,10 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Starts `concurrency` loops, each sending a request every `pauseMs`, until stop() or maxMs. */
-export function startLoad(url: string, options: { concurrency?: number; pauseMs?: number; maxMs?: number } = {}): LoadLoop {
+export function startLoad(
+  url: string,
+  options: { concurrency?: number; pauseMs?: number; maxMs?: number } = {},
+): LoadLoop {
   if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load only goes to loopback, not ${url}`);
   const agent = new Agent({ keepAliveTimeout: 4000, connections: options.concurrency ?? 4 });
   const result: LoadResult = { total: 0, failed: 0, failures: [], latenciesMs: [] };
@@ -43,7 +46,8 @@ export function startLoad(url: string, options: { concurrency?: number; pauseMs?
         result.failed++;
         result.firstFailureAtMs ??= Date.now();
         result.lastFailureAtMs = Date.now();
-        if (result.failures.length < 10) result.failures.push(`${new Date().toISOString()} ${(error as Error).message}`);
+        if (result.failures.length < 10)
+          result.failures.push(`${new Date().toISOString()} ${(error as Error).message}`);
       }
       result.total++;
       result.latenciesMs.push(performance.now() - started);

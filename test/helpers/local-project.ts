@@ -66,7 +66,11 @@ export function spawnEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], en
   });
 }
 
-export async function runEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+export async function runEntry(
+  entry: 'deploy.ts' | 'destroy.ts',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CommandResult> {
   const result = await spawnEntry(entry, args, env);
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
@@ -103,8 +107,15 @@ export async function leftovers(app: string): Promise<string[]> {
   const filter = ['--filter', `label=bakery.app=${app}`];
   const lines: string[] = [];
   const run = async (args: string[], kind: string): Promise<void> => {
-    const { stdout } = await execa('docker', [...args, ...filter, '--format', '{{.Names}}{{.Name}}{{.Repository}}:{{.Tag}}'].filter(Boolean), { reject: false });
-    for (const line of String(stdout).split('\n').filter((l) => l.trim() !== '')) lines.push(`${kind} ${line}`);
+    const { stdout } = await execa(
+      'docker',
+      [...args, ...filter, '--format', '{{.Names}}{{.Name}}{{.Repository}}:{{.Tag}}'].filter(Boolean),
+      { reject: false },
+    );
+    for (const line of String(stdout)
+      .split('\n')
+      .filter((l) => l.trim() !== ''))
+      lines.push(`${kind} ${line}`);
   };
   await run(['ps', '-a'], 'container');
   await run(['network', 'ls'], 'network');

@@ -91,10 +91,20 @@ export function resourcesOf(stack: Stack, type: string): Array<[string, Block]> 
 }
 
 /** Every security group rule resource (ingress and egress), with its direction. */
-export function securityGroupRules(stack: Stack): Array<{ address: string; direction: 'ingress' | 'egress'; rule: Block }> {
+export function securityGroupRules(
+  stack: Stack,
+): Array<{ address: string; direction: 'ingress' | 'egress'; rule: Block }> {
   return [
-    ...resourcesOf(stack, 'aws_vpc_security_group_ingress_rule').map(([name, rule]) => ({ address: `aws_vpc_security_group_ingress_rule.${name}`, direction: 'ingress' as const, rule })),
-    ...resourcesOf(stack, 'aws_vpc_security_group_egress_rule').map(([name, rule]) => ({ address: `aws_vpc_security_group_egress_rule.${name}`, direction: 'egress' as const, rule })),
+    ...resourcesOf(stack, 'aws_vpc_security_group_ingress_rule').map(([name, rule]) => ({
+      address: `aws_vpc_security_group_ingress_rule.${name}`,
+      direction: 'ingress' as const,
+      rule,
+    })),
+    ...resourcesOf(stack, 'aws_vpc_security_group_egress_rule').map(([name, rule]) => ({
+      address: `aws_vpc_security_group_egress_rule.${name}`,
+      direction: 'egress' as const,
+      rule,
+    })),
     ...resourcesOf(stack, 'aws_security_group_rule').map(([name, rule]) => ({
       address: `aws_security_group_rule.${name}`,
       direction: (rule.type === 'egress' ? 'egress' : 'ingress') as 'ingress' | 'egress',
@@ -102,4 +112,3 @@ export function securityGroupRules(stack: Stack): Array<{ address: string; direc
     })),
   ];
 }
-

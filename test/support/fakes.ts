@@ -42,7 +42,7 @@ export function thrownBy<E extends Error>(type: new (...args: never[]) => E, run
   try {
     run();
   } catch (error) {
-    if (!(error instanceof type)) throw new Error(`expected a ${type.name}, got ${String(error)}`);
+    if (!(error instanceof type)) throw new Error(`expected a ${type.name}, got ${String(error)}`, { cause: error });
     return error;
   }
   throw new Error(`expected a ${type.name}, but nothing was thrown`);

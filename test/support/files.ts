@@ -29,7 +29,11 @@ export interface CliResult {
  * shebang's `--import tsx` resolves tsx from the working directory), with stdin closed,
  * no container and CI output.
  */
-export function runCli(script: 'deploy.ts' | 'destroy.ts', args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(
+  script: 'deploy.ts' | 'destroy.ts',
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(
       join(REPO_ROOT, script),

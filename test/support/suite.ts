@@ -26,7 +26,9 @@ let exitHookInstalled = false;
 /** Reports an error uvu would drop, and makes the run fail. */
 function failOutsideTest(where: string, error: unknown): void {
   const shown = readable(error);
-  process.stderr.write(`\n${where} failed: ${shown instanceof Error ? shown.stack ?? shown.message : String(shown)}\n`);
+  process.stderr.write(
+    `\n${where} failed: ${shown instanceof Error ? (shown.stack ?? shown.message) : String(shown)}\n`,
+  );
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     // uvu sets process.exitCode when it finishes; an exit listener runs after that.
@@ -41,14 +43,16 @@ export function suite<T = Record<string, unknown>>(title: string, context?: T): 
   const inner = context === undefined ? uvuSuite<T>(title) : uvuSuite<T>(title, context);
   let setupError: unknown;
 
-  const guard = (callback: Callback<T>): Callback<T> => async (context) => {
-    if (setupError !== undefined) throw setupError;
-    try {
-      await callback(context);
-    } catch (error) {
-      throw readable(error);
-    }
-  };
+  const guard =
+    (callback: Callback<T>): Callback<T> =>
+    async (context) => {
+      if (setupError !== undefined) throw setupError;
+      try {
+        await callback(context);
+      } catch (error) {
+        throw readable(error);
+      }
+    };
 
   const wrapped = ((name: string, callback: Callback<T>) => inner(name, guard(callback))) as Test<T>;
   wrapped.only = (name, callback) => inner.only(name, guard(callback));

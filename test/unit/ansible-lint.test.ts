@@ -18,15 +18,26 @@ Lint('ansible-lint --profile production reports no violation', async () => {
 });
 
 Lint('yamllint --strict finds nothing in ansible/ and the lint settings', async () => {
-  const result = await runTool('yamllint', ['--strict', '--format', 'parsable', 'ansible', '.ansible-lint', '.yamllint']);
+  const result = await runTool('yamllint', [
+    '--strict',
+    '--format',
+    'parsable',
+    'ansible',
+    '.ansible-lint',
+    '.yamllint',
+  ]);
   assert.is(result.code, 0, `yamllint failed:\n${tailOf(result, 80)}`);
   assert.is(result.stdout.trim(), '');
 });
 
 Lint('ansible-playbook --syntax-check parses the bake playbook', async () => {
-  const result = await runTool('ansible-playbook', ['--syntax-check', '--inventory', 'localhost,', join(ANSIBLE_DIR, 'playbook.yml')], {
-    env: { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg') },
-  });
+  const result = await runTool(
+    'ansible-playbook',
+    ['--syntax-check', '--inventory', 'localhost,', join(ANSIBLE_DIR, 'playbook.yml')],
+    {
+      env: { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg') },
+    },
+  );
   assert.is(result.code, 0, `syntax check failed:\n${tailOf(result)}`);
 });
 

@@ -22,10 +22,25 @@ import * as assert from 'uvu/assert';
 import { PreflightError } from '../../pipeline/errors.ts';
 import { AwsCallError } from '../../pipeline/targets/aws/errors.ts';
 import { amiStore } from '../../pipeline/targets/aws/images.ts';
-import { checkCredentials, checkInstanceType, checkRegion, resolveBaseImage, resolveNetwork } from '../../pipeline/targets/aws/preflight.ts';
+import {
+  checkCredentials,
+  checkInstanceType,
+  checkRegion,
+  resolveBaseImage,
+  resolveNetwork,
+} from '../../pipeline/targets/aws/preflight.ts';
 import { listRefreshes, waitForRefresh } from '../../pipeline/targets/aws/refresh.ts';
 import { describeTargets, waitForHealthyTargets } from '../../pipeline/targets/aws/target-health.ts';
-import { awsEnvironment, awsError, everythingSaid, FAST_RETRY, htmlPageError, mockedClients, recordingIO, type RecordingIO } from '../helpers/aws-io.ts';
+import {
+  awsEnvironment,
+  awsError,
+  everythingSaid,
+  FAST_RETRY,
+  htmlPageError,
+  mockedClients,
+  recordingIO,
+  type RecordingIO,
+} from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';
 
 type Mocks = ReturnType<typeof mockedClients>;
@@ -50,7 +65,14 @@ interface CallSite {
 
 const ENV = awsEnvironment();
 const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/demo/0123456789abcdef';
-const NETWORK = { vpcId: 'vpc-0def', isDefaultVpc: true, subnets: [{ id: 'subnet-a', availabilityZone: 'eu-west-1a' }, { id: 'subnet-b', availabilityZone: 'eu-west-1b' }] };
+const NETWORK = {
+  vpcId: 'vpc-0def',
+  isDefaultVpc: true,
+  subnets: [
+    { id: 'subnet-a', availabilityZone: 'eu-west-1a' },
+    { id: 'subnet-b', availabilityZone: 'eu-west-1b' },
+  ],
+};
 
 const AMI: Image = {
   ImageId: 'ami-07',
@@ -59,7 +81,11 @@ const AMI: Image = {
   State: 'available',
   RootDeviceName: '/dev/xvda',
   BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-07' } }],
-  Tags: [{ Key: 'bakery:app', Value: 'demo' }, { Key: 'bakery:env', Value: 'staging' }, { Key: 'bakery:fingerprint', Value: 'fp' }],
+  Tags: [
+    { Key: 'bakery:app', Value: 'demo' },
+    { Key: 'bakery:env', Value: 'staging' },
+    { Key: 'bakery:fingerprint', Value: 'fp' },
+  ],
 };
 
 const store = (mocks: Mocks) => amiStore(mocks.clients, ENV, { intervalMs: 1, deadlineMs: 1_000 });
@@ -93,7 +119,13 @@ const SITES: CallSite[] = [
     command: DescribeVpcsCommand,
     ok: { Vpcs: [{ VpcId: 'vpc-0def', IsDefault: true }] },
     denied: 'UnauthorizedOperation',
-    arrange: (mocks) => mocks.ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-a', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1a' }, { SubnetId: 'subnet-b', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1b' }] }),
+    arrange: (mocks) =>
+      mocks.ec2.on(DescribeSubnetsCommand).resolves({
+        Subnets: [
+          { SubnetId: 'subnet-a', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1a' },
+          { SubnetId: 'subnet-b', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1b' },
+        ],
+      }),
     run: (mocks, io) => resolveNetwork(mocks.clients, ENV, io),
   },
   {
@@ -102,7 +134,12 @@ const SITES: CallSite[] = [
     resource: 'the default subnets of vpc-0def',
     client: 'ec2',
     command: DescribeSubnetsCommand,
-    ok: { Subnets: [{ SubnetId: 'subnet-a', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1a' }, { SubnetId: 'subnet-b', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1b' }] },
+    ok: {
+      Subnets: [
+        { SubnetId: 'subnet-a', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1a' },
+        { SubnetId: 'subnet-b', VpcId: 'vpc-0def', AvailabilityZone: 'eu-west-1b' },
+      ],
+    },
     denied: 'UnauthorizedOperation',
     arrange: (mocks) => mocks.ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-0def', IsDefault: true }] }),
     run: (mocks, io) => resolveNetwork(mocks.clients, ENV, io),
@@ -123,7 +160,12 @@ const SITES: CallSite[] = [
     resource: 't3.micro in eu-west-1a, eu-west-1b',
     client: 'ec2',
     command: DescribeInstanceTypeOfferingsCommand,
-    ok: { InstanceTypeOfferings: [{ InstanceType: 't3.micro', Location: 'eu-west-1a' }, { InstanceType: 't3.micro', Location: 'eu-west-1b' }] },
+    ok: {
+      InstanceTypeOfferings: [
+        { InstanceType: 't3.micro', Location: 'eu-west-1a' },
+        { InstanceType: 't3.micro', Location: 'eu-west-1b' },
+      ],
+    },
     denied: 'UnauthorizedOperation',
     run: (mocks, io) => checkInstanceType(mocks.clients, ENV, NETWORK, io),
   },
@@ -215,7 +257,14 @@ const SITES: CallSite[] = [
     command: DescribeInstanceRefreshesCommand,
     ok: { InstanceRefreshes: [{ InstanceRefreshId: 'r1', Status: 'Successful', PercentageComplete: 100 }] },
     denied: 'AccessDenied',
-    run: (mocks, io) => waitForRefresh(io, { clients: mocks.clients, asgName: 'demo-staging', refreshId: 'r1', pollMs: 1, deadlineMs: 5_000 }),
+    run: (mocks, io) =>
+      waitForRefresh(io, {
+        clients: mocks.clients,
+        asgName: 'demo-staging',
+        refreshId: 'r1',
+        pollMs: 1,
+        deadlineMs: 5_000,
+      }),
   },
   {
     site: 'describeTargets',
@@ -235,7 +284,8 @@ const SITES: CallSite[] = [
     command: DescribeTargetHealthCommand,
     ok: { TargetHealthDescriptions: [{ Target: { Id: 'i-1', Port: 8080 }, TargetHealth: { State: 'healthy' } }] },
     denied: 'AccessDenied',
-    run: (mocks, io) => waitForHealthyTargets(io, { clients: mocks.clients, targetGroupArn: ARN, want: 1, pollMs: 1, deadlineMs: 5_000 }),
+    run: (mocks, io) =>
+      waitForHealthyTargets(io, { clients: mocks.clients, targetGroupArn: ARN, want: 1, pollMs: 1, deadlineMs: 5_000 }),
   },
 ];
 
@@ -281,8 +331,14 @@ for (const site of SITES) {
       assert.match(error.message, /^AWS rejected the credentials \(AccessDenied\)/);
     } else {
       assert.instance(error, AwsCallError);
-      assert.is(error.message, `${site.call} for ${site.resource} failed: ${site.denied}: You are not authorized to perform this operation.`);
-      assert.match(error.details.join('\n'), new RegExp(`not allowed ${site.call}: iam/deploy-policy\\.json lists every permission bakery needs`));
+      assert.is(
+        error.message,
+        `${site.call} for ${site.resource} failed: ${site.denied}: You are not authorized to perform this operation.`,
+      );
+      assert.match(
+        error.details.join('\n'),
+        new RegExp(`not allowed ${site.call}: iam/deploy-policy\\.json lists every permission bakery needs`),
+      );
     }
     assert.is(callsOf(mocks, site), 1, 'a denial is not retried');
     assertNoSdkNoise(error, io);
@@ -296,19 +352,28 @@ for (const site of SITES) {
     const io = recordingIO();
     await site.run(mocks, io);
     assert.is(callsOf(mocks, site), 2);
-    assert.ok(io.debugs.some((line) => line.startsWith(`${site.call} for ${site.resource}: attempt 1 failed:`)), io.debugs.join('\n'));
+    assert.ok(
+      io.debugs.some((line) => line.startsWith(`${site.call} for ${site.resource}: attempt 1 failed:`)),
+      io.debugs.join('\n'),
+    );
   });
 
-  Sites(`${site.site}: an HTML 500 on every attempt ends in a message naming the call and what answered`, async ({ mocks }) => {
-    site.arrange?.(mocks);
-    answersTo(mocks, site).rejects(htmlPageError(500));
-    const io = recordingIO();
-    const error = await failureOf(site, mocks, io);
-    assert.instance(error, AwsCallError);
-    assert.is(error.message, `${site.call} for ${site.resource} failed after ${FAST_RETRY.attempts} attempts: HTTP 500: an HTML page instead of an AWS response ("500 Internal Server Error")`);
-    assert.is(callsOf(mocks, site), FAST_RETRY.attempts);
-    assertNoSdkNoise(error, io);
-  });
+  Sites(
+    `${site.site}: an HTML 500 on every attempt ends in a message naming the call and what answered`,
+    async ({ mocks }) => {
+      site.arrange?.(mocks);
+      answersTo(mocks, site).rejects(htmlPageError(500));
+      const io = recordingIO();
+      const error = await failureOf(site, mocks, io);
+      assert.instance(error, AwsCallError);
+      assert.is(
+        error.message,
+        `${site.call} for ${site.resource} failed after ${FAST_RETRY.attempts} attempts: HTTP 500: an HTML page instead of an AWS response ("500 Internal Server Error")`,
+      );
+      assert.is(callsOf(mocks, site), FAST_RETRY.attempts);
+      assertNoSdkNoise(error, io);
+    },
+  );
 }
 
 Sites.run();

@@ -53,15 +53,26 @@ Clients('a service-specific endpoint wins over AWS_ENDPOINT_URL', async () => {
       try {
         const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
         assert.is(identity.Account, '123456789012');
-        const regions = await clients.ec2.send(new DescribeRegionsCommand({ AllRegions: true, RegionNames: ['eu-west-1'] }));
+        const regions = await clients.ec2.send(
+          new DescribeRegionsCommand({ AllRegions: true, RegionNames: ['eu-west-1'] }),
+        );
         assert.is(regions.Regions?.[0]?.RegionName, 'eu-west-1');
       } finally {
         clients.destroy();
       }
-      assert.equal(activeEndpoints(process.env).slice(0, 2), [`sts → ${generalUrl} (AWS_ENDPOINT_URL)`, `ec2 → ${ec2Url} (AWS_ENDPOINT_URL_EC2)`]);
+      assert.equal(activeEndpoints(process.env).slice(0, 2), [
+        `sts → ${generalUrl} (AWS_ENDPOINT_URL)`,
+        `ec2 → ${ec2Url} (AWS_ENDPOINT_URL_EC2)`,
+      ]);
     });
-    assert.equal(general.calls.map((c) => `${c.service}:${c.action}`), ['sts:GetCallerIdentity']);
-    assert.equal(ec2Only.calls.map((c) => `${c.service}:${c.action}`), ['ec2:DescribeRegions']);
+    assert.equal(
+      general.calls.map((c) => `${c.service}:${c.action}`),
+      ['sts:GetCallerIdentity'],
+    );
+    assert.equal(
+      ec2Only.calls.map((c) => `${c.service}:${c.action}`),
+      ['ec2:DescribeRegions'],
+    );
   } finally {
     await general.stop();
     await ec2Only.stop();
@@ -76,8 +87,14 @@ Clients('a throttled call through callAws is retried until it succeeds, each ret
     await withAwsEnv({ AWS_ENDPOINT_URL: url }, async () => {
       const clients = createAwsClients('eu-west-1', {});
       try {
-        const identity = await callAws(io, { call: 'sts:GetCallerIdentity', resource: 'the credentials', retry: { ...clients.retry, throttledBaseDelayMs: 5 } }, (signal) =>
-          clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+        const identity = await callAws(
+          io,
+          {
+            call: 'sts:GetCallerIdentity',
+            resource: 'the credentials',
+            retry: { ...clients.retry, throttledBaseDelayMs: 5 },
+          },
+          (signal) => clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
         );
         assert.is(identity.Account, '123456789012');
       } finally {
@@ -85,33 +102,42 @@ Clients('a throttled call through callAws is retried until it succeeds, each ret
       }
     });
     assert.is(aws.calls.length, 3, 'two throttled attempts, then the answer');
-    assert.is(io.debugs.filter((line) => /attempt \d failed: Throttling: Rate exceeded; retrying/.test(line)).length, 2);
+    assert.is(
+      io.debugs.filter((line) => /attempt \d failed: Throttling: Rate exceeded; retrying/.test(line)).length,
+      2,
+    );
   } finally {
     await aws.stop();
   }
 });
 
-Clients('the clients themselves do not retry, whatever AWS_MAX_ATTEMPTS tells the SDK: callAws is the one place', async () => {
-  const aws = new FakeAws({ throttle: { GetCallerIdentity: 1 } });
-  const url = await aws.start();
-  try {
-    await withAwsEnv({ AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '5', AWS_RETRY_MODE: 'adaptive' }, async () => {
-      const clients = createAwsClients('eu-west-1', process.env);
-      try {
-        const error = await clients.sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => e);
-        assert.is((error as Error).name, 'Throttling');
-      } finally {
-        clients.destroy();
-      }
-    });
-    assert.is(aws.calls.length, 1, 'one request: the SDK did not retry');
-  } finally {
-    await aws.stop();
-  }
-});
+Clients(
+  'the clients themselves do not retry, whatever AWS_MAX_ATTEMPTS tells the SDK: callAws is the one place',
+  async () => {
+    const aws = new FakeAws({ throttle: { GetCallerIdentity: 1 } });
+    const url = await aws.start();
+    try {
+      await withAwsEnv({ AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '5', AWS_RETRY_MODE: 'adaptive' }, async () => {
+        const clients = createAwsClients('eu-west-1', process.env);
+        try {
+          const error = await clients.sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => e);
+          assert.is((error as Error).name, 'Throttling');
+        } finally {
+          clients.destroy();
+        }
+      });
+      assert.is(aws.calls.length, 1, 'one request: the SDK did not retry');
+    } finally {
+      await aws.stop();
+    }
+  },
+);
 
 Clients('endpoint overrides can be switched off like the SDK does', () => {
-  assert.equal(activeEndpoints({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }), []);
+  assert.equal(
+    activeEndpoints({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }),
+    [],
+  );
   assert.equal(activeEndpoints({}), []);
 });
 

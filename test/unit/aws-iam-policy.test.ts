@@ -27,7 +27,8 @@ const SERVICE_PREFIX: Record<string, string> = {
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
 
 async function policy(): Promise<Statement[]> {
-  return (JSON.parse(await readFile(join(REPO, 'iam', 'deploy-policy.json'), 'utf8')) as { Statement: Statement[] }).Statement;
+  return (JSON.parse(await readFile(join(REPO, 'iam', 'deploy-policy.json'), 'utf8')) as { Statement: Statement[] })
+    .Statement;
 }
 
 /** "ec2:DescribeImages" for every XxxCommand imported from an AWS SDK client by the runner. */
@@ -63,14 +64,18 @@ Policy('every statement is an Allow with a Sid, actions and resources', async ()
 
 Policy('no statement grants a whole service or every action', async () => {
   for (const statement of await policy()) {
-    for (const action of list(statement.Action)) assert.not.match(action, /(^\*$|:\*$)/, `${statement.Sid} grants ${action}`);
+    for (const action of list(statement.Action))
+      assert.not.match(action, /(^\*$|:\*$)/, `${statement.Sid} grants ${action}`);
   }
 });
 
 Policy('every AWS call the runner makes is allowed', async () => {
   const allowed = new Set((await policy()).flatMap((s) => list(s.Action)));
   const used = await runnerActions();
-  assert.ok(used.includes('autoscaling:DescribeInstanceRefreshes') && used.includes('ec2:DeregisterImage'), `found ${used.join(', ')}`);
+  assert.ok(
+    used.includes('autoscaling:DescribeInstanceRefreshes') && used.includes('ec2:DeregisterImage'),
+    `found ${used.join(', ')}`,
+  );
   for (const action of used) assert.ok(allowed.has(action), `iam/deploy-policy.json does not allow ${action}`);
 });
 
@@ -81,7 +86,11 @@ Policy('instances can only be stopped or terminated when bakery tagged them', as
 });
 
 Policy('the stack resources can only be changed or deleted when they carry the bakery tag', async () => {
-  for (const action of ['autoscaling:DeleteAutoScalingGroup', 'elasticloadbalancing:DeleteLoadBalancer', 'ec2:DeleteLaunchTemplate']) {
+  for (const action of [
+    'autoscaling:DeleteAutoScalingGroup',
+    'elasticloadbalancing:DeleteLoadBalancer',
+    'ec2:DeleteLaunchTemplate',
+  ]) {
     const statements = (await policy()).filter((s) => list(s.Action).includes(action));
     assert.is(statements.length, 1, action);
     assert.match(JSON.stringify(statements[0]?.Condition), /ResourceTag\/bakery:app/, action);
@@ -91,15 +100,24 @@ Policy('the stack resources can only be changed or deleted when they carry the b
 Policy('state access is limited to the bakery prefix of one bucket', async () => {
   const s3 = (await policy()).filter((s) => list(s.Action).some((a) => a.startsWith('s3:')));
   for (const statement of s3) {
-    for (const resource of list(statement.Resource)) assert.match(resource, /^arn:aws:s3:::<STATE_BUCKET>(\/bakery\/\*)?$/);
+    for (const resource of list(statement.Resource))
+      assert.match(resource, /^arn:aws:s3:::<STATE_BUCKET>(\/bakery\/\*)?$/);
   }
-  assert.ok(s3.some((s) => list(s.Action).includes('s3:DeleteObject')), 'the S3 lock file must be deletable');
+  assert.ok(
+    s3.some((s) => list(s.Action).includes('s3:DeleteObject')),
+    'the S3 lock file must be deletable',
+  );
 });
 
 Policy('service-linked roles can be created only for Auto Scaling and Elastic Load Balancing', async () => {
   const statement = (await policy()).find((s) => list(s.Action).includes('iam:CreateServiceLinkedRole'));
-  assert.equal(statement?.Condition, { StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] } });
-  assert.not.ok((await policy()).some((s) => list(s.Action).includes('iam:PassRole')), 'no role is passed to instances');
+  assert.equal(statement?.Condition, {
+    StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] },
+  });
+  assert.not.ok(
+    (await policy()).some((s) => list(s.Action).includes('iam:PassRole')),
+    'no role is passed to instances',
+  );
 });
 
 Policy.run();

@@ -50,22 +50,34 @@ Images('the AMI id is taken from the artifact for the deploy region only', () =>
   assert.is(amiFromArtifact('sha256:0123', 'eu-west-1'), undefined);
 });
 
-Images('the cache finds the newest available AMI of this app, environment and fingerprint', async ({ mocks, store }) => {
-  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-01', '2026-11-01T00:00:00.000Z', 'fp'), ami('ami-02', '2026-11-20T00:00:00.000Z', 'fp')] });
-  const found = await store.findByFingerprint(recordingIO(), 'fp');
-  assert.equal(found, { id: 'ami-02', fingerprint: 'fp', name: 'demo-staging-ami-02', createdAt: '2026-11-20T00:00:00.000Z' });
-  const input = mocks.ec2.commandCalls(DescribeImagesCommand)[0]?.args[0].input;
-  assert.equal(input?.Owners, ['self']);
-  assert.equal(input?.Filters, [
-    { Name: 'tag:bakery:app', Values: ['demo'] },
-    { Name: 'tag:bakery:env', Values: ['staging'] },
-    { Name: 'tag:bakery:fingerprint', Values: ['fp'] },
-    { Name: 'state', Values: ['available'] },
-  ]);
-});
+Images(
+  'the cache finds the newest available AMI of this app, environment and fingerprint',
+  async ({ mocks, store }) => {
+    mocks.ec2.on(DescribeImagesCommand).resolves({
+      Images: [ami('ami-01', '2026-11-01T00:00:00.000Z', 'fp'), ami('ami-02', '2026-11-20T00:00:00.000Z', 'fp')],
+    });
+    const found = await store.findByFingerprint(recordingIO(), 'fp');
+    assert.equal(found, {
+      id: 'ami-02',
+      fingerprint: 'fp',
+      name: 'demo-staging-ami-02',
+      createdAt: '2026-11-20T00:00:00.000Z',
+    });
+    const input = mocks.ec2.commandCalls(DescribeImagesCommand)[0]?.args[0].input;
+    assert.equal(input?.Owners, ['self']);
+    assert.equal(input?.Filters, [
+      { Name: 'tag:bakery:app', Values: ['demo'] },
+      { Name: 'tag:bakery:env', Values: ['staging'] },
+      { Name: 'tag:bakery:fingerprint', Values: ['fp'] },
+      { Name: 'state', Values: ['available'] },
+    ]);
+  },
+);
 
 Images('--image with an unknown AMI is bad input (exit 2)', async ({ mocks, store }) => {
-  mocks.ec2.on(DescribeImagesCommand).rejects(awsError('InvalidAMIID.NotFound', "The image id '[ami-0123456789]' does not exist"));
+  mocks.ec2
+    .on(DescribeImagesCommand)
+    .rejects(awsError('InvalidAMIID.NotFound', "The image id '[ami-0123456789]' does not exist"));
   const error = await store.resolve(recordingIO(), 'ami-0123456789').catch((e: unknown) => e);
   assert.instance(error, UsageError);
   assert.match((error as Error).message, /--image ami-0123456789: no such AMI in eu-west-1/);
@@ -74,25 +86,32 @@ Images('--image with an unknown AMI is bad input (exit 2)', async ({ mocks, stor
 });
 
 Images('--image of another app is deployed with a warning', async ({ mocks, store }) => {
-  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [{ ...ami('ami-0fedcba98', '2026-11-01T00:00:00.000Z'), Tags: [{ Key: 'bakery:app', Value: 'other' }] }] });
+  mocks.ec2.on(DescribeImagesCommand).resolves({
+    Images: [{ ...ami('ami-0fedcba98', '2026-11-01T00:00:00.000Z'), Tags: [{ Key: 'bakery:app', Value: 'other' }] }],
+  });
   const io = recordingIO();
   const ref = await store.resolve(io, 'ami-0fedcba98');
   assert.is(ref.fingerprint, 'unknown');
   assert.match(io.warnings[0] ?? '', /was not baked for demo\/staging/);
 });
 
-Images('adopting an artifact whose tags lack the fingerprint tags the AMI and its snapshots', async ({ mocks, store }) => {
-  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [{ ...ami('ami-0abc', '2026-11-22T00:00:00.000Z'), Tags: [{ Key: 'bakery:app', Value: 'demo' }] }] });
-  mocks.ec2.on(CreateTagsCommand).resolves({});
-  const ref = await store.adopt(recordingIO(), 'eu-west-1:ami-0abc', 'fp-new');
-  assert.is(ref.fingerprint, 'fp-new');
-  const tagged = mocks.ec2.commandCalls(CreateTagsCommand)[0]?.args[0].input;
-  assert.equal(tagged?.Resources, ['ami-0abc', 'snap-0abc']);
-  assert.equal(tagged?.Tags, [
-    { Key: 'bakery:env', Value: 'staging' },
-    { Key: 'bakery:fingerprint', Value: 'fp-new' },
-  ]);
-});
+Images(
+  'adopting an artifact whose tags lack the fingerprint tags the AMI and its snapshots',
+  async ({ mocks, store }) => {
+    mocks.ec2.on(DescribeImagesCommand).resolves({
+      Images: [{ ...ami('ami-0abc', '2026-11-22T00:00:00.000Z'), Tags: [{ Key: 'bakery:app', Value: 'demo' }] }],
+    });
+    mocks.ec2.on(CreateTagsCommand).resolves({});
+    const ref = await store.adopt(recordingIO(), 'eu-west-1:ami-0abc', 'fp-new');
+    assert.is(ref.fingerprint, 'fp-new');
+    const tagged = mocks.ec2.commandCalls(CreateTagsCommand)[0]?.args[0].input;
+    assert.equal(tagged?.Resources, ['ami-0abc', 'snap-0abc']);
+    assert.equal(tagged?.Tags, [
+      { Key: 'bakery:env', Value: 'staging' },
+      { Key: 'bakery:fingerprint', Value: 'fp-new' },
+    ]);
+  },
+);
 
 Images('adopting a fully tagged artifact changes nothing', async ({ mocks, store }) => {
   mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-0abc', '2026-11-22T00:00:00.000Z', 'fp')] });
@@ -100,41 +119,70 @@ Images('adopting a fully tagged artifact changes nothing', async ({ mocks, store
   assert.is(mocks.ec2.commandCalls(CreateTagsCommand).length, 0);
 });
 
-Images('pruning keeps the newest N and the image in use, deregistering the rest before deleting their snapshots', async ({ mocks, store }) => {
-  const images = [ami('ami-05', '2026-11-05T00:00:00.000Z'), ami('ami-01', '2026-11-01T00:00:00.000Z'), ami('ami-03', '2026-11-03T00:00:00.000Z'), ami('ami-04', '2026-11-04T00:00:00.000Z'), ami('ami-02', '2026-11-02T00:00:00.000Z')];
-  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: images });
-  mocks.ec2.on(DeregisterImageCommand).resolves({});
-  mocks.ec2.on(DeleteSnapshotCommand).resolves({});
-  // In use: the oldest (a rollback with --image); it must survive although it is not among the newest 2.
-  const removed = await store.prune(recordingIO(), 2, { id: 'ami-01', fingerprint: 'fp-ami-01' });
-  assert.equal(mocks.ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId), ['ami-03', 'ami-02']);
-  assert.equal(mocks.ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId), ['snap-03', 'snap-02']);
-  assert.equal(removed, ['AMI ami-03 (demo-staging-ami-03) and its snapshot snap-03', 'AMI ami-02 (demo-staging-ami-02) and its snapshot snap-02']);
-  const order = mocks.ec2.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
-  assert.ok(order.indexOf('DeregisterImageCommand') < order.indexOf('DeleteSnapshotCommand'), 'deregister first: a snapshot in use by an AMI cannot be deleted');
-});
+Images(
+  'pruning keeps the newest N and the image in use, deregistering the rest before deleting their snapshots',
+  async ({ mocks, store }) => {
+    const images = [
+      ami('ami-05', '2026-11-05T00:00:00.000Z'),
+      ami('ami-01', '2026-11-01T00:00:00.000Z'),
+      ami('ami-03', '2026-11-03T00:00:00.000Z'),
+      ami('ami-04', '2026-11-04T00:00:00.000Z'),
+      ami('ami-02', '2026-11-02T00:00:00.000Z'),
+    ];
+    mocks.ec2.on(DescribeImagesCommand).resolves({ Images: images });
+    mocks.ec2.on(DeregisterImageCommand).resolves({});
+    mocks.ec2.on(DeleteSnapshotCommand).resolves({});
+    // In use: the oldest (a rollback with --image); it must survive although it is not among the newest 2.
+    const removed = await store.prune(recordingIO(), 2, { id: 'ami-01', fingerprint: 'fp-ami-01' });
+    assert.equal(
+      mocks.ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
+      ['ami-03', 'ami-02'],
+    );
+    assert.equal(
+      mocks.ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId),
+      ['snap-03', 'snap-02'],
+    );
+    assert.equal(removed, [
+      'AMI ami-03 (demo-staging-ami-03) and its snapshot snap-03',
+      'AMI ami-02 (demo-staging-ami-02) and its snapshot snap-02',
+    ]);
+    const order = mocks.ec2.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    assert.ok(
+      order.indexOf('DeregisterImageCommand') < order.indexOf('DeleteSnapshotCommand'),
+      'deregister first: a snapshot in use by an AMI cannot be deleted',
+    );
+  },
+);
 
 Images('a snapshot AWS still counts as in use is retried until it can be deleted', async ({ mocks, store }) => {
   mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-09', '2026-11-09T00:00:00.000Z')] });
   mocks.ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   mocks.ec2.on(DeregisterImageCommand).resolves({});
-  mocks.ec2.on(DeleteSnapshotCommand).rejectsOnce(awsError('InvalidSnapshot.InUse', 'The snapshot snap-09 is currently in use by ami-09')).resolves({});
+  mocks.ec2
+    .on(DeleteSnapshotCommand)
+    .rejectsOnce(awsError('InvalidSnapshot.InUse', 'The snapshot snap-09 is currently in use by ami-09'))
+    .resolves({});
   const removed = await store.removeAll(recordingIO());
   assert.is(mocks.ec2.commandCalls(DeleteSnapshotCommand).length, 2);
   assert.equal(removed, ['AMI ami-09 (demo-staging-ami-09) and its snapshot snap-09']);
 });
 
-Images('removing everything tolerates what is already gone and deletes orphaned snapshots', async ({ mocks, store }) => {
-  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-07', '2026-11-07T00:00:00.000Z')] });
-  mocks.ec2.on(DeregisterImageCommand).rejects(awsError('InvalidAMIID.Unavailable'));
-  mocks.ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-07' }, { SnapshotId: 'snap-orphan' }] });
-  mocks.ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-07' }).rejects(awsError('InvalidSnapshot.NotFound'));
-  mocks.ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-orphan' }).resolves({});
-  const removed = await store.removeAll(recordingIO());
-  assert.equal(removed, ['snapshot snap-orphan']);
-  const filters = mocks.ec2.commandCalls(DescribeSnapshotsCommand)[0]?.args[0].input;
-  assert.equal(filters?.OwnerIds, ['self']);
-});
+Images(
+  'removing everything tolerates what is already gone and deletes orphaned snapshots',
+  async ({ mocks, store }) => {
+    mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-07', '2026-11-07T00:00:00.000Z')] });
+    mocks.ec2.on(DeregisterImageCommand).rejects(awsError('InvalidAMIID.Unavailable'));
+    mocks.ec2
+      .on(DescribeSnapshotsCommand)
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-07' }, { SnapshotId: 'snap-orphan' }] });
+    mocks.ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-07' }).rejects(awsError('InvalidSnapshot.NotFound'));
+    mocks.ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-orphan' }).resolves({});
+    const removed = await store.removeAll(recordingIO());
+    assert.equal(removed, ['snapshot snap-orphan']);
+    const filters = mocks.ec2.commandCalls(DescribeSnapshotsCommand)[0]?.args[0].input;
+    assert.equal(filters?.OwnerIds, ['self']);
+  },
+);
 
 Images('removing nothing returns nothing', async ({ mocks, store }) => {
   mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [] });
@@ -144,22 +192,39 @@ Images('removing nothing returns nothing', async ({ mocks, store }) => {
 });
 
 Images('an image is described afresh by id: its root device name needs no earlier lookup', async ({ mocks }) => {
-  mocks.ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0abc'] }).resolves({ Images: [{ ...ami('ami-0abc', '2026-11-22T00:00:00.000Z'), RootDeviceName: '/dev/sda1' }] });
+  mocks.ec2
+    .on(DescribeImagesCommand, { ImageIds: ['ami-0abc'] })
+    .resolves({ Images: [{ ...ami('ami-0abc', '2026-11-22T00:00:00.000Z'), RootDeviceName: '/dev/sda1' }] });
   const image = await describeAmi(recordingIO(), mocks.clients, 'ami-0abc');
   assert.is(image?.RootDeviceName, '/dev/sda1');
-  mocks.ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0gone'] }).rejects(awsError('InvalidAMIID.NotFound', "The image id '[ami-0gone]' does not exist"));
+  mocks.ec2
+    .on(DescribeImagesCommand, { ImageIds: ['ami-0gone'] })
+    .rejects(awsError('InvalidAMIID.NotFound', "The image id '[ami-0gone]' does not exist"));
   assert.is(await describeAmi(recordingIO(), mocks.clients, 'ami-0gone'), undefined);
 });
 
-Images('a snapshot AWS counts as in use past the deadline fails naming it and how to delete it later', async ({ mocks }) => {
-  const store = amiStore(mocks.clients, awsEnvironment(), { intervalMs: 1, deadlineMs: 20 });
-  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-09', '2026-11-09T00:00:00.000Z')] });
-  mocks.ec2.on(DeregisterImageCommand).resolves({});
-  mocks.ec2.on(DeleteSnapshotCommand).rejects(awsError('InvalidSnapshot.InUse', 'The snapshot snap-09 is currently in use by ami-09'));
-  const error = (await store.prune(recordingIO(), 0, { id: 'ami-other', fingerprint: 'x' }).catch((e: unknown) => e)) as DeployError;
-  assert.instance(error, DeployError);
-  assert.match(error.message, /^deleting snapshot snap-09 failed: InvalidSnapshot\.InUse: The snapshot snap-09 is currently in use/);
-  assert.ok(error.details.includes('delete it later with: aws ec2 delete-snapshot --region eu-west-1 --snapshot-id snap-09'), error.details.join('|'));
-});
+Images(
+  'a snapshot AWS counts as in use past the deadline fails naming it and how to delete it later',
+  async ({ mocks }) => {
+    const store = amiStore(mocks.clients, awsEnvironment(), { intervalMs: 1, deadlineMs: 20 });
+    mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [ami('ami-09', '2026-11-09T00:00:00.000Z')] });
+    mocks.ec2.on(DeregisterImageCommand).resolves({});
+    mocks.ec2
+      .on(DeleteSnapshotCommand)
+      .rejects(awsError('InvalidSnapshot.InUse', 'The snapshot snap-09 is currently in use by ami-09'));
+    const error = (await store
+      .prune(recordingIO(), 0, { id: 'ami-other', fingerprint: 'x' })
+      .catch((e: unknown) => e)) as DeployError;
+    assert.instance(error, DeployError);
+    assert.match(
+      error.message,
+      /^deleting snapshot snap-09 failed: InvalidSnapshot\.InUse: The snapshot snap-09 is currently in use/,
+    );
+    assert.ok(
+      error.details.includes('delete it later with: aws ec2 delete-snapshot --region eu-west-1 --snapshot-id snap-09'),
+      error.details.join('|'),
+    );
+  },
+);
 
 Images.run();

@@ -39,13 +39,28 @@ Terraform('everything lives under .deploy/ENV, the working copy included', () =>
 });
 
 Terraform('local state goes to .deploy/ENV/terraform.tfstate', () => {
-  assert.equal(backendConfig(awsEnvironment(), layout), { type: 'local', settings: { path: '/project/.deploy/staging/terraform.tfstate' } });
+  assert.equal(backendConfig(awsEnvironment(), layout), {
+    type: 'local',
+    settings: { path: '/project/.deploy/staging/terraform.tfstate' },
+  });
 });
 
 Terraform('S3 state uses a lock file, encryption, and a per app and environment key by default', () => {
   const s3 = backendConfig(awsEnvironment({ state: { backend: 's3', bucket: 'tf-state' } }), layout);
-  assert.equal(s3, { type: 's3', settings: { bucket: 'tf-state', key: 'bakery/demo/staging/terraform.tfstate', region: 'eu-west-1', use_lockfile: 'true', encrypt: 'true' } });
-  const custom = backendConfig(awsEnvironment({ state: { backend: 's3', bucket: 'tf-state', key: 'x/y.tfstate', region: 'us-east-1' } }), layout);
+  assert.equal(s3, {
+    type: 's3',
+    settings: {
+      bucket: 'tf-state',
+      key: 'bakery/demo/staging/terraform.tfstate',
+      region: 'eu-west-1',
+      use_lockfile: 'true',
+      encrypt: 'true',
+    },
+  });
+  const custom = backendConfig(
+    awsEnvironment({ state: { backend: 's3', bucket: 'tf-state', key: 'x/y.tfstate', region: 'us-east-1' } }),
+    layout,
+  );
   assert.is(custom.settings.key, 'x/y.tfstate');
   assert.is(custom.settings.region, 'us-east-1');
 });
@@ -53,11 +68,18 @@ Terraform('S3 state uses a lock file, encryption, and a per app and environment 
 Terraform('the stack name is app-env, computed from an environment deploy.yaml validation has already accepted', () => {
   assert.is(stackName(awsEnvironment()), 'demo-staging');
   // The 32-character limit is deploy.yaml's rule (test/unit/config.test.ts): the name is only computed here.
-  assert.is(stackName(awsEnvironment({}, { app: 'shop-frontend-eu', name: 'production-blue' })), 'shop-frontend-eu-production-blue');
+  assert.is(
+    stackName(awsEnvironment({}, { app: 'shop-frontend-eu', name: 'production-blue' })),
+    'shop-frontend-eu-production-blue',
+  );
 });
 
 Terraform('inputs carry the config, the resolved network and the image, and nothing secret', () => {
-  const inputs = terraformInputs(awsEnvironment({ certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }), { vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'] }, { id: 'ami-1', rootDeviceName: '/dev/sda1' });
+  const inputs = terraformInputs(
+    awsEnvironment({ certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }),
+    { vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'] },
+    { id: 'ami-1', rootDeviceName: '/dev/sda1' },
+  );
   assert.equal(inputs, {
     name: 'demo-staging',
     app: 'demo',
@@ -79,29 +101,39 @@ Terraform('the runner writes every input the stack requires, and only inputs it 
   const written = Object.keys(terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-1' }));
   for (const name of written) assert.ok(stack.variables.has(name), `terraform/variables.tf has no variable "${name}"`);
   const required = [...stack.variables].filter(([, declaration]) => !('default' in declaration)).map(([name]) => name);
-  for (const name of required) assert.ok(written.includes(name), `the runner does not write the required variable "${name}"`);
+  for (const name of required)
+    assert.ok(written.includes(name), `the runner does not write the required variable "${name}"`);
 });
 
-Terraform('the staged copy has the stack, a generated backend and the project lock file, and no stale files', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'bakery-tf-stage-'));
-  try {
-    const staged = terraformLayout(root, join(root, '.deploy', 'staging'));
-    await mkdir(staged.moduleDir, { recursive: true });
-    await writeFile(join(staged.moduleDir, 'main.tf'), '# main\n');
-    await writeFile(join(staged.moduleDir, 'README.md'), 'docs\n');
-    await writeFile(join(staged.moduleDir, '.terraform.lock.hcl'), '# lock\n');
-    await mkdir(staged.workDir, { recursive: true });
-    await writeFile(join(staged.workDir, 'removed.tf'), '# gone from terraform/\n');
-    await stageModule(staged, { type: 's3', settings: {} });
-    assert.equal((await readdir(staged.workDir)).sort(), ['.terraform.lock.hcl', 'backend.tf', 'main.tf']);
-    assert.match(await readFile(join(staged.workDir, 'backend.tf'), 'utf8'), /terraform \{\n {2}backend "s3" \{\}\n\}/);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+Terraform(
+  'the staged copy has the stack, a generated backend and the project lock file, and no stale files',
+  async () => {
+    const root = await mkdtemp(join(tmpdir(), 'bakery-tf-stage-'));
+    try {
+      const staged = terraformLayout(root, join(root, '.deploy', 'staging'));
+      await mkdir(staged.moduleDir, { recursive: true });
+      await writeFile(join(staged.moduleDir, 'main.tf'), '# main\n');
+      await writeFile(join(staged.moduleDir, 'README.md'), 'docs\n');
+      await writeFile(join(staged.moduleDir, '.terraform.lock.hcl'), '# lock\n');
+      await mkdir(staged.workDir, { recursive: true });
+      await writeFile(join(staged.workDir, 'removed.tf'), '# gone from terraform/\n');
+      await stageModule(staged, { type: 's3', settings: {} });
+      assert.equal((await readdir(staged.workDir)).sort(), ['.terraform.lock.hcl', 'backend.tf', 'main.tf']);
+      assert.match(
+        await readFile(join(staged.workDir, 'backend.tf'), 'utf8'),
+        /terraform \{\n {2}backend "s3" \{\}\n\}/,
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+);
 
 Terraform('a project without terraform/ is told where to run from', async () => {
-  const error = await stageModule(terraformLayout('/nonexistent', '/nonexistent/.deploy/x'), { type: 'local', settings: {} }).catch((e: unknown) => e);
+  const error = await stageModule(terraformLayout('/nonexistent', '/nonexistent/.deploy/x'), {
+    type: 'local',
+    settings: {},
+  }).catch((e: unknown) => e);
   assert.instance(error, PreflightError);
   assert.match((error as Error).message, /has no Terraform files: run bakery from the project root/);
 });
@@ -137,16 +169,30 @@ Terraform('a plan is summarised by its counts and actions', () => {
     add: 2,
     change: 1,
     destroy: 2,
-    actions: ['update aws_launch_template.this', 'replace aws_lb_target_group.this', 'create aws_lb.this', 'destroy aws_security_group.old'],
+    actions: [
+      'update aws_launch_template.this',
+      'replace aws_lb_target_group.this',
+      'create aws_lb.this',
+      'destroy aws_security_group.old',
+    ],
   });
-  assert.is(formatPlan(plan), '2 to add, 1 to change, 2 to destroy (update aws_launch_template.this, replace aws_lb_target_group.this, create aws_lb.this, destroy aws_security_group.old)');
+  assert.is(
+    formatPlan(plan),
+    '2 to add, 1 to change, 2 to destroy (update aws_launch_template.this, replace aws_lb_target_group.this, create aws_lb.this, destroy aws_security_group.old)',
+  );
   assert.equal(parsePlan('No changes. Your infrastructure matches the configuration.').changes, false);
   assert.is(formatPlan(parsePlan('No changes.')), 'no infrastructure changes');
 });
 
 Terraform('only resource progress and summaries become progress lines', () => {
-  assert.is(terraformProgress('aws_lb.this: Still creating... [10s elapsed]'), 'aws_lb.this: Still creating... [10s elapsed]');
-  assert.is(terraformProgress('Apply complete! Resources: 1 added, 0 changed, 0 destroyed.'), 'Apply complete! Resources: 1 added, 0 changed, 0 destroyed.');
+  assert.is(
+    terraformProgress('aws_lb.this: Still creating... [10s elapsed]'),
+    'aws_lb.this: Still creating... [10s elapsed]',
+  );
+  assert.is(
+    terraformProgress('Apply complete! Resources: 1 added, 0 changed, 0 destroyed.'),
+    'Apply complete! Resources: 1 added, 0 changed, 0 destroyed.',
+  );
   assert.is(terraformProgress('Initializing provider plugins...'), undefined);
 });
 
@@ -180,9 +226,18 @@ Terraform('outputs give the URL, the group and the target group, or nothing when
       launch_template_version: { value: 3 },
     }),
   );
-  assert.equal(outputs, { url: 'http://demo-1.eu-west-1.elb.amazonaws.com', albDnsName: 'demo-1.eu-west-1.elb.amazonaws.com', asgName: 'demo-staging', targetGroupArn: 'arn:tg', launchTemplateVersion: 3 });
+  assert.equal(outputs, {
+    url: 'http://demo-1.eu-west-1.elb.amazonaws.com',
+    albDnsName: 'demo-1.eu-west-1.elb.amazonaws.com',
+    asgName: 'demo-staging',
+    targetGroupArn: 'arn:tg',
+    launchTemplateVersion: 3,
+  });
   assert.is(parseOutputs('{}'), undefined);
-  assert.throws(() => parseOutputs('not json'), (error: unknown) => error instanceof DeployError);
+  assert.throws(
+    () => parseOutputs('not json'),
+    (error: unknown) => error instanceof DeployError,
+  );
 });
 
 Terraform.run();

@@ -24,7 +24,11 @@ async function project(): Promise<string> {
   return root;
 }
 
-const inputs = (root: string) => ({ root, baseImage: 'bakery-base:bookworm@sha256:1', variables: { app_name: 'demo', environment: 'local' } });
+const inputs = (root: string) => ({
+  root,
+  baseImage: 'bakery-base:bookworm@sha256:1',
+  variables: { app_name: 'demo', environment: 'local' },
+});
 
 const Fingerprint = suite<{ root: string; base: string }>('the bake fingerprint');
 
@@ -61,8 +65,14 @@ Fingerprint('changes when a file becomes executable', async (context) => {
 });
 
 Fingerprint('changes with the base image and with a bake variable', async (context) => {
-  assert.is.not(await computeFingerprint({ ...inputs(context.root), baseImage: 'bakery-base:bookworm@sha256:2' }), context.base);
-  assert.is.not(await computeFingerprint({ ...inputs(context.root), variables: { app_name: 'demo', environment: 'prod' } }), context.base);
+  assert.is.not(
+    await computeFingerprint({ ...inputs(context.root), baseImage: 'bakery-base:bookworm@sha256:2' }),
+    context.base,
+  );
+  assert.is.not(
+    await computeFingerprint({ ...inputs(context.root), variables: { app_name: 'demo', environment: 'prod' } }),
+    context.base,
+  );
 });
 
 Fingerprint('ignores caches, service tests and files outside the baked directories', async (context) => {
@@ -71,7 +81,11 @@ Fingerprint('ignores caches, service tests and files outside the baked directori
   await writeFile(join(context.root, 'service/tests/test_app.py'), 'def test(): assert True\n');
   await writeFile(join(context.root, 'README.md'), 'changed\n');
   assert.is(await computeFingerprint(inputs(context.root)), context.base);
-  assert.equal(await listBakedFiles(context.root), ['ansible/playbook.yml', 'packer/app.pkr.hcl', 'service/bakery_service/__init__.py']);
+  assert.equal(await listBakedFiles(context.root), [
+    'ansible/playbook.yml',
+    'packer/app.pkr.hcl',
+    'service/bakery_service/__init__.py',
+  ]);
 });
 
 Fingerprint.run();
@@ -82,7 +96,7 @@ const BUILD_OUTPUT = [
   '1795329101,,ui,say,==> docker.app: Provisioning with Ansible...',
   '1795329102,,ui,message,    docker.app: TASK [app : Install the service files] ***',
   '1795329103,,ui,message,    docker.app: fatal: [default]: FAILED! => {"msg": "boom%!(PACKER_COMMA) really"}',
-  '1795329104,,ui,error,Build \'docker.app\' errored after 1 minute: Error executing Ansible: Non-zero exit status: exit status 2',
+  "1795329104,,ui,error,Build 'docker.app' errored after 1 minute: Error executing Ansible: Non-zero exit status: exit status 2",
   '1795329210,docker.app,artifact-count,1',
   '1795329210,docker.app,artifact,0,builder-id,packer.docker',
   '1795329210,docker.app,artifact,0,id,sha256:3ca398be0000000000000000000000000000000000000000000000000000abcd',
@@ -100,7 +114,10 @@ Packer('gives the artifact id of each source from artifact lines only', () => {
 });
 
 Packer('unescapes commas in fields', () => {
-  assert.equal(parseMachineLine(BUILD_OUTPUT[3] as string)?.data, ['message', '    docker.app: fatal: [default]: FAILED! => {"msg": "boom, really"}']);
+  assert.equal(parseMachineLine(BUILD_OUTPUT[3] as string)?.data, [
+    'message',
+    '    docker.app: fatal: [default]: FAILED! => {"msg": "boom, really"}',
+  ]);
   assert.is(parseMachineLine('not a machine-readable line'), undefined);
 });
 

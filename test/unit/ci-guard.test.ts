@@ -12,11 +12,17 @@ import { makeTempDir, removeDir, runCli } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 
 function awsEnvironment(backend: 'local' | 's3'): AwsEnvironment {
-  const state = backend === 's3' ? { backend: 's3' as const, bucket: 'demo-terraform-state' } : { backend: 'local' as const };
+  const state =
+    backend === 's3' ? { backend: 's3' as const, bucket: 'demo-terraform-state' } : { backend: 'local' as const };
   return awsEnvironmentOf({ state }, { name: 'prod' });
 }
 
-const localEnvironment = { ...awsEnvironment('local'), name: 'local', target: 'local', local: { port: 8080, base_image: 'debian:bookworm' } } as unknown as Environment;
+const localEnvironment = {
+  ...awsEnvironment('local'),
+  name: 'local',
+  target: 'local',
+  local: { port: 8080, base_image: 'debian:bookworm' },
+} as unknown as Environment;
 
 const refusal = (run: () => void): UsageError => thrownBy(UsageError, run);
 
@@ -68,14 +74,25 @@ guard('agrees with the output mode on what counts as CI', () => {
 
 guard.run();
 
-const cli = suite<{ dir: string; config: string }>('deploy.ts and destroy.ts stop at the CI guard before anything starts');
+const cli = suite<{ dir: string; config: string }>(
+  'deploy.ts and destroy.ts stop at the CI guard before anything starts',
+);
 
 cli.before.each((context) => {
   context.dir = makeTempDir('bakery-ci-guard-');
   context.config = join(context.dir, 'deploy.yaml');
   writeFileSync(
     context.config,
-    ['app: demo', 'environments:', '  prod:', '    target: aws', '    aws:', '      region: eu-west-1', '      state: { backend: local }', ''].join('\n'),
+    [
+      'app: demo',
+      'environments:',
+      '  prod:',
+      '    target: aws',
+      '    aws:',
+      '      region: eu-west-1',
+      '      state: { backend: local }',
+      '',
+    ].join('\n'),
   );
 });
 cli.after.each((context) => removeDir(context.dir));

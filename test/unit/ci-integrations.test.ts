@@ -86,7 +86,10 @@ gates('runs the job in the GitHub Environment it deploys, so prod waits for its 
 });
 
 gates('queues deploys per environment and never cancels a running one', () => {
-  assert.equal(at(DEPLOY, 'jobs', 'deploy', 'concurrency'), { group: "deploy-${{ inputs.environment || 'staging' }}", 'cancel-in-progress': false });
+  assert.equal(at(DEPLOY, 'jobs', 'deploy', 'concurrency'), {
+    group: "deploy-${{ inputs.environment || 'staging' }}",
+    'cancel-in-progress': false,
+  });
 });
 
 gates('deploys only after the tests pass', () => {
@@ -123,9 +126,17 @@ const jenkins = suite('the Jenkinsfile is a declarative pipeline with an approva
 
 jenkins('declares the stages in order: test, staging, prod, destroy', () => {
   assert.match(JENKINS_CODE, /^pipeline \{/m);
-  const order = ['Test', 'Deploy staging', 'Deploy prod', 'Destroy'].map((name) => JENKINS_CODE.indexOf(`stage('${name}')`));
-  assert.ok(order.every((index) => index >= 0), order.join(', '));
-  assert.equal([...order].sort((a, b) => a - b), order);
+  const order = ['Test', 'Deploy staging', 'Deploy prod', 'Destroy'].map((name) =>
+    JENKINS_CODE.indexOf(`stage('${name}')`),
+  );
+  assert.ok(
+    order.every((index) => index >= 0),
+    order.join(', '),
+  );
+  assert.equal(
+    [...order].sort((a, b) => a - b),
+    order,
+  );
 });
 
 jenkins('asks for approval before prod, before taking an agent, and only when it would deploy', () => {
@@ -178,7 +189,12 @@ jenkins.run();
 const trust = suite('the OIDC trust policy admits only this repository and its environments');
 
 const POLICY = JSON.parse(readFileSync(join(REPO_ROOT, 'iam', 'github-oidc-trust.json'), 'utf8')) as {
-  Statement: Array<{ Effect: string; Action: string; Principal: { Federated: string }; Condition: { StringEquals: Record<string, string | string[]> } }>;
+  Statement: Array<{
+    Effect: string;
+    Action: string;
+    Principal: { Federated: string };
+    Condition: { StringEquals: Record<string, string | string[]> };
+  }>;
 };
 
 trust('trusts GitHub OIDC tokens meant for STS', () => {
@@ -190,7 +206,10 @@ trust('trusts GitHub OIDC tokens meant for STS', () => {
 
 trust('limits the subject to the staging and prod environments, without wildcards', () => {
   const subjects = POLICY.Statement[0]?.Condition.StringEquals['token.actions.githubusercontent.com:sub'];
-  assert.equal(subjects, ['repo:<GITHUB_OWNER>/<GITHUB_REPO>:environment:staging', 'repo:<GITHUB_OWNER>/<GITHUB_REPO>:environment:prod']);
+  assert.equal(subjects, [
+    'repo:<GITHUB_OWNER>/<GITHUB_REPO>:environment:staging',
+    'repo:<GITHUB_OWNER>/<GITHUB_REPO>:environment:prod',
+  ]);
   assert.not.match(JSON.stringify(POLICY), '*');
 });
 

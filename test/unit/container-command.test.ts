@@ -58,7 +58,17 @@ shape('runs docker run with --rm and --init, named, before any other option', ()
 
 shape('runs the entry point with the image tsx and the same arguments plus --container never', () => {
   const args = buildContainerCommand(options({ argv: ['staging', '--json', '--rebake'] }));
-  assert.equal(innerCommand(args), ['node', '--import', IMAGE_TSX_LOADER, './deploy.ts', 'staging', '--json', '--rebake', '--container', 'never']);
+  assert.equal(innerCommand(args), [
+    'node',
+    '--import',
+    IMAGE_TSX_LOADER,
+    './deploy.ts',
+    'staging',
+    '--json',
+    '--rebake',
+    '--container',
+    'never',
+  ]);
 });
 
 shape('runs destroy.ts for the destroy command', () => {
@@ -105,7 +115,9 @@ mounts('starts in the project and makes --config absolute when the working direc
 
 mounts('mounts ~/.aws read-only into the container user home', () => {
   const args = buildContainerCommand(options({ awsDir: '/home/ada/.aws' }));
-  assert.ok(valuesOf(args, '--mount').includes(`type=bind,source=/home/ada/.aws,target=${CONTAINER_HOME}/.aws,readonly`));
+  assert.ok(
+    valuesOf(args, '--mount').includes(`type=bind,source=/home/ada/.aws,target=${CONTAINER_HOME}/.aws,readonly`),
+  );
 });
 
 mounts('does not mount ~/.aws when the host has none', () => {
@@ -114,7 +126,9 @@ mounts('does not mount ~/.aws when the host has none', () => {
 });
 
 mounts('mounts files named by AWS_CONFIG_FILE and AWS_CA_BUNDLE read-only at their own path', () => {
-  const args = buildContainerCommand(options({ env: { AWS_CONFIG_FILE: '/etc/aws/config', AWS_CA_BUNDLE: '/etc/ssl/corp.pem' } }));
+  const args = buildContainerCommand(
+    options({ env: { AWS_CONFIG_FILE: '/etc/aws/config', AWS_CA_BUNDLE: '/etc/ssl/corp.pem' } }),
+  );
   const binds = valuesOf(args, '--mount');
   assert.ok(binds.includes('type=bind,source=/etc/aws/config,target=/etc/aws/config,readonly'), binds.join('\n'));
   assert.ok(binds.includes('type=bind,source=/etc/ssl/corp.pem,target=/etc/ssl/corp.pem,readonly'), binds.join('\n'));
@@ -143,14 +157,24 @@ user('sets HOME to the image user home, where ~/.aws is mounted', () => {
 });
 
 user('adds the docker socket group for the local target', () => {
-  const args = buildContainerCommand(options({ target: 'local', dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }));
+  const args = buildContainerCommand(
+    options({ target: 'local', dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }),
+  );
   assert.equal(valuesOf(args, '--group-add'), ['998']);
   assert.ok(valuesOf(args, '--mount').includes('type=bind,source=/var/run/docker.sock,target=/var/run/docker.sock'));
 });
 
 user('adds no group when the user is root or already in the socket group', () => {
-  const root = buildContainerCommand(options({ target: 'local', user: { uid: 0, gid: 0 }, dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }));
-  const member = buildContainerCommand(options({ target: 'local', user: { uid: 1001, gid: 998 }, dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }));
+  const root = buildContainerCommand(
+    options({ target: 'local', user: { uid: 0, gid: 0 }, dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }),
+  );
+  const member = buildContainerCommand(
+    options({
+      target: 'local',
+      user: { uid: 1001, gid: 998 },
+      dockerSocket: { path: '/var/run/docker.sock', gid: 998 },
+    }),
+  );
   assert.equal(valuesOf(root, '--group-add'), []);
   assert.equal(valuesOf(member, '--group-add'), []);
 });
@@ -165,7 +189,9 @@ network('shares the host network for the local target, whose load balancer is on
 });
 
 network('keeps the default bridge network and no docker socket for the aws target', () => {
-  const args = buildContainerCommand(options({ target: 'aws', dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }));
+  const args = buildContainerCommand(
+    options({ target: 'aws', dockerSocket: { path: '/var/run/docker.sock', gid: 998 } }),
+  );
   assert.equal(valuesOf(args, '--network'), []);
   assert.not.ok(args.some((word) => word.includes('docker.sock')));
 });
@@ -211,7 +237,15 @@ const hostEnv = {
 
 env('passes AWS_*, CI and BAKERY_* variables with -e NAME', () => {
   const names = valuesOf(buildContainerCommand(options({ env: hostEnv })), '--env');
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'CI', 'GITHUB_RUN_ID']) {
+  for (const name of [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_REGION',
+    'CI',
+    'GITHUB_RUN_ID',
+  ]) {
     assert.ok(names.includes(name), `${name} missing from ${names.join(' ')}`);
   }
 });
@@ -244,11 +278,21 @@ args('appends --container never', () => {
 });
 
 args('replaces --container always in both spellings', () => {
-  assert.equal(withContainerNever(['--container', 'always', 'prod', '--container=auto']), ['prod', '--container', 'never']);
+  assert.equal(withContainerNever(['--container', 'always', 'prod', '--container=auto']), [
+    'prod',
+    '--container',
+    'never',
+  ]);
 });
 
 args('puts it before -- so it stays a flag', () => {
-  assert.equal(withContainerNever(['--dry-run', '--', 'odd-env']), ['--dry-run', '--container', 'never', '--', 'odd-env']);
+  assert.equal(withContainerNever(['--dry-run', '--', 'odd-env']), [
+    '--dry-run',
+    '--container',
+    'never',
+    '--',
+    'odd-env',
+  ]);
 });
 
 args('makes relative --config paths absolute in both spellings and leaves absolute ones', () => {
@@ -266,18 +310,21 @@ args.run();
 const image = suite('the tooling image tag follows its definition');
 
 image('builds with the host ids as build arguments from docker/tooling', () => {
-  assert.equal(buildImageCommand({ tag: 'bakery-tooling:abc', contextDir: '/p/docker/tooling', user: { uid: 1001, gid: 1002 } }), [
-    'build',
-    '--tag',
-    'bakery-tooling:abc',
-    '--build-arg',
-    'BAKERY_UID=1001',
-    '--build-arg',
-    'BAKERY_GID=1002',
-    '--file',
-    '/p/docker/tooling/Dockerfile',
-    '/p/docker/tooling',
-  ]);
+  assert.equal(
+    buildImageCommand({ tag: 'bakery-tooling:abc', contextDir: '/p/docker/tooling', user: { uid: 1001, gid: 1002 } }),
+    [
+      'build',
+      '--tag',
+      'bakery-tooling:abc',
+      '--build-arg',
+      'BAKERY_UID=1001',
+      '--build-arg',
+      'BAKERY_GID=1002',
+      '--file',
+      '/p/docker/tooling/Dockerfile',
+      '/p/docker/tooling',
+    ],
+  );
 });
 
 image('changes when a file in the directory changes, and not otherwise', () => {

@@ -48,10 +48,20 @@ function calls(context: Context): string[][] {
 }
 
 function events(context: Context): string[] {
-  return existsSync(context.log) ? readFileSync(context.log, 'utf8').split('\n').filter((line) => line !== '' && line !== 'call' && !line.startsWith('  ')) : [];
+  return existsSync(context.log)
+    ? readFileSync(context.log, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '' && line !== 'call' && !line.startsWith('  '))
+    : [];
 }
 
-function start(context: Context, script: 'deploy.ts' | 'destroy.ts', args: string[], env: Record<string, string> = {}, path?: string): ChildProcess {
+function start(
+  context: Context,
+  script: 'deploy.ts' | 'destroy.ts',
+  args: string[],
+  env: Record<string, string> = {},
+  path?: string,
+): ChildProcess {
   return spawnTs(script, [...args, '--config', context.config], {
     PATH: path ?? `${context.bin}:${process.env.PATH ?? ''}`,
     FAKE_DOCKER_LOG: context.log,
@@ -82,18 +92,26 @@ function setUp(context: Context): void {
   writeFileSync(context.config, CONFIG);
 }
 
-const expectedTag = toolingImageTag(join(REPO_ROOT, 'docker', 'tooling'), { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 });
+const expectedTag = toolingImageTag(join(REPO_ROOT, 'docker', 'tooling'), {
+  uid: process.getuid?.() ?? 1000,
+  gid: process.getgid?.() ?? 1000,
+});
 
 const exitCodes = suite<Context>('container mode preserves the exit code');
 exitCodes.before.each(setUp);
 exitCodes.after.each((context) => removeDir(context.dir));
 
 exitCodes('returns the container exit code, here 3', async (context) => {
-  const run = await finish(start(context, 'deploy.ts', ['local', '--container', 'always'], { FAKE_DOCKER_RUN_EXIT: '3' }));
+  const run = await finish(
+    start(context, 'deploy.ts', ['local', '--container', 'always'], { FAKE_DOCKER_RUN_EXIT: '3' }),
+  );
   assert.is(run.code, 3, run.stderr);
   const dockerRun = calls(context).find((argv) => argv[0] === 'run');
   assert.ok(dockerRun, 'docker run was not called');
-  assert.equal(dockerRun.slice(-5), ['./deploy.ts', 'local', '--config', context.config, '--container', 'never'].slice(-5));
+  assert.equal(
+    dockerRun.slice(-5),
+    ['./deploy.ts', 'local', '--config', context.config, '--container', 'never'].slice(-5),
+  );
 });
 
 exitCodes('returns 0 and prints no second --json summary when the container succeeds', async (context) => {
@@ -104,7 +122,9 @@ exitCodes('returns 0 and prints no second --json summary when the container succ
 });
 
 exitCodes('returns 2 from a destroy refused inside the container', async (context) => {
-  const run = await finish(start(context, 'destroy.ts', ['staging', '--container', 'always'], { FAKE_DOCKER_RUN_EXIT: '2' }));
+  const run = await finish(
+    start(context, 'destroy.ts', ['staging', '--container', 'always'], { FAKE_DOCKER_RUN_EXIT: '2' }),
+  );
   assert.is(run.code, 2, run.stderr);
   const dockerRun = calls(context).find((argv) => argv[0] === 'run') ?? [];
   assert.ok(dockerRun.includes('./destroy.ts'));
@@ -117,7 +137,9 @@ build.before.each(setUp);
 build.after.each((context) => removeDir(context.dir));
 
 build('builds bakery-tooling:<hash> from docker/tooling with the host ids, then runs it', async (context) => {
-  const run = await finish(start(context, 'deploy.ts', ['local', '--container', 'always'], { FAKE_DOCKER_IMAGE_PRESENT: '0' }));
+  const run = await finish(
+    start(context, 'deploy.ts', ['local', '--container', 'always'], { FAKE_DOCKER_IMAGE_PRESENT: '0' }),
+  );
   assert.is(run.code, 0, run.stderr);
   const [inspect, dockerBuild, dockerRun] = calls(context);
   assert.equal(inspect?.slice(0, 2), ['image', 'inspect']);
@@ -141,11 +163,19 @@ build('builds bakery-tooling:<hash> from docker/tooling with the host ids, then 
 build('does not build when the image is present', async (context) => {
   const run = await finish(start(context, 'deploy.ts', ['local', '--container', 'always']));
   assert.is(run.code, 0, run.stderr);
-  assert.equal(calls(context).map((argv) => argv[0]), ['image', 'run']);
+  assert.equal(
+    calls(context).map((argv) => argv[0]),
+    ['image', 'run'],
+  );
 });
 
 build('fails with exit 1 and says why when the build fails, without running', async (context) => {
-  const run = await finish(start(context, 'deploy.ts', ['local', '--container', 'always'], { FAKE_DOCKER_IMAGE_PRESENT: '0', FAKE_DOCKER_BUILD_EXIT: '1' }));
+  const run = await finish(
+    start(context, 'deploy.ts', ['local', '--container', 'always'], {
+      FAKE_DOCKER_IMAGE_PRESENT: '0',
+      FAKE_DOCKER_BUILD_EXIT: '1',
+    }),
+  );
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, 'building the tooling image failed (docker build exited with 1)');
   assert.not.ok(calls(context).some((argv) => argv[0] === 'run'));
@@ -164,7 +194,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     await waitFor(() => events(context).includes('ready'), 20_000, 'the fake docker run to start');
     child.kill(signal);
     const run = await result;
-    assert.ok(events(context).includes(`signal ${signal}`), `the fake did not get ${signal}: ${events(context).join(', ')}`);
+    assert.ok(
+      events(context).includes(`signal ${signal}`),
+      `the fake did not get ${signal}: ${events(context).join(', ')}`,
+    );
     assert.is(run.code, signal === 'SIGINT' ? 130 : 143, run.stderr);
   });
 }
@@ -177,7 +210,10 @@ secrets.after.each((context) => removeDir(context.dir));
 
 secrets('passes AWS credentials by name: the recorded argv has no secret value', async (context) => {
   const run = await finish(
-    start(context, 'deploy.ts', ['staging', '--container', 'always'], { AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' }),
+    start(context, 'deploy.ts', ['staging', '--container', 'always'], {
+      AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    }),
   );
   assert.is(run.code, 0, run.stderr);
   const dockerRun = calls(context).find((argv) => argv[0] === 'run') ?? [];
@@ -194,14 +230,19 @@ dryRun.before.each(setUp);
 dryRun.after.each((context) => removeDir(context.dir));
 
 dryRun('prints the build and run commands on stderr, exits 0, calls only image inspect', async (context) => {
-  const run = await finish(start(context, 'deploy.ts', ['local', '--container', 'always', '--dry-run'], { FAKE_DOCKER_IMAGE_PRESENT: '0' }));
+  const run = await finish(
+    start(context, 'deploy.ts', ['local', '--container', 'always', '--dry-run'], { FAKE_DOCKER_IMAGE_PRESENT: '0' }),
+  );
   assert.is(run.code, 0, run.stderr);
   assert.is(run.stdout, '');
   assert.match(run.stderr, 'dry run: would run in the tooling container (--container always):');
   assert.match(run.stderr, `  docker build --tag ${expectedTag} `);
   assert.match(run.stderr, /\n {2}docker run --rm --init --name bakery-deploy-\d+-[0-9a-f]{6} /);
   assert.match(run.stderr, `local --dry-run --config ${context.config} --container never\n`);
-  assert.equal(calls(context).map((argv) => argv[0]), ['image']);
+  assert.equal(
+    calls(context).map((argv) => argv[0]),
+    ['image'],
+  );
 });
 
 dryRun('still prints the commands when docker is missing, and says the real run would stop', async (context) => {
@@ -233,27 +274,46 @@ auto('fails with exit 1 naming what is missing when neither the tools nor docker
   mkdirSync(empty);
   const run = await finish(start(context, 'deploy.ts', ['local'], {}, empty));
   assert.is(run.code, 1, run.stderr);
-  assert.match(run.stderr, 'this run needs either the tools on the host or Docker for the tooling container, and has neither');
+  assert.match(
+    run.stderr,
+    'this run needs either the tools on the host or Docker for the tooling container, and has neither',
+  );
   assert.match(run.stderr, 'host: packer is not on PATH');
 });
 
 auto('says a dry run stays on the host when every tool is there', async (context) => {
   writeFileSync(join(context.bin, 'packer'), '#!/bin/sh\necho "Packer v1.12.0"\n', { mode: 0o755 });
-  writeFileSync(join(context.bin, 'ansible-playbook'), '#!/bin/sh\necho "ansible-playbook [core 2.14.18]"\n', { mode: 0o755 });
+  writeFileSync(join(context.bin, 'ansible-playbook'), '#!/bin/sh\necho "ansible-playbook [core 2.14.18]"\n', {
+    mode: 0o755,
+  });
   const run = await finish(start(context, 'deploy.ts', ['local', '--dry-run'], {}, context.bin));
-  assert.match(run.stderr, 'dry run: on the host, not in the tooling container (every tool is on the host at a supported version)');
+  assert.match(
+    run.stderr,
+    'dry run: on the host, not in the tooling container (every tool is on the host at a supported version)',
+  );
   assert.not.ok(calls(context).some((argv) => argv[0] === 'run' || argv[0] === 'image'));
 });
 
 auto('runs an aws deploy in the container when the host terraform is older than the stack needs', async (context) => {
   // Terraform 1.6 is newer than container mode once accepted (1.5) but older than the
   // aws preflight requires: staying on the host would only fail there.
-  writeFileSync(join(context.bin, 'terraform'), '#!/bin/sh\necho \'{"terraform_version":"1.6.0","platform":"linux_amd64"}\'\n', { mode: 0o755 });
+  writeFileSync(
+    join(context.bin, 'terraform'),
+    '#!/bin/sh\necho \'{"terraform_version":"1.6.0","platform":"linux_amd64"}\'\n',
+    { mode: 0o755 },
+  );
   writeFileSync(join(context.bin, 'packer'), '#!/bin/sh\necho "Packer v1.12.0"\n', { mode: 0o755 });
-  writeFileSync(join(context.bin, 'ansible-playbook'), '#!/bin/sh\necho "ansible-playbook [core 2.14.18]"\n', { mode: 0o755 });
-  const run = await finish(start(context, 'deploy.ts', ['staging', '--dry-run'], { XDG_CACHE_HOME: join(context.dir, 'cache') }, context.bin));
+  writeFileSync(join(context.bin, 'ansible-playbook'), '#!/bin/sh\necho "ansible-playbook [core 2.14.18]"\n', {
+    mode: 0o755,
+  });
+  const run = await finish(
+    start(context, 'deploy.ts', ['staging', '--dry-run'], { XDG_CACHE_HOME: join(context.dir, 'cache') }, context.bin),
+  );
   assert.is(run.code, 0, run.stderr);
-  assert.match(run.stderr, 'dry run: would run in the tooling container (terraform 1.6.0 is older than the supported 1.11.0):');
+  assert.match(
+    run.stderr,
+    'dry run: would run in the tooling container (terraform 1.6.0 is older than the supported 1.11.0):',
+  );
 });
 
 auto('runs on the host with --no-container without calling docker', async (context) => {

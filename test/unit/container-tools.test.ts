@@ -5,7 +5,13 @@ import * as assert from 'uvu/assert';
 import { PreflightError } from '../../pipeline/errors.ts';
 import { compareVersions, TOOLS, type ToolName } from '../../pipeline/process/tool-versions.ts';
 import { containerMode, decidePlacement, isInToolingContainer } from '../../pipeline/reexec/placement.ts';
-import { checkTool, hostToolProblems, requiredTools, versionProbe, type VersionProbe } from '../../pipeline/reexec/tools.ts';
+import {
+  checkTool,
+  hostToolProblems,
+  requiredTools,
+  versionProbe,
+  type VersionProbe,
+} from '../../pipeline/reexec/tools.ts';
 import { checkTools } from '../../pipeline/targets/aws/preflight.ts';
 import { recordingIO } from '../helpers/aws-io.ts';
 import { REPO_ROOT, makeTempDir, removeDir } from '../support/files.ts';
@@ -28,7 +34,8 @@ const OUTPUT = {
   packerDebian: 'Packer v1.6.6',
   packerNew: 'Packer v1.12.0\n\nYour version of Packer is out of date!',
   terraform: 'Terraform v1.11.4\non linux_amd64',
-  terraformJson: '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}',
+  terraformJson:
+    '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}',
   terraformOld: 'Terraform v1.3.9\non linux_amd64',
   ansible: 'ansible-playbook [core 2.14.18]\n  config file = None',
   ansibleOld: 'ansible-playbook 2.10.8\n  config file = None',
@@ -68,7 +75,10 @@ parse('reports a tool that is missing, too old or unreadable', async () => {
     version: '1.3.9',
     minimum: TOOLS.terraform.minimum,
   });
-  assert.is((await checkTool('ansible-playbook', fakeProbe({ 'ansible-playbook': OUTPUT.ansibleOld }))).state, 'too-old');
+  assert.is(
+    (await checkTool('ansible-playbook', fakeProbe({ 'ansible-playbook': OUTPUT.ansibleOld }))).state,
+    'too-old',
+  );
   assert.is((await checkTool('packer', fakeProbe({ packer: 'segmentation fault' }))).state, 'unknown-version');
 });
 
@@ -86,14 +96,20 @@ const declared = (text: string, pattern: RegExp, where: string): string => {
 };
 
 floors('terraform: terraform/versions.tf required_version', () => {
-  assert.is(declared(read('terraform/versions.tf'), /required_version\s*=\s*">=\s*([\d.]+)"/, 'terraform/versions.tf'), TOOLS.terraform.minimum);
+  assert.is(
+    declared(read('terraform/versions.tf'), /required_version\s*=\s*">=\s*([\d.]+)"/, 'terraform/versions.tf'),
+    TOOLS.terraform.minimum,
+  );
 });
 
 floors('packer: packer/app.pkr.hcl required_version', () => {
-  assert.is(declared(read('packer/app.pkr.hcl'), /required_version\s*=\s*">=\s*([\d.]+)"/, 'packer/app.pkr.hcl'), TOOLS.packer.minimum);
+  assert.is(
+    declared(read('packer/app.pkr.hcl'), /required_version\s*=\s*">=\s*([\d.]+)"/, 'packer/app.pkr.hcl'),
+    TOOLS.packer.minimum,
+  );
 });
 
-floors('ansible-playbook: every role\'s min_ansible_version', () => {
+floors("ansible-playbook: every role's min_ansible_version", () => {
   for (const role of ['base', 'hardening', 'app']) {
     const floor = declared(read(`ansible/roles/${role}/meta/main.yml`), /min_ansible_version:\s*"?([\d.]+)"?/, role);
     assert.is(compareVersions(floor, TOOLS['ansible-playbook'].minimum), 0, `role ${role} says ${floor}`);
@@ -111,7 +127,10 @@ floors('the tooling image pins versions the table accepts', () => {
   for (const [tool, argument] of pins) {
     // ANSIBLE_CORE_VERSION is a pip pattern such as 2.14.*: its fixed part is the floor.
     const pinned = declared(dockerfile, new RegExp(`ARG ${argument}=([\\d.]+\\d)`), argument);
-    assert.ok(compareVersions(pinned, TOOLS[tool].minimum) >= 0, `${argument}=${pinned} is below ${tool}'s minimum ${TOOLS[tool].minimum}`);
+    assert.ok(
+      compareVersions(pinned, TOOLS[tool].minimum) >= 0,
+      `${argument}=${pinned} is below ${tool}'s minimum ${TOOLS[tool].minimum}`,
+    );
   }
 });
 
@@ -127,13 +146,19 @@ agree.after.each((context) => removeDir(context.bin));
 
 /** A real `terraform` on a PATH of its own that prints `version` as Terraform does with -json. */
 function installTerraform(bin: string, version: string): NodeJS.ProcessEnv {
-  writeFileSync(join(bin, 'terraform'), `#!/bin/sh\necho '{"terraform_version":"${version}","platform":"linux_amd64"}'\n`, { mode: 0o755 });
+  writeFileSync(
+    join(bin, 'terraform'),
+    `#!/bin/sh\necho '{"terraform_version":"${version}","platform":"linux_amd64"}'\n`,
+    { mode: 0o755 },
+  );
   return { PATH: bin };
 }
 
 /** Stage IO whose runs really execute the tool (the aws preflight's io.run, minus the logs). */
 function executingIO(env: NodeJS.ProcessEnv): ReturnType<typeof recordingIO> {
-  return recordingIO((spec) => ({ stdout: execFileSync(spec.tool, spec.args, { env: { ...env, ...spec.env }, encoding: 'utf8' }) }));
+  return recordingIO((spec) => ({
+    stdout: execFileSync(spec.tool, spec.args, { env: { ...env, ...spec.env }, encoding: 'utf8' }),
+  }));
 }
 
 for (const version of ['1.6.0', '1.10.9', '1.11.0', '1.11.4']) {
@@ -209,7 +234,10 @@ placement('never runs on the host even when tools are missing', () => {
 
 placement('inside the tooling container every mode runs right there', () => {
   for (const mode of ['auto', 'always', 'never'] as const) {
-    assert.equal(decidePlacement(mode, true, [{ tool: 'packer', state: 'missing' }]), { where: 'host', reason: 'already inside the tooling container' });
+    assert.equal(decidePlacement(mode, true, [{ tool: 'packer', state: 'missing' }]), {
+      where: 'host',
+      reason: 'already inside the tooling container',
+    });
   }
 });
 

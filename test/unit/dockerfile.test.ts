@@ -80,16 +80,38 @@ pins('pins every base image to an exact version tag, never latest', () => {
 });
 
 pins('pins Packer, Terraform and the three Packer plugins to exact versions', () => {
-  for (const name of ['PACKER_VERSION', 'TERRAFORM_VERSION', 'PACKER_PLUGIN_AMAZON_VERSION', 'PACKER_PLUGIN_DOCKER_VERSION', 'PACKER_PLUGIN_ANSIBLE_VERSION', 'NODE_VERSION', 'DOCKER_CLI_VERSION', 'TSX_VERSION']) {
+  for (const name of [
+    'PACKER_VERSION',
+    'TERRAFORM_VERSION',
+    'PACKER_PLUGIN_AMAZON_VERSION',
+    'PACKER_PLUGIN_DOCKER_VERSION',
+    'PACKER_PLUGIN_ANSIBLE_VERSION',
+    'NODE_VERSION',
+    'DOCKER_CLI_VERSION',
+    'TSX_VERSION',
+  ]) {
     assert.match(arg(name), SEMVER, `${name}=${arg(name)}`);
   }
 });
 
 pins('pins a SHA256 sum for each HashiCorp archive on amd64 and arm64', () => {
-  for (const name of ['PACKER_SHA256_AMD64', 'PACKER_SHA256_ARM64', 'TERRAFORM_SHA256_AMD64', 'TERRAFORM_SHA256_ARM64']) {
+  for (const name of [
+    'PACKER_SHA256_AMD64',
+    'PACKER_SHA256_ARM64',
+    'TERRAFORM_SHA256_AMD64',
+    'TERRAFORM_SHA256_ARM64',
+  ]) {
     assert.match(arg(name), SHA256, `${name}=${arg(name)}`);
   }
-  assert.is(new Set([arg('PACKER_SHA256_AMD64'), arg('PACKER_SHA256_ARM64'), arg('TERRAFORM_SHA256_AMD64'), arg('TERRAFORM_SHA256_ARM64')]).size, 4);
+  assert.is(
+    new Set([
+      arg('PACKER_SHA256_AMD64'),
+      arg('PACKER_SHA256_ARM64'),
+      arg('TERRAFORM_SHA256_AMD64'),
+      arg('TERRAFORM_SHA256_ARM64'),
+    ]).size,
+    4,
+  );
 });
 
 pins('installs the amazon, docker and ansible plugins at their pinned versions', () => {
@@ -103,11 +125,17 @@ pins('installs the amazon, docker and ansible plugins at their pinned versions',
 pins('pins Ansible and ansible-lint to the Debian 12 release series', () => {
   assert.is(arg('ANSIBLE_CORE_VERSION'), '2.14.*');
   assert.is(arg('ANSIBLE_LINT_VERSION'), '6.13.*');
-  assert.match(runsOf(FINAL_STAGE).join(' '), '"ansible-core=${ANSIBLE_CORE_VERSION}" "ansible-lint=${ANSIBLE_LINT_VERSION}"');
+  assert.match(
+    runsOf(FINAL_STAGE).join(' '),
+    '"ansible-core=${ANSIBLE_CORE_VERSION}" "ansible-lint=${ANSIBLE_LINT_VERSION}"',
+  );
 });
 
 pins('installs the same tsx as package.json, where the runner expects it', () => {
-  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; engines: { node: string } };
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    engines: { node: string };
+  };
   assert.is(arg('TSX_VERSION'), manifest.dependencies.tsx);
   assert.match(runsOf(FINAL_STAGE).join(' '), 'npm install --global --no-fund --no-audit "tsx@${TSX_VERSION}"');
   assert.is(IMAGE_TSX_LOADER, '/usr/local/lib/node_modules/tsx/dist/loader.mjs');
@@ -115,9 +143,26 @@ pins('installs the same tsx as package.json, where the runner expects it', () =>
 });
 
 pins('labels the image with every tool version', () => {
-  const labels = INSTRUCTIONS.filter((i) => i.keyword === 'LABEL' && i.stage === FINAL_STAGE).map((i) => i.args).join(' ');
-  for (const key of ['org.opencontainers.image.title', 'org.opencontainers.image.description', 'org.opencontainers.image.base.name']) assert.match(labels, `${key}=`);
-  for (const name of ['NODE_VERSION', 'PACKER_VERSION', 'TERRAFORM_VERSION', 'PACKER_PLUGIN_AMAZON_VERSION', 'PACKER_PLUGIN_DOCKER_VERSION', 'PACKER_PLUGIN_ANSIBLE_VERSION', 'ANSIBLE_CORE_VERSION', 'ANSIBLE_LINT_VERSION', 'DOCKER_CLI_VERSION']) {
+  const labels = INSTRUCTIONS.filter((i) => i.keyword === 'LABEL' && i.stage === FINAL_STAGE)
+    .map((i) => i.args)
+    .join(' ');
+  for (const key of [
+    'org.opencontainers.image.title',
+    'org.opencontainers.image.description',
+    'org.opencontainers.image.base.name',
+  ])
+    assert.match(labels, `${key}=`);
+  for (const name of [
+    'NODE_VERSION',
+    'PACKER_VERSION',
+    'TERRAFORM_VERSION',
+    'PACKER_PLUGIN_AMAZON_VERSION',
+    'PACKER_PLUGIN_DOCKER_VERSION',
+    'PACKER_PLUGIN_ANSIBLE_VERSION',
+    'ANSIBLE_CORE_VERSION',
+    'ANSIBLE_LINT_VERSION',
+    'DOCKER_CLI_VERSION',
+  ]) {
     assert.match(labels, `\${${name}}`);
   }
 });
@@ -129,7 +174,10 @@ const checksum = suite('the tooling Dockerfile verifies what it downloads');
 checksum('installs Packer and Terraform only through the checksum-verifying script, with the pinned sums', () => {
   const runs = runsOf(0).join(' ');
   assert.match(runs, 'install-release packer "${PACKER_VERSION}" "${PACKER_SHA256_AMD64}" "${PACKER_SHA256_ARM64}"');
-  assert.match(runs, 'install-release terraform "${TERRAFORM_VERSION}" "${TERRAFORM_SHA256_AMD64}" "${TERRAFORM_SHA256_ARM64}"');
+  assert.match(
+    runs,
+    'install-release terraform "${TERRAFORM_VERSION}" "${TERRAFORM_SHA256_AMD64}" "${TERRAFORM_SHA256_ARM64}"',
+  );
   assert.not.match(DOCKERFILE, /curl[^\n]*\|\s*(sh|bash)/, 'a download is piped into a shell');
   assert.not.match(DOCKERFILE, /\bwget\b|\bADD\s+https?:/i, 'a download bypasses the checksum');
 });
@@ -147,16 +195,24 @@ const user = suite('the tooling image runs as a non-root user with the host ids'
 
 user('ends with USER bakery, created from BAKERY_UID and BAKERY_GID that default to 1000', () => {
   const users = INSTRUCTIONS.filter((i) => i.keyword === 'USER');
-  assert.equal(users.map((i) => [i.stage, i.args]), [[FINAL_STAGE, 'bakery']]);
+  assert.equal(
+    users.map((i) => [i.stage, i.args]),
+    [[FINAL_STAGE, 'bakery']],
+  );
   const finalArgs = INSTRUCTIONS.filter((i) => i.keyword === 'ARG' && i.stage === FINAL_STAGE).map((i) => i.args);
   assert.ok(finalArgs.includes('BAKERY_UID=1000') && finalArgs.includes('BAKERY_GID=1000'), finalArgs.join(' '));
   const creation = runsOf(FINAL_STAGE).find((run) => run.includes('useradd')) ?? '';
   assert.match(creation, 'groupadd --non-unique --gid "${BAKERY_GID}" bakery');
-  assert.match(creation, 'useradd --non-unique --uid "${BAKERY_UID}" --gid "${BAKERY_GID}" --create-home --home-dir /home/bakery');
+  assert.match(
+    creation,
+    'useradd --non-unique --uid "${BAKERY_UID}" --gid "${BAKERY_GID}" --create-home --home-dir /home/bakery',
+  );
 });
 
 user('marks itself with BAKERY_IN_CONTAINER=1 so the runner does not nest containers', () => {
-  const env = INSTRUCTIONS.filter((i) => i.keyword === 'ENV' && i.stage === FINAL_STAGE).map((i) => i.args).join(' ');
+  const env = INSTRUCTIONS.filter((i) => i.keyword === 'ENV' && i.stage === FINAL_STAGE)
+    .map((i) => i.args)
+    .join(' ');
   assert.match(env, 'BAKERY_IN_CONTAINER=1');
   assert.match(env, 'PACKER_PLUGIN_PATH=/opt/packer/plugins');
 });
@@ -204,7 +260,9 @@ function runScript(args: string[], env: Record<string, string>): Promise<{ code:
 function zip(dir: string, archive: string, member: string): Promise<void> {
   // Python's zipfile module: python3 is on every machine that runs the service tests.
   return new Promise((resolve, reject) => {
-    execFile('python3', ['-m', 'zipfile', '-c', archive, member], { cwd: dir }, (error) => (error ? reject(error) : resolve()));
+    execFile('python3', ['-m', 'zipfile', '-c', archive, member], { cwd: dir }, (error) =>
+      error ? reject(error) : resolve(),
+    );
   });
 }
 
@@ -218,12 +276,17 @@ script.before.each(async (context) => {
   chmodSync(join(versionDir, 'packer'), 0o755);
   await zip(versionDir, 'packer_9.9.9_linux_amd64.zip', 'packer');
   context.releases = pathToFileURL(join(context.dir, 'releases')).href;
-  context.sum = createHash('sha256').update(readFileSync(join(versionDir, 'packer_9.9.9_linux_amd64.zip'))).digest('hex');
+  context.sum = createHash('sha256')
+    .update(readFileSync(join(versionDir, 'packer_9.9.9_linux_amd64.zip')))
+    .digest('hex');
   context.dest = join(context.dir, 'bin');
 });
 script.after.each((context) => removeDir(context.dir));
 
-const env = (context: Fixture): Record<string, string> => ({ HASHICORP_RELEASES: context.releases, BAKERY_ARCH: 'amd64' });
+const env = (context: Fixture): Record<string, string> => ({
+  HASHICORP_RELEASES: context.releases,
+  BAKERY_ARCH: 'amd64',
+});
 
 script('installs the binary when the sum matches', async (context) => {
   const result = await runScript(['packer', '9.9.9', context.sum, '0'.repeat(64), context.dest], env(context));
@@ -252,7 +315,10 @@ script('fails before downloading when the pinned sum is empty or not a sum', asy
 });
 
 script('uses the arm64 sum on arm64', async (context) => {
-  const result = await runScript(['packer', '9.9.9', context.sum, '0'.repeat(64), context.dest], { ...env(context), BAKERY_ARCH: 'arm64' });
+  const result = await runScript(['packer', '9.9.9', context.sum, '0'.repeat(64), context.dest], {
+    ...env(context),
+    BAKERY_ARCH: 'arm64',
+  });
   assert.is.not(result.code, 0);
   assert.match(result.stderr, 'packer_9.9.9_linux_arm64.zip');
 });

@@ -14,7 +14,14 @@ const parsing = suite('parseArgs reads the command line');
 parsing('takes an environment, switches and values in both forms', () => {
   const args = parseArgs(DEPLOY_SPEC, ['staging', '--rebake', '--config', 'other.yaml', '--strategy=recreate']);
   assert.equal(args.positionals, ['staging']);
-  assert.equal([...args.flags], [['rebake', true], ['config', 'other.yaml'], ['strategy', 'recreate']]);
+  assert.equal(
+    [...args.flags],
+    [
+      ['rebake', true],
+      ['config', 'other.yaml'],
+      ['strategy', 'recreate'],
+    ],
+  );
 });
 
 parsing('keeps everything after -- as positionals', () => {

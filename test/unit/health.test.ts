@@ -47,7 +47,13 @@ health('returns once the service answers 200 the required number of times in a r
   await waitForHttpHealthy(options(context, { healthyThreshold: 2, onAttempt: (attempt) => attempts.push(attempt) }));
   assert.equal(
     attempts.map((attempt) => [attempt.result, attempt.streak]),
-    [['503', 0], ['200', 1], ['503', 0], ['200', 1], ['200', 2]],
+    [
+      ['503', 0],
+      ['200', 1],
+      ['503', 0],
+      ['200', 1],
+      ['200', 2],
+    ],
   );
 });
 
@@ -68,11 +74,19 @@ health('gives up at the deadline, saying what it saw last and why', async (conte
   context.answers = [503];
   const started = Date.now();
   try {
-    await waitForHttpHealthy(options(context, { deadlineMs: 1_000, explainTimeout: async () => ['instance 1: unhealthy (Target.ResponseCodeMismatch)'] }));
+    await waitForHttpHealthy(
+      options(context, {
+        deadlineMs: 1_000,
+        explainTimeout: async () => ['instance 1: unhealthy (Target.ResponseCodeMismatch)'],
+      }),
+    );
     assert.unreachable('became healthy');
   } catch (error) {
     assert.instance(error, DeployError);
-    assert.is((error as DeployError).message, `${context.url} did not answer 200 2 times in a row within 1 s (last result: 503)`);
+    assert.is(
+      (error as DeployError).message,
+      `${context.url} did not answer 200 2 times in a row within 1 s (last result: 503)`,
+    );
     assert.equal((error as DeployError).details, ['instance 1: unhealthy (Target.ResponseCodeMismatch)']);
   }
   assert.ok(Date.now() - started < 3_000);

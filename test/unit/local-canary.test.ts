@@ -19,18 +19,26 @@ function server(name: string, sessions: number, fivexx: number, econ = 0, eresp 
     currentSessions: 0,
     address: '10.213.0.10:8080',
     weight: 100,
-    traffic: { sessions, responses: { '1xx': 0, '2xx': sessions - fivexx, '3xx': 0, '4xx': 0, '5xx': fivexx, other: 0 }, connectionErrors: econ, responseErrors: eresp },
+    traffic: {
+      sessions,
+      responses: { '1xx': 0, '2xx': sessions - fivexx, '3xx': 0, '4xx': 0, '5xx': fivexx, other: 0 },
+      connectionErrors: econ,
+      responseErrors: eresp,
+    },
   };
 }
 
 const Window = suite('windowCounts and responseTimes');
 
-Window('counts sessions and failures (5xx, connection and response errors) of the named servers since the first reading', () => {
-  const before = [server('canary', 0, 0), server('old-a', 100, 1), server('old-b', 50, 0)];
-  const after = [server('canary', 40, 10, 1, 1), server('old-a', 160, 1), server('old-b', 90, 0)];
-  assert.equal(windowCounts(before, after, new Set(['canary'])), { requests: 40, errors: 12 });
-  assert.equal(windowCounts(before, after, new Set(['old-a', 'old-b'])), { requests: 100, errors: 0 });
-});
+Window(
+  'counts sessions and failures (5xx, connection and response errors) of the named servers since the first reading',
+  () => {
+    const before = [server('canary', 0, 0), server('old-a', 100, 1), server('old-b', 50, 0)];
+    const after = [server('canary', 40, 10, 1, 1), server('old-a', 160, 1), server('old-b', 90, 0)];
+    assert.equal(windowCounts(before, after, new Set(['canary'])), { requests: 40, errors: 12 });
+    assert.equal(windowCounts(before, after, new Set(['old-a', 'old-b'])), { requests: 100, errors: 0 });
+  },
+);
 
 Window('counts a server missing from the first reading from zero', () => {
   assert.equal(windowCounts([], [server('canary', 5, 1)], new Set(['canary'])), { requests: 5, errors: 1 });
@@ -43,13 +51,25 @@ Window('reads Tr per server from httplog lines and skips requests without a serv
     '127.0.0.1:5002 [02/Dec/2026:08:30:00.300] web instances/canary 0/0/-1/-1/3001 503 217 - - sC-- 4/4/0/0/3 0/0 "GET / HTTP/1.1"',
     '[NOTICE]   (1) : New worker (8) forked',
   ];
-  assert.equal([...responseTimes(lines)], [['canary', [412]], ['old-a', [7]]]);
+  assert.equal(
+    [...responseTimes(lines)],
+    [
+      ['canary', [412]],
+      ['old-a', [7]],
+    ],
+  );
 });
 
 Window('takes the 99th percentile by rank', () => {
   assert.is(percentile([], 0.99), undefined);
   assert.is(percentile([5], 0.99), 5);
-  assert.is(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 0.99), 99);
+  assert.is(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      0.99,
+    ),
+    99,
+  );
 });
 
 const Rule = suite('judge');
@@ -58,11 +78,17 @@ Rule('fails a canary whose error rate is over the limit while the old fleet is u
   const verdict = judge({ requests: 50, errors: 10, p99Ms: 5 }, { requests: 100, errors: 0, p99Ms: 5 }, SETTINGS, 4.2);
   assert.is(verdict.ok, false);
   assert.is(verdict.decided, true);
-  assert.is(verdict.summary, 'error rate above rollout.max_error_rate 0.01: canary: 10 of 50 requests failed (20.0%), p99 5 ms; old fleet: 0 of 100 requests failed (0.0%), p99 5 ms; over 4.2 s');
+  assert.is(
+    verdict.summary,
+    'error rate above rollout.max_error_rate 0.01: canary: 10 of 50 requests failed (20.0%), p99 5 ms; old fleet: 0 of 100 requests failed (0.0%), p99 5 ms; over 4.2 s',
+  );
 });
 
 Rule('passes a canary when the old fleet fails as much: the problem is not the release', () => {
-  assert.is(judge({ requests: 50, errors: 10, p99Ms: 5 }, { requests: 100, errors: 20, p99Ms: 5 }, SETTINGS, 10).ok, true);
+  assert.is(
+    judge({ requests: 50, errors: 10, p99Ms: 5 }, { requests: 100, errors: 20, p99Ms: 5 }, SETTINGS, 10).ok,
+    true,
+  );
 });
 
 Rule('does not judge a canary that served fewer than min_requests, and says so', () => {
@@ -77,11 +103,22 @@ Rule('fails a slow canary only where max_p99_ms is set', () => {
   assert.is(judge(slow, fast, SETTINGS, 10).ok, true);
   const verdict = judge(slow, fast, { ...SETTINGS, max_p99_ms: 250 }, 10);
   assert.is(verdict.ok, false);
-  assert.match(verdict.summary, /^p99 above rollout.max_p99_ms 250 ms: canary: 0 of 40 requests failed \(0.0%\), p99 400 ms/);
+  assert.match(
+    verdict.summary,
+    /^p99 above rollout.max_p99_ms 250 ms: canary: 0 of 40 requests failed \(0.0%\), p99 400 ms/,
+  );
 });
 
 Rule('passes a canary within every limit', () => {
-  assert.is(judge({ requests: 40, errors: 0, p99Ms: 10 }, { requests: 80, errors: 0, p99Ms: 9 }, { ...SETTINGS, max_p99_ms: 250 }, 10).ok, true);
+  assert.is(
+    judge(
+      { requests: 40, errors: 0, p99Ms: 10 },
+      { requests: 80, errors: 0, p99Ms: 9 },
+      { ...SETTINGS, max_p99_ms: 250 },
+      10,
+    ).ok,
+    true,
+  );
 });
 
 Window.run();

@@ -7,7 +7,12 @@ import type { Instance } from '../../pipeline/targets/local/instances.ts';
 import { planFleet } from '../../pipeline/targets/local/rollout.ts';
 import { suite } from '../support/suite.ts';
 
-const NO_TRAFFIC = { sessions: 0, responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 }, connectionErrors: 0, responseErrors: 0 };
+const NO_TRAFFIC = {
+  sessions: 0,
+  responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
+  connectionErrors: 0,
+  responseErrors: 0,
+};
 const NEW = { id: 'sha256:new', fingerprint: 'f'.repeat(64) };
 
 function instance(name: string, imageId: string, running = true): Instance {
@@ -15,7 +20,17 @@ function instance(name: string, imageId: string, running = true): Instance {
 }
 
 function server(name: string, status: string): ServerState {
-  return { name, status, checkStatus: 'L7OK', checkCode: '200', lastCheck: '', currentSessions: 0, address: '10.213.0.10:8080', weight: 100, traffic: NO_TRAFFIC };
+  return {
+    name,
+    status,
+    checkStatus: 'L7OK',
+    checkCode: '200',
+    lastCheck: '',
+    currentSessions: 0,
+    address: '10.213.0.10:8080',
+    weight: 100,
+    traffic: NO_TRAFFIC,
+  };
 }
 
 const Fleet = suite('planFleet');
@@ -27,25 +42,50 @@ Fleet('keeps running, UP instances on the wanted image, up to desired', () => {
     NEW,
     2,
   );
-  assert.equal(fleet.keep.map((i) => i.name), ['a', 'b']);
-  assert.equal(fleet.retire.map((i) => i.name), ['c']);
+  assert.equal(
+    fleet.keep.map((i) => i.name),
+    ['a', 'b'],
+  );
+  assert.equal(
+    fleet.retire.map((i) => i.name),
+    ['c'],
+  );
 });
 
 Fleet('retires instances on another image even when the fingerprint is the same (--rebake)', () => {
-  const fleet = planFleet([instance('a', 'sha256:old'), instance('b', 'sha256:old')], [server('a', 'UP'), server('b', 'UP')], NEW, 2);
+  const fleet = planFleet(
+    [instance('a', 'sha256:old'), instance('b', 'sha256:old')],
+    [server('a', 'UP'), server('b', 'UP')],
+    NEW,
+    2,
+  );
   assert.equal(fleet.keep, []);
-  assert.equal(fleet.retire.map((i) => i.name), ['a', 'b']);
+  assert.equal(
+    fleet.retire.map((i) => i.name),
+    ['a', 'b'],
+  );
 });
 
 Fleet('retires stopped, unregistered and unhealthy instances', () => {
   const fleet = planFleet(
-    [instance('stopped', 'sha256:new', false), instance('unregistered', 'sha256:new'), instance('down', 'sha256:new'), instance('ok', 'sha256:new')],
+    [
+      instance('stopped', 'sha256:new', false),
+      instance('unregistered', 'sha256:new'),
+      instance('down', 'sha256:new'),
+      instance('ok', 'sha256:new'),
+    ],
     [server('stopped', 'UP'), server('down', 'DOWN'), server('ok', 'UP')],
     NEW,
     2,
   );
-  assert.equal(fleet.keep.map((i) => i.name), ['ok']);
-  assert.equal(fleet.retire.map((i) => i.name), ['stopped', 'unregistered', 'down']);
+  assert.equal(
+    fleet.keep.map((i) => i.name),
+    ['ok'],
+  );
+  assert.equal(
+    fleet.retire.map((i) => i.name),
+    ['stopped', 'unregistered', 'down'],
+  );
 });
 
 Fleet.run();
@@ -64,15 +104,21 @@ const Stats = suite('parseServerStats');
 
 Stats('reads the backend servers by column name, leaving out BACKEND and FRONTEND rows', () => {
   const servers = parseServerStats(STAT);
-  assert.equal(servers.map((s) => [s.name, s.status, s.checkStatus, s.checkCode, s.currentSessions, s.address]), [
-    ['app-local-1', 'UP', 'L7OK', '200', 2, '10.213.0.10:8080'],
-    ['app-local-2', 'DOWN 1/2', 'L7STS', '500', 0, '10.213.0.11:8080'],
-  ]);
+  assert.equal(
+    servers.map((s) => [s.name, s.status, s.checkStatus, s.checkCode, s.currentSessions, s.address]),
+    [
+      ['app-local-1', 'UP', 'L7OK', '200', 2, '10.213.0.10:8080'],
+      ['app-local-2', 'DOWN 1/2', 'L7STS', '500', 0, '10.213.0.11:8080'],
+    ],
+  );
 });
 
-Stats('describes a failing check with its HTTP status and HAProxy\'s words', () => {
+Stats("describes a failing check with its HTTP status and HAProxy's words", () => {
   const failing = parseServerStats(STAT)[1] as ServerState;
-  assert.is(describeCheck(failing), 'app-local-2 is DOWN 1/2, last check L7STS (HTTP 500): HTTP status check returned code <3C>500<3E>');
+  assert.is(
+    describeCheck(failing),
+    'app-local-2 is DOWN 1/2, last check L7STS (HTTP 500): HTTP status check returned code <3C>500<3E>',
+  );
 });
 
 Stats('is empty for output without a header', () => {

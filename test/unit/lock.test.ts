@@ -53,10 +53,17 @@ locking('refuses a second acquire, saying who holds it since when', async ({ pat
   const first = await acquireLock(path, 'deploy', () => {});
   const { started_at } = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
   const error = await lockErrorOf(acquireLock(path, 'destroy', () => {}));
-  assert.is(error.message, `another deploy holds this environment's lock: pid ${process.pid} on ${hostname()}, since ${started_at}`);
+  assert.is(
+    error.message,
+    `another deploy holds this environment's lock: pid ${process.pid} on ${hostname()}, since ${started_at}`,
+  );
   assert.is(error.exitCode, 1);
   assert.equal(error.details[0], `lock file: ${path}`);
-  assert.is((JSON.parse(readFileSync(path, 'utf8')) as LockOwner).command, 'deploy', 'the refused run changed the lock');
+  assert.is(
+    (JSON.parse(readFileSync(path, 'utf8')) as LockOwner).command,
+    'deploy',
+    'the refused run changed the lock',
+  );
   await first.release();
 });
 
@@ -68,7 +75,12 @@ locking('grants the lock to exactly one of several concurrent acquires', async (
 
 locking('takes over a stale lock from a dead process and warns', async ({ path, dir }) => {
   mkdirSync(join(dir, '.deploy', 'local'), { recursive: true });
-  const stale: LockOwner = { pid: deadPid(), command: 'destroy', host: hostname(), started_at: '2026-11-21T08:00:00.000Z' };
+  const stale: LockOwner = {
+    pid: deadPid(),
+    command: 'destroy',
+    host: hostname(),
+    started_at: '2026-11-21T08:00:00.000Z',
+  };
   assert.not.ok(isProcessAlive(stale.pid));
   writeOwner(path, stale);
   const warnings: Array<LockOwner | undefined> = [];
@@ -80,15 +92,30 @@ locking('takes over a stale lock from a dead process and warns', async ({ path, 
 
 locking('trusts a lock held on another host', async ({ path, dir }) => {
   mkdirSync(join(dir, '.deploy', 'local'), { recursive: true });
-  writeOwner(path, { pid: deadPid(), command: 'deploy', host: `not-${hostname()}`, started_at: '2026-11-21T08:00:00.000Z' });
-  const error = await lockErrorOf(acquireLock(path, 'deploy', () => assert.unreachable('took over a lock from another host')));
+  writeOwner(path, {
+    pid: deadPid(),
+    command: 'deploy',
+    host: `not-${hostname()}`,
+    started_at: '2026-11-21T08:00:00.000Z',
+  });
+  const error = await lockErrorOf(
+    acquireLock(path, 'deploy', () => assert.unreachable('took over a lock from another host')),
+  );
   assert.match(error.message, `on not-${hostname()}, since 2026-11-21T08:00:00.000Z`);
 });
 
 locking('trusts a lock held in another PID namespace of this host (the tooling container)', async ({ path, dir }) => {
   mkdirSync(join(dir, '.deploy', 'local'), { recursive: true });
-  writeOwner(path, { pid: deadPid(), command: 'deploy', host: hostname(), pid_namespace: 'pid:[1]', started_at: '2026-11-21T08:00:00.000Z' });
-  const error = await lockErrorOf(acquireLock(path, 'deploy', () => assert.unreachable('took over a lock from another PID namespace')));
+  writeOwner(path, {
+    pid: deadPid(),
+    command: 'deploy',
+    host: hostname(),
+    pid_namespace: 'pid:[1]',
+    started_at: '2026-11-21T08:00:00.000Z',
+  });
+  const error = await lockErrorOf(
+    acquireLock(path, 'deploy', () => assert.unreachable('took over a lock from another PID namespace')),
+  );
   assert.match(error.message, 'in another PID namespace');
 });
 
@@ -136,11 +163,19 @@ cli.after.each(({ dir }) => removeDir(dir));
 for (const script of ['deploy.ts', 'destroy.ts'] as const) {
   cli(`${script} exits 1 while another run holds the lock, naming it`, async ({ dir }) => {
     const path = join(dir, '.deploy', 'local', 'lock');
-    const holder: LockOwner = { pid: process.pid, command: 'deploy', host: hostname(), started_at: '2026-11-22T09:00:00.000Z' };
+    const holder: LockOwner = {
+      pid: process.pid,
+      command: 'deploy',
+      host: hostname(),
+      started_at: '2026-11-22T09:00:00.000Z',
+    };
     writeOwner(path, holder);
     const result = await runCli(script, ['local', '--config', join(dir, 'deploy.yaml')]);
     assert.is(result.code, 1, result.stderr);
-    assert.match(result.stderr, `another deploy holds this environment's lock: pid ${process.pid} on ${hostname()}, since 2026-11-22T09:00:00.000Z`);
+    assert.match(
+      result.stderr,
+      `another deploy holds this environment's lock: pid ${process.pid} on ${hostname()}, since 2026-11-22T09:00:00.000Z`,
+    );
     assert.match(result.stderr, `lock file: ${path}`);
     assert.not.match(result.stderr, '[preflight]');
     assert.is(result.stdout, '');

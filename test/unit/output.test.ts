@@ -14,7 +14,12 @@ const SUMMARY: RunSummary = {
   url: 'http://127.0.0.1:8080',
   stages: [
     { name: 'preflight', status: 'ok', seconds: 0.4 },
-    { name: 'bake', status: 'skipped', seconds: 0, skipped_reason: 'image 3f9c0d1e already baked (bakery-demo:3f9c0d1e)' },
+    {
+      name: 'bake',
+      status: 'skipped',
+      seconds: 0,
+      skipped_reason: 'image 3f9c0d1e already baked (bakery-demo:3f9c0d1e)',
+    },
     { name: 'provision', status: 'ok', seconds: 75.2 },
   ],
   ok: true,
@@ -24,20 +29,43 @@ const SUMMARY: RunSummary = {
 
 /** One deploy as the runner reports it. */
 const EVENTS: LogEvent[] = [
-  { kind: 'run-start', command: 'deploy', env: 'local', target: 'local', logDir: SUMMARY.log_dir as string, dryRun: false },
+  {
+    kind: 'run-start',
+    command: 'deploy',
+    env: 'local',
+    target: 'local',
+    logDir: SUMMARY.log_dir as string,
+    dryRun: false,
+  },
   { kind: 'stage-start', stage: 'preflight', title: 'Preflight checks' },
   { kind: 'stage-progress', stage: 'preflight', text: 'checking docker' },
   { kind: 'tool-line', stage: 'preflight', tool: 'docker', stream: 'stdout', line: 'Docker version 26.1.5' },
   { kind: 'stage-end', stage: 'preflight', title: 'Preflight checks', status: 'ok', seconds: 0.4 },
   { kind: 'stage-start', stage: 'bake', title: 'Bake the image' },
-  { kind: 'stage-end', stage: 'bake', title: 'Bake the image', status: 'skipped', seconds: 0, reason: 'image 3f9c0d1e already baked (bakery-demo:3f9c0d1e)' },
+  {
+    kind: 'stage-end',
+    stage: 'bake',
+    title: 'Bake the image',
+    status: 'skipped',
+    seconds: 0,
+    reason: 'image 3f9c0d1e already baked (bakery-demo:3f9c0d1e)',
+  },
   { kind: 'stage-start', stage: 'provision', title: 'Provision' },
-  { kind: 'message', level: 'warn', text: 'port 8080 was in use by a stopped container', details: ['removed container old-lb'] },
+  {
+    kind: 'message',
+    level: 'warn',
+    text: 'port 8080 was in use by a stopped container',
+    details: ['removed container old-lb'],
+  },
   { kind: 'stage-end', stage: 'provision', title: 'Provision', status: 'ok', seconds: 75.2 },
   { kind: 'run-end', summary: SUMMARY },
 ];
 
-function report(mode: OutputMode, verbose = false, columns?: number): { out: StringSink; err: StringSink; reporter: Reporter } {
+function report(
+  mode: OutputMode,
+  verbose = false,
+  columns?: number,
+): { out: StringSink; err: StringSink; reporter: Reporter } {
   const out = new StringSink();
   const err = new StringSink(columns);
   const reporter = createReporter({ mode, out, err, verbose, now: () => new Date('2026-11-22T10:04:05.000Z') });
@@ -60,10 +88,24 @@ const tty = suite('the TTY reporter');
 
 tty('prints one line per finished stage with its mark, time and skip reason', () => {
   const lines = screen(report('tty').err.text);
-  assert.ok(lines.includes('deploy local (target local); logs in /srv/app/.deploy/local/logs/2026-11-22T10-04-05Z'), lines.join('\n'));
-  assert.ok(lines.some((line) => /^✔ Preflight checks {13,} +0\.4s$/.test(line)), lines.join('\n'));
-  assert.ok(lines.some((line) => /^↷ Bake the image +0\.0s  image 3f9c0d1e already baked \(bakery-demo:3f9c0d1e\)$/.test(line)), lines.join('\n'));
-  assert.ok(lines.some((line) => /^✔ Provision +1m15s$/.test(line)), lines.join('\n'));
+  assert.ok(
+    lines.includes('deploy local (target local); logs in /srv/app/.deploy/local/logs/2026-11-22T10-04-05Z'),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((line) => /^✔ Preflight checks {13,} +0\.4s$/.test(line)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((line) =>
+      /^↷ Bake the image +0\.0s {2}image 3f9c0d1e already baked \(bakery-demo:3f9c0d1e\)$/.test(line),
+    ),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((line) => /^✔ Provision +1m15s$/.test(line)),
+    lines.join('\n'),
+  );
   assert.ok(lines.includes('warning: port 8080 was in use by a stopped container'));
   assert.ok(lines.includes('  removed container old-lb'));
 });
@@ -89,10 +131,16 @@ tty('shows a live spinner line with the last progress text, cut to the terminal 
   const err = new StringSink(60);
   const reporter = createReporter({ mode: 'tty', out: new StringSink(), err, verbose: false });
   reporter.emit({ kind: 'stage-start', stage: 'bake', title: 'Bake the image' });
-  reporter.emit({ kind: 'stage-progress', stage: 'bake', text: '\x1b[1mamazon-ebs.app: waiting for SSH to become available\x1b[0m' });
+  reporter.emit({
+    kind: 'stage-progress',
+    stage: 'bake',
+    text: '\x1b[1mamazon-ebs.app: waiting for SSH to become available\x1b[0m',
+  });
   await new Promise((resolve) => setTimeout(resolve, 250));
   reporter.close();
-  const frames = stripAnsi(err.text).split('\r').filter((frame) => frame.includes('amazon-ebs'));
+  const frames = stripAnsi(err.text)
+    .split('\r')
+    .filter((frame) => frame.includes('amazon-ebs'));
   assert.ok(frames.length > 0, 'the progress text never showed');
   const frame = frames[frames.length - 1] as string;
   assert.match(frame, /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Bake the image/);
@@ -156,7 +204,12 @@ json('prints exactly one JSON object on stdout, and only that', () => {
   assert.is(parsed.ok, true);
   assert.equal(parsed.stages, [
     { name: 'preflight', status: 'ok', seconds: 0.4 },
-    { name: 'bake', status: 'skipped', seconds: 0, skipped_reason: 'image 3f9c0d1e already baked (bakery-demo:3f9c0d1e)' },
+    {
+      name: 'bake',
+      status: 'skipped',
+      seconds: 0,
+      skipped_reason: 'image 3f9c0d1e already baked (bakery-demo:3f9c0d1e)',
+    },
     { name: 'provision', status: 'ok', seconds: 75.2 },
   ]);
   assert.equal(parsed, JSON.parse(JSON.stringify(SUMMARY)));
@@ -212,11 +265,24 @@ choosing('truncates with an ellipsis and strips colours', () => {
 
 choosing('says what a dry run would do', () => {
   assert.is(
-    formatPlain({ kind: 'stage-end', stage: 'bake', title: 'Bake the image', status: 'planned', seconds: 0, reason: 'packer build -only=docker.app' }, false),
+    formatPlain(
+      {
+        kind: 'stage-end',
+        stage: 'bake',
+        title: 'Bake the image',
+        status: 'planned',
+        seconds: 0,
+        reason: 'packer build -only=docker.app',
+      },
+      false,
+    ),
     '[bake] would run in 0.0s: packer build -only=docker.app',
   );
   assert.is(
-    formatPlain({ kind: 'run-start', command: 'destroy', env: 'staging', target: 'aws', logDir: '/x', dryRun: true }, false),
+    formatPlain(
+      { kind: 'run-start', command: 'destroy', env: 'staging', target: 'aws', logDir: '/x', dryRun: true },
+      false,
+    ),
     'dry run: destroy staging (target aws); logs in /x',
   );
 });

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
-import { PACKER_DIR, packerEnv, runTool, tailOf, testBakeVariables, type BakeVariables, type ToolResult } from '../helpers/bake.ts';
+import {
+  PACKER_DIR,
+  packerEnv,
+  runTool,
+  tailOf,
+  testBakeVariables,
+  type BakeVariables,
+  type ToolResult,
+} from '../helpers/bake.ts';
 
 type Block = Record<string, unknown>;
 
@@ -98,17 +106,20 @@ Template('one unnamed build runs both sources, so -only takes docker.app and ama
   assert.equal((builds[0] as Block).sources, ['source.amazon-ebs.app', 'source.docker.app']);
 });
 
-Template('AMI tags, snapshot tags and Docker labels carry app, env, fingerprint, version and git revision', ({ hcl }) => {
-  const { image_tags: tags, docker_labels: labels } = locals(hcl) as { image_tags: Block; docker_labels: Block };
-  for (const key of ['app', 'env', 'fingerprint', 'version', 'git_revision']) {
-    assert.ok(`bakery:${key}` in tags, `tag bakery:${key}`);
-    assert.ok(`bakery.${key}` in labels, `label bakery.${key}`);
-  }
-  const ebs = source(hcl, 'amazon-ebs');
-  assert.is(ebs.tags, '${local.image_tags}');
-  assert.is(ebs.snapshot_tags, '${local.image_tags}');
-  assert.match(String(locals(hcl).ami_name), /var\.app_name.*var\.environment.*substr\(var\.fingerprint, 0, 12\)/);
-});
+Template(
+  'AMI tags, snapshot tags and Docker labels carry app, env, fingerprint, version and git revision',
+  ({ hcl }) => {
+    const { image_tags: tags, docker_labels: labels } = locals(hcl) as { image_tags: Block; docker_labels: Block };
+    for (const key of ['app', 'env', 'fingerprint', 'version', 'git_revision']) {
+      assert.ok(`bakery:${key}` in tags, `tag bakery:${key}`);
+      assert.ok(`bakery.${key}` in labels, `label bakery.${key}`);
+    }
+    const ebs = source(hcl, 'amazon-ebs');
+    assert.is(ebs.tags, '${local.image_tags}');
+    assert.is(ebs.snapshot_tags, '${local.image_tags}');
+    assert.match(String(locals(hcl).ami_name), /var\.app_name.*var\.environment.*substr\(var\.fingerprint, 0, 12\)/);
+  },
+);
 
 Template('the AMI builder uses an encrypted gp3 root volume and SSH only from the runner', ({ hcl }) => {
   const ebs = source(hcl, 'amazon-ebs');
@@ -135,7 +146,15 @@ Template('the ansible provisioner carries the SSH-proxy workaround and every bui
   assert.ok((ansible.ansible_env_vars as string[]).some((entry) => /^ANSIBLE_SSH_ARGS=.*\+ssh-rsa/.test(entry)));
   assert.equal((ansible.extra_arguments as string[]).slice(0, 2), ['--scp-extra-args', "'-O'"]);
   const extraVars = String(locals(hcl).ansible_extra_vars);
-  for (const name of ['app_name', 'app_environment', 'app_version', 'app_fingerprint', 'app_git_revision', 'app_port', 'app_baked_at']) {
+  for (const name of [
+    'app_name',
+    'app_environment',
+    'app_version',
+    'app_fingerprint',
+    'app_git_revision',
+    'app_port',
+    'app_baked_at',
+  ]) {
     assert.match(extraVars, new RegExp(`\\b${name}\\s*=`), `extra var ${name}`);
   }
   const imds = provisioners['shell-local']?.[0] as Block;

@@ -103,9 +103,19 @@ streaming('writes the command, both streams and the exit to the log file', async
 
 streaming('writes each line to the log while the tool is still running', async ({ dir, runner }) => {
   const go = join(dir, 'go');
-  const script = writeScript(dir, 'slow.sh', `echo "first line"\nwhile [ ! -e "${go}" ]; do sleep 0.05; done\necho "second line"`);
+  const script = writeScript(
+    dir,
+    'slow.sh',
+    `echo "first line"\nwhile [ ! -e "${go}" ]; do sleep 0.05; done\necho "second line"`,
+  );
   const running = runner.run('provision', { tool: 'bash', args: [script] });
-  await waitFor(() => existsSync(runner.logPath('provision')) && readFileSync(runner.logPath('provision'), 'utf8').includes('first line'), 10_000, 'the first line in the log');
+  await waitFor(
+    () =>
+      existsSync(runner.logPath('provision')) &&
+      readFileSync(runner.logPath('provision'), 'utf8').includes('first line'),
+    10_000,
+    'the first line in the log',
+  );
   assert.not.match(readFileSync(runner.logPath('provision'), 'utf8'), 'second line');
   writeFileSync(go, '');
   await running;
@@ -115,10 +125,18 @@ streaming('writes each line to the log while the tool is still running', async (
 
 streaming('turns lines into progress and tool-line events', async ({ dir, runner, reporter }) => {
   const script = writeScript(dir, 'progress.sh', 'echo "step 1"\necho\necho "step 2" >&2');
-  await runner.run('bake', { tool: 'bash', args: [script], progress: (line) => (line.startsWith('step') ? line.toUpperCase() : undefined) });
+  await runner.run('bake', {
+    tool: 'bash',
+    args: [script],
+    progress: (line) => (line.startsWith('step') ? line.toUpperCase() : undefined),
+  });
   assert.equal(
     reporter.ofKind('tool-line').map((event) => [event.stream, event.line]),
-    [['stdout', 'step 1'], ['stdout', ''], ['stderr', 'step 2']],
+    [
+      ['stdout', 'step 1'],
+      ['stdout', ''],
+      ['stderr', 'step 2'],
+    ],
   );
   assert.equal(
     reporter.ofKind('stage-progress').map((event) => event.text),
@@ -151,43 +169,58 @@ streaming.run();
 
 const redaction = withRunner('ProcessRunner keeps secrets out of logs and events');
 
-redaction('masks an access key id, a secret access key and a *_TOKEN value everywhere', async ({ dir, runner, reporter }) => {
-  const script = writeScript(
-    dir,
-    'leaky.sh',
-    [
-      `echo "AWS_ACCESS_KEY_ID=${ACCESS_KEY_ID}"`,
-      `echo "aws_secret_access_key=${SECRET_ACCESS_KEY}"`,
-      `echo '{"SecretAccessKey": "${SECRET_ACCESS_KEY}"}'`,
-      'echo "using token $DEPLOY_TOKEN for the registry" >&2',
-      `echo "error: login failed for ${ACCESS_KEY_ID} with $DEPLOY_TOKEN" >&2`,
-      'exit 1',
-    ].join('\n'),
-  );
-  const error = await rejection(
-    runner.run('bake', { tool: 'bash', args: [script, `--key=${ACCESS_KEY_ID}`, `aws_secret_access_key=${SECRET_ACCESS_KEY}`], env: { DEPLOY_TOKEN } }),
-  );
-  await runner.close();
-  assert.instance(error, pipeline.errors.ToolError);
-  const toolError = error as ToolError;
-  const log = readFileSync(runner.logPath('bake'), 'utf8');
-  const events = eventText(reporter);
-  const failure = JSON.stringify({ message: toolError.message, details: toolError.details, failure: toolError.failure });
-  for (const [where, text] of [['log', log], ['events', events], ['error', failure]] as const) {
-    for (const secret of [ACCESS_KEY_ID, SECRET_ACCESS_KEY, DEPLOY_TOKEN]) {
-      assert.not.ok(text.includes(secret), `${where} contains ${secret}`);
+redaction(
+  'masks an access key id, a secret access key and a *_TOKEN value everywhere',
+  async ({ dir, runner, reporter }) => {
+    const script = writeScript(
+      dir,
+      'leaky.sh',
+      [
+        `echo "AWS_ACCESS_KEY_ID=${ACCESS_KEY_ID}"`,
+        `echo "aws_secret_access_key=${SECRET_ACCESS_KEY}"`,
+        `echo '{"SecretAccessKey": "${SECRET_ACCESS_KEY}"}'`,
+        'echo "using token $DEPLOY_TOKEN for the registry" >&2',
+        `echo "error: login failed for ${ACCESS_KEY_ID} with $DEPLOY_TOKEN" >&2`,
+        'exit 1',
+      ].join('\n'),
+    );
+    const error = await rejection(
+      runner.run('bake', {
+        tool: 'bash',
+        args: [script, `--key=${ACCESS_KEY_ID}`, `aws_secret_access_key=${SECRET_ACCESS_KEY}`],
+        env: { DEPLOY_TOKEN },
+      }),
+    );
+    await runner.close();
+    assert.instance(error, pipeline.errors.ToolError);
+    const toolError = error as ToolError;
+    const log = readFileSync(runner.logPath('bake'), 'utf8');
+    const events = eventText(reporter);
+    const failure = JSON.stringify({
+      message: toolError.message,
+      details: toolError.details,
+      failure: toolError.failure,
+    });
+    for (const [where, text] of [
+      ['log', log],
+      ['events', events],
+      ['error', failure],
+    ] as const) {
+      for (const secret of [ACCESS_KEY_ID, SECRET_ACCESS_KEY, DEPLOY_TOKEN]) {
+        assert.not.ok(text.includes(secret), `${where} contains ${secret}`);
+      }
     }
-  }
-  assert.is(pipeline.redact.MASK, MASK);
-  assert.match(log, `\nAWS_ACCESS_KEY_ID=${MASK}\n`);
-  assert.match(log, `\naws_secret_access_key=${MASK}\n`);
-  assert.match(log, `\n{"SecretAccessKey": "${MASK}"}\n`);
-  assert.match(log, `\n! using token ${MASK} for the registry\n`);
-  assert.match(log, `$ bash ${script} --key=${MASK} aws_secret_access_key=${MASK}\n`);
-  assert.ok(reporter.ofKind('tool-line').some((event) => event.line === `using token ${MASK} for the registry`));
-  assert.ok(reporter.ofKind('stage-progress').some((event) => event.text === `aws_secret_access_key=${MASK}`));
-  assert.equal(toolError.failure.errorLines, [`error: login failed for ${MASK} with ${MASK}`]);
-});
+    assert.is(pipeline.redact.MASK, MASK);
+    assert.match(log, `\nAWS_ACCESS_KEY_ID=${MASK}\n`);
+    assert.match(log, `\naws_secret_access_key=${MASK}\n`);
+    assert.match(log, `\n{"SecretAccessKey": "${MASK}"}\n`);
+    assert.match(log, `\n! using token ${MASK} for the registry\n`);
+    assert.match(log, `$ bash ${script} --key=${MASK} aws_secret_access_key=${MASK}\n`);
+    assert.ok(reporter.ofKind('tool-line').some((event) => event.line === `using token ${MASK} for the registry`));
+    assert.ok(reporter.ofKind('stage-progress').some((event) => event.text === `aws_secret_access_key=${MASK}`));
+    assert.equal(toolError.failure.errorLines, [`error: login failed for ${MASK} with ${MASK}`]);
+  },
+);
 
 redaction.run();
 
@@ -195,7 +228,12 @@ const redactor = suite('Redactor masks secrets by shape and by name');
 redactor.before(loadPipeline);
 
 redactor('masks the values of secret-looking variables, longest first', () => {
-  const redact = new pipeline.redact.Redactor({ GITHUB_TOKEN: 'abcdef123456', DB_PASSWORD: 'abcdef123456789', HOME: '/root', SHORT_SECRET: 'abc' });
+  const redact = new pipeline.redact.Redactor({
+    GITHUB_TOKEN: 'abcdef123456',
+    DB_PASSWORD: 'abcdef123456789',
+    HOME: '/root',
+    SHORT_SECRET: 'abc',
+  });
   assert.is(redact.redact('a abcdef123456789 b abcdef123456 c /root abc'), `a ${MASK} b ${MASK} c /root abc`);
 });
 
@@ -219,7 +257,11 @@ redactor.run();
 const failures = withRunner('ProcessRunner turns a failure into an error that says what went wrong');
 
 failures('names the tool, the exit code, the log and the error-looking lines', async ({ dir, runner }) => {
-  const script = writeScript(dir, 'fail.sh', 'echo "==> starting"\necho "info: all good so far"\necho "Error: launch template not found" >&2\necho "cleaning up"\nexit 3');
+  const script = writeScript(
+    dir,
+    'fail.sh',
+    'echo "==> starting"\necho "info: all good so far"\necho "Error: launch template not found" >&2\necho "cleaning up"\nexit 3',
+  );
   const error = await rejection(runner.run('provision', { tool: 'bash', args: [script] }));
   assert.instance(error, pipeline.errors.ToolError);
   const toolError = error as ToolError;
@@ -242,7 +284,11 @@ failures('names the tool, the exit code, the log and the error-looking lines', a
 });
 
 failures('shows at most 20 error lines, the last ones', async ({ dir, runner }) => {
-  const script = writeScript(dir, 'many.sh', 'for i in $(seq 1 50); do echo "error $i: disk full"; echo "note $i"; done\nexit 1');
+  const script = writeScript(
+    dir,
+    'many.sh',
+    'for i in $(seq 1 50); do echo "error $i: disk full"; echo "note $i"; done\nexit 1',
+  );
   const error = (await rejection(runner.run('bake', { tool: 'bash', args: [script] }))) as ToolError;
   assert.is(error.failure.errorLines.length, 20);
   assert.is(error.failure.errorLines[0], 'error 31: disk full');
@@ -275,7 +321,7 @@ failures('on timeout stops the tool and the children that hold its output open',
   assert.is(error.failure.signal, 'timeout after 500 ms (SIGTERM)');
   assert.ok(Date.now() - started < 5_000, `the run took ${Date.now() - started} ms`);
   const [, sleepPid] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
-  await waitFor(() => !isRunning(sleepPid), 5_000, 'the tool\'s child to be gone');
+  await waitFor(() => !isRunning(sleepPid), 5_000, "the tool's child to be gone");
 });
 
 failures('counts a tool that exits 0 after the timeout signal as timed out', async ({ dir, runner }) => {
@@ -304,13 +350,19 @@ const picking = suite('pickErrorLines and formatCommand');
 picking.before(loadPipeline);
 
 picking('prefers error-looking lines and falls back to the last lines', () => {
-  assert.equal(pipeline.process.pickErrorLines(['ok', 'Error: nope', 'fine', 'FATAL: broken', '']), ['Error: nope', 'FATAL: broken']);
+  assert.equal(pipeline.process.pickErrorLines(['ok', 'Error: nope', 'fine', 'FATAL: broken', '']), [
+    'Error: nope',
+    'FATAL: broken',
+  ]);
   assert.equal(pipeline.process.pickErrorLines(['one', 'two', 'three'], 2), ['two', 'three']);
   assert.equal(pipeline.process.pickErrorLines(['\x1b[31merror: red\x1b[0m  ']), ['error: red']);
 });
 
 picking('quotes arguments the way a shell needs them', () => {
-  assert.is(pipeline.process.formatCommand('packer', ['build', '-var', 'name=my app', "it's"]), `packer build -var 'name=my app' 'it'\\''s'`);
+  assert.is(
+    pipeline.process.formatCommand('packer', ['build', '-var', 'name=my app', "it's"]),
+    `packer build -var 'name=my app' 'it'\\''s'`,
+  );
 });
 
 picking.run();
@@ -319,19 +371,26 @@ picking.run();
 
 const inProcess = withRunner('Interrupts stop a running tool without signalling the test runner');
 
-inProcess('forwards the first interrupt to the tool, which cleans up, and the run says it was interrupted', async ({ dir, runner, interrupts }) => {
-  const marker = join(dir, 'marker');
-  const ready = join(dir, 'ready');
-  const script = writeScript(dir, 'trap.sh', `trap 'echo cleaned > "${marker}"; exit 130' INT\necho ready > "${ready}"\nwhile true; do sleep 0.05; done`);
-  const running = runner.run('bake', { tool: 'bash', args: [script] });
-  await waitFor(() => existsSync(ready), 10_000, 'the script to start');
-  interrupts.receive('SIGINT');
-  const error = await rejection(running);
-  assert.instance(error, pipeline.errors.InterruptedError);
-  assert.is((error as InterruptedError).exitCode, 130);
-  assert.is(readFileSync(marker, 'utf8'), 'cleaned\n');
-  assert.ok(interrupts.signal.aborted);
-});
+inProcess(
+  'forwards the first interrupt to the tool, which cleans up, and the run says it was interrupted',
+  async ({ dir, runner, interrupts }) => {
+    const marker = join(dir, 'marker');
+    const ready = join(dir, 'ready');
+    const script = writeScript(
+      dir,
+      'trap.sh',
+      `trap 'echo cleaned > "${marker}"; exit 130' INT\necho ready > "${ready}"\nwhile true; do sleep 0.05; done`,
+    );
+    const running = runner.run('bake', { tool: 'bash', args: [script] });
+    await waitFor(() => existsSync(ready), 10_000, 'the script to start');
+    interrupts.receive('SIGINT');
+    const error = await rejection(running);
+    assert.instance(error, pipeline.errors.InterruptedError);
+    assert.is((error as InterruptedError).exitCode, 130);
+    assert.is(readFileSync(marker, 'utf8'), 'cleaned\n');
+    assert.ok(interrupts.signal.aborted);
+  },
+);
 
 inProcess('starts no new tool after an interrupt', async ({ runner, interrupts }) => {
   interrupts.receive('SIGTERM');
@@ -381,7 +440,11 @@ function isRunning(pid: number): boolean {
 signals('forwards SIGINT to a tool that traps it, waits for its cleanup and exits 130', async ({ dir }) => {
   const marker = join(dir, 'marker');
   const ready = join(dir, 'ready');
-  const script = writeScript(dir, 'trap.sh', `trap 'echo "cleaned up after INT" > "${marker}"; exit 130' INT\necho $$ > "${ready}"\nwhile true; do sleep 0.05; done`);
+  const script = writeScript(
+    dir,
+    'trap.sh',
+    `trap 'echo "cleaned up after INT" > "${marker}"; exit 130' INT\necho $$ > "${ready}"\nwhile true; do sleep 0.05; done`,
+  );
   const fixture = spawnTs(FIXTURE, [join(dir, 'logs'), script]);
   let stderr = '';
   fixture.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -398,7 +461,11 @@ signals('forwards SIGINT to a tool that traps it, waits for its cleanup and exit
 signals('forwards SIGTERM the same way', async ({ dir }) => {
   const marker = join(dir, 'marker');
   const ready = join(dir, 'ready');
-  const script = writeScript(dir, 'trap.sh', `trap 'echo "TERM" > "${marker}"; exit 143' TERM\necho $$ > "${ready}"\nwhile true; do sleep 0.05; done`);
+  const script = writeScript(
+    dir,
+    'trap.sh',
+    `trap 'echo "TERM" > "${marker}"; exit 143' TERM\necho $$ > "${ready}"\nwhile true; do sleep 0.05; done`,
+  );
   const fixture = spawnTs(FIXTURE, [join(dir, 'logs'), script]);
   await waitFor(() => existsSync(ready) && readFileSync(ready, 'utf8').endsWith('\n'), 20_000, 'the script to start');
   fixture.kill('SIGTERM');
@@ -409,7 +476,11 @@ signals('forwards SIGTERM the same way', async ({ dir }) => {
 
 signals('kills a tool that ignores SIGINT when a second SIGINT arrives', async ({ dir }) => {
   const ready = join(dir, 'ready');
-  const script = writeScript(dir, 'stubborn.sh', `trap '' INT\nsleep 60 &\necho "$$ $!" > "${ready}.tmp" && mv "${ready}.tmp" "${ready}"\nwait $!`);
+  const script = writeScript(
+    dir,
+    'stubborn.sh',
+    `trap '' INT\nsleep 60 &\necho "$$ $!" > "${ready}.tmp" && mv "${ready}.tmp" "${ready}"\nwait $!`,
+  );
   const fixture = spawnTs(FIXTURE, [join(dir, 'logs'), script]);
   let stderr = '';
   fixture.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -55,8 +55,19 @@ const structure = suite('the README');
 
 structure('has the sections people look for, in order', () => {
   const headings = README.split('\n').filter((line) => /^#{1,2} /.test(line));
-  const wanted = ['# bakery', '## Quick start', '## How it works', '## CLI reference', '## deploy.yaml reference', '## State and logs', '## Targets'];
-  assert.equal(headings.filter((heading) => wanted.includes(heading)), wanted);
+  const wanted = [
+    '# bakery',
+    '## Quick start',
+    '## How it works',
+    '## CLI reference',
+    '## deploy.yaml reference',
+    '## State and logs',
+    '## Targets',
+  ];
+  assert.equal(
+    headings.filter((heading) => wanted.includes(heading)),
+    wanted,
+  );
 });
 
 structure('draws the stages in a mermaid diagram', () => {
@@ -83,7 +94,11 @@ for (const spec of [DEPLOY_SPEC, DESTROY_SPEC]) {
   cliReference(`lists every ${script} flag and nothing else`, () => {
     const part = section(`\`${script} [ENV] [flags]\``, section('CLI reference'), '###');
     const listed = firstCells(part);
-    assert.equal([...listed].sort(), flagsOf(spec).sort(), `the README's ${script} flags differ from ${spec.command.toUpperCase()}_SPEC; ${REGENERATE}`);
+    assert.equal(
+      [...listed].sort(),
+      flagsOf(spec).sort(),
+      `the README's ${script} flags differ from ${spec.command.toUpperCase()}_SPEC; ${REGENERATE}`,
+    );
   });
 
   cliReference(`has an up-to-date generated ${script} flag table`, () => {

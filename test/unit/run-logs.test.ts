@@ -11,7 +11,12 @@ const Retention = suite<{ dir: string }>('pruneRunLogs');
 
 Retention.before.each(async (context) => {
   context.dir = await mkdtemp(join(tmpdir(), 'bakery-logs-'));
-  for (const stamp of ['2026-11-22T10-00-03Z', '2026-11-22T10-00-01Z', '2026-11-22T10-00-02Z', '2026-11-21T09-00-00Z']) {
+  for (const stamp of [
+    '2026-11-22T10-00-03Z',
+    '2026-11-22T10-00-01Z',
+    '2026-11-22T10-00-02Z',
+    '2026-11-21T09-00-00Z',
+  ]) {
     await mkdir(join(context.dir, stamp));
   }
 });

@@ -52,7 +52,13 @@ function hooks(stages: Stage<Results>[], url?: string): CommandHooks<Results> {
 }
 
 const ok = (name: string): Stage<Results> => ({ name, title: `Stage ${name}`, run: async () => {} });
-const failing = (name: string, error: unknown): Stage<Results> => ({ name, title: `Stage ${name}`, run: async () => { throw error; } });
+const failing = (name: string, error: unknown): Stage<Results> => ({
+  name,
+  title: `Stage ${name}`,
+  run: async () => {
+    throw error;
+  },
+});
 
 function run(context: Context, argv: string[], stageHooks: CommandHooks<Results>): Promise<number> {
   return pipeline.session.runCommand(pipeline.flags.DEPLOY_SPEC, ['--config', context.config, ...argv], stageHooks, {
@@ -76,7 +82,10 @@ session('prints the result line on stdout after the summary, and nothing else', 
 });
 
 session('prints exactly one JSON summary on stdout for a successful --json run', async (context) => {
-  const code = await run(context, ['--json'], hooks(
+  const code = await run(
+    context,
+    ['--json'],
+    hooks(
       [
         ok('preflight'),
         {
@@ -87,14 +96,21 @@ session('prints exactly one JSON summary on stdout for a successful --json run',
         },
       ],
       'http://127.0.0.1:8080/',
-    ));
+    ),
+  );
   assert.is(code, 0, context.err.text);
   const summary = summaryOf(context.out);
   assert.equal(
     { env: summary.env, target: summary.target, url: summary.url, ok: summary.ok, exit_code: summary.exit_code },
     { env: 'local', target: 'local', url: 'http://127.0.0.1:8080/', ok: true, exit_code: 0 },
   );
-  assert.equal(summary.stages.map((stage) => [stage.name, stage.status, stage.skipped_reason]), [['preflight', 'ok', undefined], ['bake', 'skipped', 'image 3f9c already baked']]);
+  assert.equal(
+    summary.stages.map((stage) => [stage.name, stage.status, stage.skipped_reason]),
+    [
+      ['preflight', 'ok', undefined],
+      ['bake', 'skipped', 'image 3f9c already baked'],
+    ],
+  );
   assert.match(context.err.text, '[bake] skipped in');
 });
 
@@ -106,21 +122,35 @@ session('maps a failed stage to exit 1, reports it and releases the lock', async
   assert.is(summary.ok, false);
   assert.is(summary.exit_code, 1);
   assert.equal(summary.error, { message: 'verify timed out', details: ['instance 1: unhealthy'] });
-  assert.equal(summary.stages.map((stage) => [stage.name, stage.status]), [['preflight', 'ok'], ['verify', 'failed']]);
+  assert.equal(
+    summary.stages.map((stage) => [stage.name, stage.status]),
+    [
+      ['preflight', 'ok'],
+      ['verify', 'failed'],
+    ],
+  );
   assert.match(context.err.text, 'error: verify timed out');
   assert.not.ok(existsSync(join(context.dir, '.deploy', 'local', 'lock')), 'the lock was left behind');
   assert.is(readdirSync(join(context.dir, '.deploy', 'local', 'logs')).length, 1);
 });
 
 session('maps an interruption to exit 130', async (context) => {
-  const code = await run(context, [], hooks([failing('bake', new pipeline.errors.InterruptedError('packer was interrupted (SIGINT)'))]));
+  const code = await run(
+    context,
+    [],
+    hooks([failing('bake', new pipeline.errors.InterruptedError('packer was interrupted (SIGINT)'))]),
+  );
   assert.is(code, 130);
   assert.match(context.err.text, 'error: packer was interrupted (SIGINT)');
   assert.is(context.out.text, '');
 });
 
 session('treats an unexpected error as a failed deployment and shows its stack', async (context) => {
-  const code = await run(context, [], hooks([failing('provision', new TypeError('cannot read properties of undefined'))]));
+  const code = await run(
+    context,
+    [],
+    hooks([failing('provision', new TypeError('cannot read properties of undefined'))]),
+  );
   assert.is(code, 1);
   assert.match(context.err.text, 'error: cannot read properties of undefined');
   assert.match(context.err.text, 'TypeError: cannot read properties of undefined\n    at ');
@@ -128,8 +158,15 @@ session('treats an unexpected error as a failed deployment and shows its stack',
 
 session('runs --dry-run without taking the lock', async (context) => {
   mkdirSync(join(context.dir, '.deploy', 'local'), { recursive: true });
-  writeFileSync(join(context.dir, '.deploy', 'local', 'lock'), JSON.stringify({ pid: process.pid, command: 'deploy', host: hostname(), started_at: '2026-11-22T09:00:00.000Z' }));
-  const code = await run(context, ['--dry-run'], hooks([{ ...ok('bake'), plan: async () => ({ text: 'packer build -only=docker.app' }) }]));
+  writeFileSync(
+    join(context.dir, '.deploy', 'local', 'lock'),
+    JSON.stringify({ pid: process.pid, command: 'deploy', host: hostname(), started_at: '2026-11-22T09:00:00.000Z' }),
+  );
+  const code = await run(
+    context,
+    ['--dry-run'],
+    hooks([{ ...ok('bake'), plan: async () => ({ text: 'packer build -only=docker.app' }) }]),
+  );
   assert.is(code, 0, context.err.text);
   assert.match(context.err.text, 'dry run: deploy local');
   assert.match(context.err.text, '[bake] would run in 0.0s: packer build -only=docker.app');
@@ -139,13 +176,27 @@ session('runs --dry-run without taking the lock', async (context) => {
 
 session('refuses to run while another run holds the lock', async (context) => {
   mkdirSync(join(context.dir, '.deploy', 'local'), { recursive: true });
-  writeFileSync(join(context.dir, '.deploy', 'local', 'lock'), JSON.stringify({ pid: process.pid, command: 'destroy', host: hostname(), started_at: '2026-11-22T09:00:00.000Z' }));
+  writeFileSync(
+    join(context.dir, '.deploy', 'local', 'lock'),
+    JSON.stringify({ pid: process.pid, command: 'destroy', host: hostname(), started_at: '2026-11-22T09:00:00.000Z' }),
+  );
   let ran = false;
-  const code = await run(context, [], hooks([{ ...ok('preflight'), run: async () => { ran = true; } }]));
+  const code = await run(
+    context,
+    [],
+    hooks([
+      {
+        ...ok('preflight'),
+        run: async () => {
+          ran = true;
+        },
+      },
+    ]),
+  );
   assert.is(code, 1);
   assert.not.ok(ran, 'a stage ran without the lock');
   assert.match(context.err.text, `another destroy holds this environment's lock: pid ${process.pid}`);
-  assert.ok(existsSync(join(context.dir, '.deploy', 'local', 'lock')), 'the other run\'s lock was removed');
+  assert.ok(existsSync(join(context.dir, '.deploy', 'local', 'lock')), "the other run's lock was removed");
 });
 
 session('leaves no signal handlers behind', async (context) => {

@@ -50,7 +50,13 @@ stages('runs stages in order and reports start and end of each', async (context)
     context.reporter.events.map((event) => `${event.kind}:${'stage' in event ? event.stage : ''}`),
     ['stage-start:a', 'stage-end:a', 'stage-start:b', 'stage-end:b'],
   );
-  assert.equal(result.summaries.map((summary) => [summary.name, summary.status]), [['a', 'ok'], ['b', 'ok']]);
+  assert.equal(
+    result.summaries.map((summary) => [summary.name, summary.status]),
+    [
+      ['a', 'ok'],
+      ['b', 'ok'],
+    ],
+  );
   assert.is(result.error, undefined);
 });
 
@@ -88,7 +94,12 @@ stages('skips a stage with the reason it gives from inside run(), keeping what i
     options(context),
   );
   assert.equal(context.ran, ['rollout']);
-  assert.equal(result.summaries[0], { name: 'bake', status: 'skipped', seconds: 0, skipped_reason: 'image 3f9c0d1e already baked' });
+  assert.equal(result.summaries[0], {
+    name: 'bake',
+    status: 'skipped',
+    seconds: 0,
+    skipped_reason: 'image 3f9c0d1e already baked',
+  });
   assert.is(result.context.image, 'sha256:found');
   const end = context.reporter.ofKind('stage-end')[0];
   assert.is(end?.reason, 'image 3f9c0d1e already baked');
@@ -97,7 +108,11 @@ stages('skips a stage with the reason it gives from inside run(), keeping what i
 });
 
 stages('times each stage to a tenth of a second', async (context) => {
-  const result = await runStages([stage('slow', context.ran, { run: () => sleep(250) }), stage('fast', context.ran)], {}, options(context));
+  const result = await runStages(
+    [stage('slow', context.ran, { run: () => sleep(250) }), stage('fast', context.ran)],
+    {},
+    options(context),
+  );
   const [slow, fast] = result.summaries;
   assert.ok(slow && slow.seconds >= 0.2 && slow.seconds < 2, `slow took ${slow?.seconds}`);
   assert.is(Math.round((slow?.seconds ?? 0) * 10) / 10, slow?.seconds);
@@ -105,32 +120,37 @@ stages('times each stage to a tenth of a second', async (context) => {
   assert.is(context.reporter.ofKind('stage-end')[0]?.seconds, slow?.seconds);
 });
 
-stages('under --dry-run shows each plan(), runs only read-only stages and passes planned results on', async (context) => {
-  let seenByVerify: Results | undefined;
-  const result = await runStages<Results>(
-    [
-      stage('preflight', context.ran, { readOnly: true }),
-      stage('bake', context.ran, { plan: async () => ({ text: 'packer build -only=docker.app', produced: { image: 'sha256:planned' } }) }),
-      stage('verify', context.ran, {
-        plan: async (results) => {
-          seenByVerify = results;
-          return { text: 'poll /health' };
-        },
-      }),
-      stage('prune', context.ran),
-    ],
-    {},
-    options(context, true),
-  );
-  assert.equal(context.ran, ['preflight']);
-  assert.equal(seenByVerify, { image: 'sha256:planned' });
-  assert.equal(result.summaries, [
-    { name: 'preflight', status: 'ok', seconds: 0 },
-    { name: 'bake', status: 'planned', seconds: 0, plan: 'packer build -only=docker.app' },
-    { name: 'verify', status: 'planned', seconds: 0, plan: 'poll /health' },
-    { name: 'prune', status: 'planned', seconds: 0 },
-  ]);
-});
+stages(
+  'under --dry-run shows each plan(), runs only read-only stages and passes planned results on',
+  async (context) => {
+    let seenByVerify: Results | undefined;
+    const result = await runStages<Results>(
+      [
+        stage('preflight', context.ran, { readOnly: true }),
+        stage('bake', context.ran, {
+          plan: async () => ({ text: 'packer build -only=docker.app', produced: { image: 'sha256:planned' } }),
+        }),
+        stage('verify', context.ran, {
+          plan: async (results) => {
+            seenByVerify = results;
+            return { text: 'poll /health' };
+          },
+        }),
+        stage('prune', context.ran),
+      ],
+      {},
+      options(context, true),
+    );
+    assert.equal(context.ran, ['preflight']);
+    assert.equal(seenByVerify, { image: 'sha256:planned' });
+    assert.equal(result.summaries, [
+      { name: 'preflight', status: 'ok', seconds: 0 },
+      { name: 'bake', status: 'planned', seconds: 0, plan: 'packer build -only=docker.app' },
+      { name: 'verify', status: 'planned', seconds: 0, plan: 'poll /health' },
+      { name: 'prune', status: 'planned', seconds: 0 },
+    ]);
+  },
+);
 
 stages('lets a plan() skip its stage under --dry-run', async (context) => {
   const result = await runStages(
@@ -145,7 +165,12 @@ stages('lets a plan() skip its stage under --dry-run', async (context) => {
     {},
     options(context, true),
   );
-  assert.equal(result.summaries[0], { name: 'images', status: 'skipped', seconds: 0, skipped_reason: 'kept (--keep-images)' });
+  assert.equal(result.summaries[0], {
+    name: 'images',
+    status: 'skipped',
+    seconds: 0,
+    skipped_reason: 'kept (--keep-images)',
+  });
 });
 
 stages('returns a failing stage error, marks it failed and runs nothing after it', async (context) => {
@@ -165,7 +190,13 @@ stages('returns a failing stage error, marks it failed and runs nothing after it
   );
   assert.is(result.error, boom);
   assert.equal(context.ran, ['provision']);
-  assert.equal(result.summaries.map((summary) => [summary.name, summary.status]), [['provision', 'ok'], ['rollout', 'failed']]);
+  assert.equal(
+    result.summaries.map((summary) => [summary.name, summary.status]),
+    [
+      ['provision', 'ok'],
+      ['rollout', 'failed'],
+    ],
+  );
   assert.is(context.reporter.ofKind('stage-end')[1]?.status, 'failed');
 });
 
@@ -182,7 +213,10 @@ stages('records an interrupted stage as interrupted', async (context) => {
     options(context),
   );
   assert.instance(result.error, InterruptedError);
-  assert.equal(result.summaries.map((summary) => summary.status), ['interrupted']);
+  assert.equal(
+    result.summaries.map((summary) => summary.status),
+    ['interrupted'],
+  );
 });
 
 stages('counts an unexpected error after an abort as an interruption', async (context) => {
@@ -199,7 +233,10 @@ stages('counts an unexpected error after an abort as an interruption', async (co
     options(context),
   );
   assert.match((result.error as Error).message, 'aborted');
-  assert.equal(result.summaries.map((summary) => summary.status), ['interrupted']);
+  assert.equal(
+    result.summaries.map((summary) => summary.status),
+    ['interrupted'],
+  );
 });
 
 stages('starts no stage once interrupted', async (context) => {
@@ -219,7 +256,10 @@ stages('starts no stage once interrupted', async (context) => {
   assert.instance(result.error, InterruptedError);
   assert.is((result.error as InterruptedError).message, 'interrupted before provision');
   assert.equal(context.ran, ['bake']);
-  assert.equal(result.summaries.map((summary) => [summary.name, summary.status]), [['bake', 'ok']]);
+  assert.equal(
+    result.summaries.map((summary) => [summary.name, summary.status]),
+    [['bake', 'ok']],
+  );
 });
 
 stages.run();

@@ -17,7 +17,9 @@ Static('Terraform and the aws provider versions are constrained', ({ stack }) =>
   const block = stack.terraform.find((t) => t.required_version) as Block;
   assert.ok(block, 'versions.tf must set required_version');
   assert.match(String(block.required_version), /^>= 1\.1[1-9]/, 'S3 use_lockfile needs Terraform 1.11+');
-  const providers = (block.required_providers as Array<Record<string, { source: string; version: string }>>)[0] as Record<string, { source: string; version: string }>;
+  const providers = (
+    block.required_providers as Array<Record<string, { source: string; version: string }>>
+  )[0] as Record<string, { source: string; version: string }>;
   assert.is(providers.aws?.source, 'hashicorp/aws');
   assert.match(String(providers.aws?.version), />= 5\.\d+\.\d+, < 7\.0\.0/);
 });
@@ -34,13 +36,26 @@ Static('every variable has a description and a precise type, and every validatio
     assert.type(declaration.type, 'string', `variable ${name} has no type`);
     assert.not.match(String(declaration.type), /\bany\b/, `variable ${name} is typed any`);
     for (const check of (declaration.validation as Block[] | undefined) ?? []) {
-      assert.match(String(check.error_message), new RegExp(`^${name}\\b|\\b${name}\\.`), `variable ${name}: error_message must name it`);
+      assert.match(
+        String(check.error_message),
+        new RegExp(`^${name}\\b|\\b${name}\\.`),
+        `variable ${name}: error_message must name it`,
+      );
     }
   }
 });
 
 Static('the outputs the runner and the README rely on exist and are described', ({ stack }) => {
-  for (const name of ['url', 'alb_dns_name', 'asg_name', 'target_group_arn', 'launch_template_id', 'launch_template_version', 'alb_security_group_id', 'instance_security_group_id']) {
+  for (const name of [
+    'url',
+    'alb_dns_name',
+    'asg_name',
+    'target_group_arn',
+    'launch_template_id',
+    'launch_template_version',
+    'alb_security_group_id',
+    'instance_security_group_id',
+  ]) {
     const output = stack.outputs.get(name);
     assert.ok(output, `output ${name} is missing`);
     assert.type(output?.description, 'string', `output ${name} has no description`);
@@ -54,17 +69,27 @@ Static('the single main resources are named this', ({ stack }) => {
 });
 
 Static('resources that cannot be replaced in place are created before the old ones go', ({ stack }) => {
-  for (const [type, name] of [['aws_lb_target_group', 'this'], ['aws_security_group', 'alb'], ['aws_security_group', 'instances']] as const) {
+  for (const [type, name] of [
+    ['aws_lb_target_group', 'this'],
+    ['aws_security_group', 'alb'],
+    ['aws_security_group', 'instances'],
+  ] as const) {
     const lifecycle = (resource(stack, type, name).lifecycle as Block[] | undefined)?.[0];
     assert.is(lifecycle?.create_before_destroy, true, `${type}.${name}`);
   }
   assert.is(resource(stack, 'aws_lb_target_group').name, undefined, 'a fixed name would collide with its replacement');
 });
 
-Static('target group health checks start only once a listener exists, and the redirect only once 443 does', ({ stack }) => {
-  assert.equal(resource(stack, 'aws_autoscaling_group').depends_on, ['${aws_lb_listener.http}', '${aws_lb_listener.https}']);
-  assert.equal(resource(stack, 'aws_lb_listener_rule', 'http_to_https').depends_on, ['${aws_lb_listener.https}']);
-});
+Static(
+  'target group health checks start only once a listener exists, and the redirect only once 443 does',
+  ({ stack }) => {
+    assert.equal(resource(stack, 'aws_autoscaling_group').depends_on, [
+      '${aws_lb_listener.http}',
+      '${aws_lb_listener.https}',
+    ]);
+    assert.equal(resource(stack, 'aws_lb_listener_rule', 'http_to_https').depends_on, ['${aws_lb_listener.https}']);
+  },
+);
 
 Static('rules are separate described resources of the kinds the tftest files enumerate', ({ stack }) => {
   // security.tftest.hcl checks every rule resource by name; an inline rule or another
@@ -76,10 +101,17 @@ Static('rules are separate described resources of the kinds the tftest files enu
   }
   assert.equal(resourcesOf(stack, 'aws_security_group_rule'), []);
   assert.equal(
-    securityGroupRules(stack).map((r) => r.address).sort(),
-    ['aws_vpc_security_group_egress_rule.alb_to_instances', 'aws_vpc_security_group_ingress_rule.alb_listener', 'aws_vpc_security_group_ingress_rule.instances_from_alb'],
+    securityGroupRules(stack)
+      .map((r) => r.address)
+      .sort(),
+    [
+      'aws_vpc_security_group_egress_rule.alb_to_instances',
+      'aws_vpc_security_group_ingress_rule.alb_listener',
+      'aws_vpc_security_group_ingress_rule.instances_from_alb',
+    ],
   );
-  for (const { address, rule } of securityGroupRules(stack)) assert.ok(String(rule.description ?? '').length > 10, `${address} needs a real description`);
+  for (const { address, rule } of securityGroupRules(stack))
+    assert.ok(String(rule.description ?? '').length > 10, `${address} needs a real description`);
 });
 
 Static('the provider tags by default and carries no credentials', ({ stack }) => {
@@ -87,7 +119,8 @@ Static('the provider tags by default and carries no credentials', ({ stack }) =>
   assert.is(((provider.default_tags as Block[])[0] as Block).tags, '${local.tags}');
   assert.is(provider.access_key, undefined);
   assert.is(provider.secret_key, undefined);
-  for (const name of stack.variables.keys()) assert.not.match(name, /secret|password|token|access_key|private/i, `variable ${name} looks like a secret`);
+  for (const name of stack.variables.keys())
+    assert.not.match(name, /secret|password|token|access_key|private/i, `variable ${name} looks like a secret`);
 });
 
 Static.run();

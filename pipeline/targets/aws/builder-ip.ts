@@ -16,7 +16,9 @@ export async function builderSourceCidr(env: NodeJS.ProcessEnv, signal: AbortSig
   if (configured) {
     const match = CIDR.exec(configured);
     if (!match || !isIPv4(match[1] as string)) {
-      throw new PreflightError(`BAKERY_SSH_SOURCE_CIDR=${configured} is not an IPv4 CIDR from /8 to /32: set it like 203.0.113.7/32.`);
+      throw new PreflightError(
+        `BAKERY_SSH_SOURCE_CIDR=${configured} is not an IPv4 CIDR from /8 to /32: set it like 203.0.113.7/32.`,
+      );
     }
     return configured;
   }

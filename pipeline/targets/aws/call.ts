@@ -12,7 +12,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageIO } from '../../context.ts';
 import { InterruptedError } from '../../errors.ts';
-import { AwsCallError, awsErrorInfo, describeAwsError, isThrottling, isTransient, type AwsCallSpec, type AwsErrorInfo } from './errors.ts';
+import {
+  AwsCallError,
+  awsErrorInfo,
+  describeAwsError,
+  isThrottling,
+  isTransient,
+  type AwsCallSpec,
+  type AwsErrorInfo,
+} from './errors.ts';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -26,7 +34,12 @@ export interface RetryPolicy {
 }
 
 /** The SDK's own standard-mode numbers (100 ms, 500 ms throttled, 20 s cap), with more attempts for long polls. */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 100, throttledBaseDelayMs: 500, maxDelayMs: 20_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 8,
+  baseDelayMs: 100,
+  throttledBaseDelayMs: 500,
+  maxDelayMs: 20_000,
+};
 
 /** The policy of a run: AWS_MAX_ATTEMPTS (the SDK's own variable) sets the attempts. */
 export function retryPolicy(env: NodeJS.ProcessEnv): RetryPolicy {
@@ -35,7 +48,12 @@ export function retryPolicy(env: NodeJS.ProcessEnv): RetryPolicy {
 }
 
 /** Full jitter (a random pause up to the exponential bound) keeps many clients from retrying in step. */
-export function backoffMs(policy: RetryPolicy, attempt: number, throttled: boolean, random: () => number = Math.random): number {
+export function backoffMs(
+  policy: RetryPolicy,
+  attempt: number,
+  throttled: boolean,
+  random: () => number = Math.random,
+): number {
   const base = throttled ? policy.throttledBaseDelayMs : policy.baseDelayMs;
   const bound = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
   return Math.round(random() * bound);

@@ -23,7 +23,13 @@ export function awsErrorInfo(error: unknown): AwsErrorInfo {
   const status = shaped.$metadata?.httpStatusCode ?? responseOf(error)?.statusCode;
   const withStatus = status !== undefined ? { status } : {};
   const notAws = nonAwsAnswer(error);
-  if (notAws) return { code: status !== undefined ? `HTTP ${status}` : 'NotAnAwsResponse', message: notAws, notAws: true, ...withStatus };
+  if (notAws)
+    return {
+      code: status !== undefined ? `HTTP ${status}` : 'NotAnAwsResponse',
+      message: notAws,
+      notAws: true,
+      ...withStatus,
+    };
   const errno = typeof shaped.code === 'string' && ERRNO.test(shaped.code) ? shaped.code : undefined;
   const name = shaped.name && shaped.name !== 'Error' ? shaped.name : undefined;
   const code = shaped.Code ?? errno ?? name ?? (typeof shaped.code === 'string' ? shaped.code : undefined) ?? 'Error';
@@ -65,7 +71,17 @@ export function isMissingCredentials(error: unknown): boolean {
   return awsErrorInfo(error).code === 'CredentialsProviderError';
 }
 
-const NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'TimeoutError',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 /** The endpoint could not be reached at all (DNS, refused, reset, timeout). */
 export function isNetworkError(error: unknown): boolean {
@@ -92,7 +108,14 @@ export function isThrottling(info: AwsErrorInfo): boolean {
 }
 
 /** Server-side and 5xx codes that say "try again", whatever the status. */
-const TRANSIENT_CODES = new Set(['InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_CODES = new Set([
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
 
 /**
  * Worth another attempt: throttling, a 5xx, a dropped or timed-out connection, or an
@@ -126,20 +149,44 @@ export interface AwsCallSpec {
 /** What to do about a failed call, when its code says so. */
 export function awsErrorHint(spec: AwsCallSpec, info: AwsErrorInfo): string | undefined {
   const { code } = info;
-  if (['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnauthorizedAccess', 'AuthorizationError'].includes(code)) {
+  if (
+    [
+      'AccessDenied',
+      'AccessDeniedException',
+      'UnauthorizedOperation',
+      'UnauthorizedAccess',
+      'AuthorizationError',
+    ].includes(code)
+  ) {
     return `the credentials are not allowed ${spec.call}: iam/deploy-policy.json lists every permission bakery needs; attach it to the role or user that deploys`;
   }
-  if (['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired'].includes(code) || (code === 'CredentialsProviderError' && /expired/i.test(info.message))) {
+  if (
+    ['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired'].includes(code) ||
+    (code === 'CredentialsProviderError' && /expired/i.test(info.message))
+  ) {
     return 'the AWS credentials have expired: refresh them (`aws sso login`, or new session keys) and run again';
   }
-  if (code === 'CredentialsProviderError') return 'no AWS credentials found: run `aws sso login` and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
-  if (['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidAccessKeyId', 'AuthFailure'].includes(code)) {
+  if (code === 'CredentialsProviderError')
+    return 'no AWS credentials found: run `aws sso login` and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+  if (
+    [
+      'InvalidClientTokenId',
+      'SignatureDoesNotMatch',
+      'UnrecognizedClientException',
+      'InvalidAccessKeyId',
+      'AuthFailure',
+    ].includes(code)
+  ) {
     return 'AWS rejected the credentials: check AWS_PROFILE or the access key pair';
   }
-  if (info.notAws) return 'something other than AWS answered (a proxy, a captive portal, or an AWS_ENDPOINT_URL* pointing at another server): check the network and the endpoint settings';
-  if (isThrottling(info)) return 'AWS kept throttling the calls (other tools polling the same account share the limit): wait a minute and run again';
-  if (NETWORK_CODES.has(code)) return 'AWS could not be reached: check the network, a proxy, the region, or AWS_ENDPOINT_URL if you use one';
-  if (info.status !== undefined && info.status >= 500) return 'AWS had an internal problem: run again in a little while (https://health.aws.amazon.com shows outages)';
+  if (info.notAws)
+    return 'something other than AWS answered (a proxy, a captive portal, or an AWS_ENDPOINT_URL* pointing at another server): check the network and the endpoint settings';
+  if (isThrottling(info))
+    return 'AWS kept throttling the calls (other tools polling the same account share the limit): wait a minute and run again';
+  if (NETWORK_CODES.has(code))
+    return 'AWS could not be reached: check the network, a proxy, the region, or AWS_ENDPOINT_URL if you use one';
+  if (info.status !== undefined && info.status >= 500)
+    return 'AWS had an internal problem: run again in a little while (https://health.aws.amazon.com shows outages)';
   return undefined;
 }
 
@@ -155,7 +202,11 @@ export class AwsCallError extends DeployError {
     const said = info.message && info.message !== info.code ? `${info.code}: ${firstLine(info.message)}` : info.code;
     const hint = awsErrorHint(spec, info);
     // The SDK error stays as `cause` for debugging; its stack never reaches the output.
-    super(`${spec.call} for ${spec.resource} failed${after}: ${said}`, [...(hint ? [hint] : []), ...(spec.remedy ? [spec.remedy] : [])], { cause });
+    super(
+      `${spec.call} for ${spec.resource} failed${after}: ${said}`,
+      [...(hint ? [hint] : []), ...(spec.remedy ? [spec.remedy] : [])],
+      { cause },
+    );
     this.call = spec.call;
     this.resource = spec.resource;
     this.info = info;

@@ -20,7 +20,7 @@ import { pollUntil } from '../../process/poll.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
-import { AwsCallError, describeAwsError, isAwsErrorCode } from './errors.ts';
+import { describeAwsError, isAwsErrorCode, type AwsCallError } from './errors.ts';
 
 export const TAGS = {
   app: 'bakery:app',
@@ -40,7 +40,10 @@ export function snapshotIds(image: Pick<Image, 'BlockDeviceMappings'>): string[]
 
 /** Newest first, by creation date then id, so the order is stable. */
 export function sortNewestFirst(images: readonly Image[]): Image[] {
-  return [...images].sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? '') || (b.ImageId ?? '').localeCompare(a.ImageId ?? ''));
+  return [...images].sort(
+    (a, b) =>
+      (b.CreationDate ?? '').localeCompare(a.CreationDate ?? '') || (b.ImageId ?? '').localeCompare(a.ImageId ?? ''),
+  );
 }
 
 /** "eu-west-1:ami-0abc" (or several, comma-separated, after copies) → the id in `region`. */
@@ -82,21 +85,37 @@ export async function describeAmi(io: AwsCallIO, clients: AwsClients, id: string
 }
 
 /** The AMIs of one app and environment as bakery's image store; every method asks AWS afresh. */
-export function amiStore(clients: AwsClients, env: AwsEnvironment, release: SnapshotRelease = SNAPSHOT_RELEASE): ImageStore {
+export function amiStore(
+  clients: AwsClients,
+  env: AwsEnvironment,
+  release: SnapshotRelease = SNAPSHOT_RELEASE,
+): ImageStore {
   return {
     async findByFingerprint(io, fingerprint) {
-      const images = await listImages(io, clients, env, [{ Name: `tag:${TAGS.fingerprint}`, Values: [fingerprint] }, { Name: 'state', Values: ['available'] }]);
+      const images = await listImages(io, clients, env, [
+        { Name: `tag:${TAGS.fingerprint}`, Values: [fingerprint] },
+        { Name: 'state', Values: ['available'] },
+      ]);
       const newest = sortNewestFirst(images)[0];
       return newest ? toRef(newest) : undefined;
     },
 
     async resolve(io, id) {
-      if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new UsageError(`--image ${id}: not an AMI id (expected ami- and 8 to 17 hex digits, such as ami-0123456789abcdef0)`);
+      if (!/^ami-[0-9a-f]{8,17}$/.test(id))
+        throw new UsageError(
+          `--image ${id}: not an AMI id (expected ami- and 8 to 17 hex digits, such as ami-0123456789abcdef0)`,
+        );
       const image = await describeAmi(io, clients, id);
-      if (!image) throw new UsageError(`--image ${id}: no such AMI in ${env.aws.region}; list this environment's images with: aws ec2 describe-images --owners self --filters Name=tag:${TAGS.env},Values=${env.name}`);
-      if (image.State !== 'available') throw new UsageError(`--image ${id}: the AMI is ${image.State ?? 'not available'}, not available`);
+      if (!image)
+        throw new UsageError(
+          `--image ${id}: no such AMI in ${env.aws.region}; list this environment's images with: aws ec2 describe-images --owners self --filters Name=tag:${TAGS.env},Values=${env.name}`,
+        );
+      if (image.State !== 'available')
+        throw new UsageError(`--image ${id}: the AMI is ${image.State ?? 'not available'}, not available`);
       if (tagValue(image, TAGS.app) !== env.app || tagValue(image, TAGS.env) !== env.name) {
-        io.warn(`${id} was not baked for ${env.app}/${env.name} (tags ${TAGS.app}=${tagValue(image, TAGS.app) ?? '-'}, ${TAGS.env}=${tagValue(image, TAGS.env) ?? '-'}); deploying it anyway`);
+        io.warn(
+          `${id} was not baked for ${env.app}/${env.name} (tags ${TAGS.app}=${tagValue(image, TAGS.app) ?? '-'}, ${TAGS.env}=${tagValue(image, TAGS.env) ?? '-'}); deploying it anyway`,
+        );
       }
       return toRef(image);
     },
@@ -112,7 +131,13 @@ export function amiStore(clients: AwsClients, env: AwsEnvironment, release: Snap
       const missing = Object.entries(wanted).filter(([key, value]) => tagValue(image, key) !== value);
       if (missing.length > 0) {
         await callAws(io, { call: 'ec2:CreateTags', resource: id, retry: clients.retry }, (signal) =>
-          clients.ec2.send(new CreateTagsCommand({ Resources: [id, ...snapshotIds(image)], Tags: missing.map(([Key, Value]) => ({ Key, Value })) }), { abortSignal: signal }),
+          clients.ec2.send(
+            new CreateTagsCommand({
+              Resources: [id, ...snapshotIds(image)],
+              Tags: missing.map(([Key, Value]) => ({ Key, Value })),
+            }),
+            { abortSignal: signal },
+          ),
         );
         io.note(`tagged ${id} with ${missing.map(([k]) => k).join(', ')}`);
       }
@@ -144,13 +169,28 @@ export function amiStore(clients: AwsClients, env: AwsEnvironment, release: Snap
 }
 
 /** Every AMI of this app and environment owned by the account, any state but gone. */
-async function listImages(io: AwsCallIO, clients: AwsClients, env: AwsEnvironment, extra: Filter[] = []): Promise<Image[]> {
-  const filters: Filter[] = [{ Name: `tag:${TAGS.app}`, Values: [env.app] }, { Name: `tag:${TAGS.env}`, Values: [env.name] }, ...extra];
+async function listImages(
+  io: AwsCallIO,
+  clients: AwsClients,
+  env: AwsEnvironment,
+  extra: Filter[] = [],
+): Promise<Image[]> {
+  const filters: Filter[] = [
+    { Name: `tag:${TAGS.app}`, Values: [env.app] },
+    { Name: `tag:${TAGS.env}`, Values: [env.name] },
+    ...extra,
+  ];
   const images: Image[] = [];
   let token: string | undefined;
   do {
-    const page = await callAws(io, { call: 'ec2:DescribeImages', resource: `the AMIs of ${env.app}/${env.name}`, retry: clients.retry }, (signal) =>
-      clients.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: filters, ...(token ? { NextToken: token } : {}) }), { abortSignal: signal }),
+    const page = await callAws(
+      io,
+      { call: 'ec2:DescribeImages', resource: `the AMIs of ${env.app}/${env.name}`, retry: clients.retry },
+      (signal) =>
+        clients.ec2.send(
+          new DescribeImagesCommand({ Owners: ['self'], Filters: filters, ...(token ? { NextToken: token } : {}) }),
+          { abortSignal: signal },
+        ),
     );
     images.push(...(page.Images ?? []).filter((image) => image.ImageId && image.State !== 'deregistered'));
     token = page.NextToken;
@@ -162,15 +202,21 @@ async function orphanSnapshots(io: AwsCallIO, clients: AwsClients, env: AwsEnvir
   const ids: string[] = [];
   let token: string | undefined;
   do {
-    const page = await callAws(io, { call: 'ec2:DescribeSnapshots', resource: `the snapshots of ${env.app}/${env.name}`, retry: clients.retry }, (signal) =>
-      clients.ec2.send(
-        new DescribeSnapshotsCommand({
-          OwnerIds: ['self'],
-          Filters: [{ Name: `tag:${TAGS.app}`, Values: [env.app] }, { Name: `tag:${TAGS.env}`, Values: [env.name] }],
-          ...(token ? { NextToken: token } : {}),
-        }),
-        { abortSignal: signal },
-      ),
+    const page = await callAws(
+      io,
+      { call: 'ec2:DescribeSnapshots', resource: `the snapshots of ${env.app}/${env.name}`, retry: clients.retry },
+      (signal) =>
+        clients.ec2.send(
+          new DescribeSnapshotsCommand({
+            OwnerIds: ['self'],
+            Filters: [
+              { Name: `tag:${TAGS.app}`, Values: [env.app] },
+              { Name: `tag:${TAGS.env}`, Values: [env.name] },
+            ],
+            ...(token ? { NextToken: token } : {}),
+          }),
+          { abortSignal: signal },
+        ),
     );
     ids.push(...(page.Snapshots ?? []).map((s) => s.SnapshotId).filter((id): id is string => Boolean(id)));
     token = page.NextToken;
@@ -179,12 +225,20 @@ async function orphanSnapshots(io: AwsCallIO, clients: AwsClients, env: AwsEnvir
 }
 
 /** Deregisters the AMI, then deletes its snapshots; returns one line saying what went. */
-async function removeImage(io: StageIO, clients: AwsClients, env: AwsEnvironment, release: SnapshotRelease, image: Image): Promise<string[]> {
+async function removeImage(
+  io: StageIO,
+  clients: AwsClients,
+  env: AwsEnvironment,
+  release: SnapshotRelease,
+  image: Image,
+): Promise<string[]> {
   const id = image.ImageId as string;
   io.progress(`deregistering ${id}`);
   let deregistered = true;
   try {
-    await callAws(io, { call: 'ec2:DeregisterImage', resource: id, retry: clients.retry }, (signal) => clients.ec2.send(new DeregisterImageCommand({ ImageId: id }), { abortSignal: signal }));
+    await callAws(io, { call: 'ec2:DeregisterImage', resource: id, retry: clients.retry }, (signal) =>
+      clients.ec2.send(new DeregisterImageCommand({ ImageId: id }), { abortSignal: signal }),
+    );
   } catch (error) {
     if (!isAwsErrorCode(error, 'InvalidAMIID')) throw error;
     deregistered = false;
@@ -194,12 +248,19 @@ async function removeImage(io: StageIO, clients: AwsClients, env: AwsEnvironment
     if (await deleteSnapshot(io, clients, env, release, snapshot)) snapshots.push(snapshot);
   }
   if (!deregistered && snapshots.length === 0) return [];
-  const what = snapshots.length === 0 ? '' : ` and its snapshot${snapshots.length === 1 ? '' : 's'} ${snapshots.join(', ')}`;
+  const what =
+    snapshots.length === 0 ? '' : ` and its snapshot${snapshots.length === 1 ? '' : 's'} ${snapshots.join(', ')}`;
   return [`AMI ${describeImage(image)}${what}`];
 }
 
 /** Deletes a snapshot; true when it went, false when it was already gone. */
-async function deleteSnapshot(io: StageIO, clients: AwsClients, env: AwsEnvironment, release: SnapshotRelease, snapshot: string): Promise<boolean> {
+async function deleteSnapshot(
+  io: StageIO,
+  clients: AwsClients,
+  env: AwsEnvironment,
+  release: SnapshotRelease,
+  snapshot: string,
+): Promise<boolean> {
   const later = `delete it later with: aws ec2 delete-snapshot --region ${env.aws.region} --snapshot-id ${snapshot}`;
   // Right after DeregisterImage, AWS can still count the snapshot as used by the AMI
   // for a short while (InvalidSnapshot.InUse); that clears by itself, so it is waited
@@ -211,8 +272,10 @@ async function deleteSnapshot(io: StageIO, clients: AwsClients, env: AwsEnvironm
     intervalMs: release.intervalMs,
     attempt: async () => {
       try {
-        await callAws(io, { call: 'ec2:DeleteSnapshot', resource: snapshot, retry: clients.retry, remedy: later }, (signal) =>
-          clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot }), { abortSignal: signal }),
+        await callAws(
+          io,
+          { call: 'ec2:DeleteSnapshot', resource: snapshot, retry: clients.retry, remedy: later },
+          (signal) => clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot }), { abortSignal: signal }),
         );
         return { done: true, value: true };
       } catch (error) {

@@ -79,7 +79,11 @@ export interface AwsStack extends Provisioned {
   createdGroup: boolean;
 }
 
-export function createAwsTarget(context: RunContext, env: AwsEnvironment, options: AwsTargetOptions = {}): DeployTarget<AwsFacts | undefined, AwsStack> {
+export function createAwsTarget(
+  context: RunContext,
+  env: AwsEnvironment,
+  options: AwsTargetOptions = {},
+): DeployTarget<AwsFacts | undefined, AwsStack> {
   const processEnv = options.env ?? context.processEnv;
   const clients = options.clients ?? createAwsClients(env.aws.region, processEnv);
   const images = amiStore(clients, env);
@@ -89,7 +93,9 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
 
   /** The network preflight found, as Terraform inputs; the configured one without it (destroy). */
   const networkInputs = (facts: AwsFacts | undefined): ResolvedNetwork =>
-    facts ? { vpcId: facts.network.vpcId, subnetIds: facts.network.subnets.map((s) => s.id) } : { vpcId: env.aws.vpc_id ?? null, subnetIds: env.aws.subnet_ids ?? [] };
+    facts
+      ? { vpcId: facts.network.vpcId, subnetIds: facts.network.subnets.map((s) => s.id) }
+      : { vpcId: env.aws.vpc_id ?? null, subnetIds: env.aws.subnet_ids ?? [] };
 
   const requireFacts = (facts: AwsFacts | undefined): AwsFacts => {
     if (!facts) throw new Error('internal: the aws target needs the facts of a deploy preflight');
@@ -97,14 +103,17 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
   };
 
   /** The launch template maps the encrypted root volume to the image's own root device. */
-  const rootDeviceName = async (io: StageIO, imageId: string): Promise<string | undefined> => (await describeAmi(io, clients, imageId))?.RootDeviceName;
+  const rootDeviceName = async (io: StageIO, imageId: string): Promise<string | undefined> =>
+    (await describeAmi(io, clients, imageId))?.RootDeviceName;
 
   const refreshIds = async (io: StageIO): Promise<Set<string> | undefined> => {
     try {
       const refreshes = await listRefreshes(clients, stackName(env), io);
       return new Set(refreshes.map((r) => r.InstanceRefreshId).filter((id): id is string => Boolean(id)));
     } catch (error) {
-      io.note(`could not list instance refreshes before apply (only refreshes started after it count as this run's): ${error instanceof Error ? error.message : String(error)}`);
+      io.note(
+        `could not list instance refreshes before apply (only refreshes started after it count as this run's): ${error instanceof Error ? error.message : String(error)}`,
+      );
       return undefined;
     }
   };
@@ -115,7 +124,9 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       const targets = await describeTargets(clients, outputs.targetGroupArn, io);
       const lines = unhealthyLines(targets);
       if (targets.length === 0) return ['target group: no targets registered'];
-      return lines.length === 0 ? [`target group: all ${targets.length} targets healthy`] : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
+      return lines.length === 0
+        ? [`target group: all ${targets.length} targets healthy`]
+        : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
     } catch {
       return [];
     }
@@ -138,7 +149,8 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
 
       if (purpose === 'destroy') {
         // Terraform is only needed when there may be state to destroy.
-        if (env.aws.state.backend === 's3' || (await localStateHasResources(layout.localState))) await checkTools(io, ['terraform'], processEnv);
+        if (env.aws.state.backend === 's3' || (await localStateHasResources(layout.localState)))
+          await checkTools(io, ['terraform'], processEnv);
         return undefined;
       }
 
@@ -148,7 +160,9 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       const baseImage = await resolveBaseImage(clients, env, io);
       io.progress(`checking ${env.aws.instance_type} in ${candidates.subnets.length} subnets`);
       const network = await checkInstanceType(clients, env, candidates, io);
-      io.note(`VPC ${network.vpcId}${network.isDefaultVpc ? ' (default)' : ''}, subnets ${network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`);
+      io.note(
+        `VPC ${network.vpcId}${network.isDefaultVpc ? ' (default)' : ''}, subnets ${network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`,
+      );
       io.note(`base AMI ${baseImage.id} (${baseImage.name})`);
       await checkTools(io, ['terraform', 'packer'], processEnv);
       return { network, baseImage };
@@ -170,7 +184,13 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
 
     async provision(io, image, facts) {
       await stageModule(layout, backend);
-      await writeInputs(layout.varFile, terraformInputs(env, networkInputs(facts), { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) }));
+      await writeInputs(
+        layout.varFile,
+        terraformInputs(env, networkInputs(facts), {
+          id: image.id,
+          rootDeviceName: await rootDeviceName(io, image.id),
+        }),
+      );
       io.note(`inputs: ${relative(context.root, layout.varFile)}`);
 
       const refreshesBefore = await refreshIds(io);
@@ -186,8 +206,17 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       }
       await rm(layout.planFile, { force: true });
       const outputs = await terraform.outputs();
-      if (!outputs) throw new DeployError('terraform output lacks url, asg_name or target_group_arn', [`check ${layout.moduleDir}/outputs.tf`]);
-      return { url: outputs.url, outputs, refreshesBefore, applyStartedAt, createdGroup: plan.actions.includes('create aws_autoscaling_group.this') };
+      if (!outputs)
+        throw new DeployError('terraform output lacks url, asg_name or target_group_arn', [
+          `check ${layout.moduleDir}/outputs.tf`,
+        ]);
+      return {
+        url: outputs.url,
+        outputs,
+        refreshesBefore,
+        applyStartedAt,
+        createdGroup: plan.actions.includes('create aws_autoscaling_group.this'),
+      };
     },
 
     async plan(io, image, facts) {
@@ -195,13 +224,21 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       const previous = await readInputs(layout.varFile);
       // Before a bake there is no new image yet: plan with the deployed one (or the base
       // AMI), so the plan shows everything but the image change.
-      const standIn = image?.id ?? previous?.image.id ?? (facts as AwsFacts | undefined)?.baseImage.id ?? PLACEHOLDER_AMI;
-      await writeInputs(layout.dryRunVarFile, terraformInputs(env, networkInputs(facts), { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' }));
+      const standIn =
+        image?.id ?? previous?.image.id ?? (facts as AwsFacts | undefined)?.baseImage.id ?? PLACEHOLDER_AMI;
+      await writeInputs(
+        layout.dryRunVarFile,
+        terraformInputs(env, networkInputs(facts), {
+          id: standIn,
+          rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda',
+        }),
+      );
       const terraform = new Terraform(io, layout);
       await terraform.init(backend);
       const summary = await terraform.plan(layout.dryRunVarFile);
       const note = image ? '' : ` (planned with ${standIn} for the image the bake will make)`;
-      const refreshes = summary.actions.some((action) => /^(update|replace) aws_launch_template\.this$/.test(action)) || !image;
+      const refreshes =
+        summary.actions.some((action) => /^(update|replace) aws_launch_template\.this$/.test(action)) || !image;
       return {
         provision: `terraform plan: ${formatPlan(summary)}${note}`,
         rollout: summary.actions.includes('create aws_autoscaling_group.this')
@@ -213,9 +250,16 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
     },
 
     async rollout(io, stack, image, strategy) {
-      if (strategy === 'recreate') io.warn('the aws target always rolls with an instance refresh (launch before terminate); --strategy recreate does not apply');
+      if (strategy === 'recreate')
+        io.warn(
+          'the aws target always rolls with an instance refresh (launch before terminate); --strategy recreate does not apply',
+        );
       const { outputs } = stack;
-      const watched = refreshToWatch(await listRefreshes(clients, outputs.asgName, io), stack.refreshesBefore, stack.applyStartedAt);
+      const watched = refreshToWatch(
+        await listRefreshes(clients, outputs.asgName, io),
+        stack.refreshesBefore,
+        stack.applyStartedAt,
+      );
       if (!watched?.InstanceRefreshId) {
         return {
           skipped: stack.createdGroup
@@ -258,7 +302,8 @@ export function createAwsTarget(context: RunContext, env: AwsEnvironment, option
       await stageModule(layout, backend);
       // Destroy with the inputs of the last apply (what the state was made from); without
       // them (the first apply never finished) the configuration and a placeholder image do.
-      if (!(await readInputs(layout.varFile))) await writeInputs(layout.varFile, terraformInputs(env, networkInputs(undefined), { id: PLACEHOLDER_AMI }));
+      if (!(await readInputs(layout.varFile)))
+        await writeInputs(layout.varFile, terraformInputs(env, networkInputs(undefined), { id: PLACEHOLDER_AMI }));
       const terraform = new Terraform(io, layout);
       await terraform.init(backend);
       const addresses = await terraform.stateList();

@@ -22,7 +22,14 @@ import { TOOLS, toolStatus, type ToolName } from '../../process/tool-versions.ts
 import { findExecutable } from '../../process/which.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
-import { AwsCallError, awsErrorInfo, describeAwsError, isAwsErrorCode, isMissingCredentials, isNetworkError } from './errors.ts';
+import {
+  AwsCallError,
+  awsErrorInfo,
+  describeAwsError,
+  isAwsErrorCode,
+  isMissingCredentials,
+  isNetworkError,
+} from './errors.ts';
 
 export interface CallerIdentity {
   account: string;
@@ -56,8 +63,10 @@ function badInput(message: string, details: string[] = []): InputError {
 
 export async function checkCredentials(clients: AwsClients, io: AwsCallIO): Promise<CallerIdentity> {
   try {
-    const identity = await callAws(io, { call: 'sts:GetCallerIdentity', resource: `the credentials in ${clients.region}`, retry: clients.retry }, (signal) =>
-      clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+    const identity = await callAws(
+      io,
+      { call: 'sts:GetCallerIdentity', resource: `the credentials in ${clients.region}`, retry: clients.retry },
+      (signal) => clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
     );
     return { account: identity.Account ?? 'unknown', arn: identity.Arn ?? 'unknown' };
   } catch (error) {
@@ -72,10 +81,25 @@ export async function checkCredentials(clients: AwsClients, io: AwsCallIO): Prom
       );
     }
     if (isAwsErrorCode(error, 'ExpiredToken', 'ExpiredTokenException', 'RequestExpired')) {
-      throw new PreflightError('The AWS credentials have expired: refresh them (`aws sso login`, or new session keys) and try again.', [describeAwsError(error)]);
+      throw new PreflightError(
+        'The AWS credentials have expired: refresh them (`aws sso login`, or new session keys) and try again.',
+        [describeAwsError(error)],
+      );
     }
-    if (isAwsErrorCode(error, 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'AccessDenied', 'InvalidAccessKeyId')) {
-      throw new PreflightError(`AWS rejected the credentials (${awsErrorInfo(error).code}): check AWS_PROFILE or the access key pair, then try again.`, [describeAwsError(error)]);
+    if (
+      isAwsErrorCode(
+        error,
+        'InvalidClientTokenId',
+        'SignatureDoesNotMatch',
+        'UnrecognizedClientException',
+        'AccessDenied',
+        'InvalidAccessKeyId',
+      )
+    ) {
+      throw new PreflightError(
+        `AWS rejected the credentials (${awsErrorInfo(error).code}): check AWS_PROFILE or the access key pair, then try again.`,
+        [describeAwsError(error)],
+      );
     }
     if (isNetworkError(error)) {
       throw new PreflightError(
@@ -92,8 +116,13 @@ export async function checkRegion(clients: AwsClients, env: AwsEnvironment, io: 
   const notARegion = `${fieldPath(env, 'aws.region')}: ${region} is not an AWS region: set a region such as "eu-west-1".`;
   let regions: Region[];
   try {
-    ({ Regions: regions = [] } = await callAws(io, { call: 'ec2:DescribeRegions', resource: region, retry: clients.retry }, (signal) =>
-      clients.ec2.send(new DescribeRegionsCommand({ AllRegions: true, RegionNames: [region] }), { abortSignal: signal }),
+    ({ Regions: regions = [] } = await callAws(
+      io,
+      { call: 'ec2:DescribeRegions', resource: region, retry: clients.retry },
+      (signal) =>
+        clients.ec2.send(new DescribeRegionsCommand({ AllRegions: true, RegionNames: [region] }), {
+          abortSignal: signal,
+        }),
     ));
   } catch (error) {
     if (isAwsErrorCode(error, 'InvalidParameterValue')) throw badInput(notARegion, [describeAwsError(error)]);
@@ -102,7 +131,9 @@ export async function checkRegion(clients: AwsClients, env: AwsEnvironment, io: 
   const found = regions.find((r) => r.RegionName === region);
   if (!found) throw badInput(notARegion);
   if (found.OptInStatus === 'not-opted-in') {
-    throw badInput(`${fieldPath(env, 'aws.region')}: ${region} is not enabled for this account: enable it (Account → AWS Regions in the console) or choose another region.`);
+    throw badInput(
+      `${fieldPath(env, 'aws.region')}: ${region} is not enabled for this account: enable it (Account → AWS Regions in the console) or choose another region.`,
+    );
   }
 }
 
@@ -112,8 +143,16 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, i
   const vpcNotFound = `${fieldPath(env, 'aws.vpc_id')}: ${aws.vpc_id ?? ''} was not found in ${aws.region}: check the id, or remove it to use the default VPC.`;
   let vpcs: Vpc[];
   try {
-    ({ Vpcs: vpcs = [] } = await callAws(io, { call: 'ec2:DescribeVpcs', resource: aws.vpc_id ?? `the default VPC of ${aws.region}`, retry: clients.retry }, (signal) =>
-      clients.ec2.send(new DescribeVpcsCommand(aws.vpc_id ? { VpcIds: [aws.vpc_id] } : { Filters: [{ Name: 'is-default', Values: ['true'] }] }), { abortSignal: signal }),
+    ({ Vpcs: vpcs = [] } = await callAws(
+      io,
+      { call: 'ec2:DescribeVpcs', resource: aws.vpc_id ?? `the default VPC of ${aws.region}`, retry: clients.retry },
+      (signal) =>
+        clients.ec2.send(
+          new DescribeVpcsCommand(
+            aws.vpc_id ? { VpcIds: [aws.vpc_id] } : { Filters: [{ Name: 'is-default', Values: ['true'] }] },
+          ),
+          { abortSignal: signal },
+        ),
     ));
   } catch (error) {
     if (isAwsErrorCode(error, 'InvalidVpcID')) throw badInput(vpcNotFound, [describeAwsError(error)]);
@@ -122,7 +161,9 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, i
   const vpc = vpcs[0];
   if (!vpc?.VpcId) {
     if (aws.vpc_id) throw badInput(vpcNotFound);
-    throw badInput(`${aws.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${aws.region}\`, or set ${fieldPath(env, 'aws.vpc_id')} and aws.subnet_ids.`);
+    throw badInput(
+      `${aws.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${aws.region}\`, or set ${fieldPath(env, 'aws.vpc_id')} and aws.subnet_ids.`,
+    );
   }
   const vpcId = vpc.VpcId;
   const isDefaultVpc = vpc.IsDefault === true;
@@ -131,15 +172,21 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, i
   if (aws.subnet_ids && aws.subnet_ids.length > 0) {
     const ids = aws.subnet_ids;
     try {
-      ({ Subnets: subnets = [] } = await callAws(io, { call: 'ec2:DescribeSubnets', resource: ids.join(', '), retry: clients.retry }, (signal) =>
-        clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids }), { abortSignal: signal }),
+      ({ Subnets: subnets = [] } = await callAws(
+        io,
+        { call: 'ec2:DescribeSubnets', resource: ids.join(', '), retry: clients.retry },
+        (signal) => clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids }), { abortSignal: signal }),
       ));
     } catch (error) {
-      if (isAwsErrorCode(error, 'InvalidSubnetID')) throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${awsErrorInfo(error).message}: check the ids.`);
+      if (isAwsErrorCode(error, 'InvalidSubnetID'))
+        throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${awsErrorInfo(error).message}: check the ids.`);
       throw error;
     }
     const missing = ids.filter((id) => !subnets.some((s) => s.SubnetId === id));
-    if (missing.length > 0) throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: ${missing.join(', ')} not found in ${aws.region}: check the ids.`);
+    if (missing.length > 0)
+      throw badInput(
+        `${fieldPath(env, 'aws.subnet_ids')}: ${missing.join(', ')} not found in ${aws.region}: check the ids.`,
+      );
     const foreign = subnets.filter((s) => s.VpcId !== vpcId);
     if (foreign.length > 0) {
       throw badInput(
@@ -148,10 +195,23 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, i
     }
   } else {
     if (!isDefaultVpc) {
-      throw badInput(`${fieldPath(env, 'aws.subnet_ids')}: required with a VPC that is not the default (${vpcId} has no default subnets): list subnets in at least two availability zones.`);
+      throw badInput(
+        `${fieldPath(env, 'aws.subnet_ids')}: required with a VPC that is not the default (${vpcId} has no default subnets): list subnets in at least two availability zones.`,
+      );
     }
-    ({ Subnets: subnets = [] } = await callAws(io, { call: 'ec2:DescribeSubnets', resource: `the default subnets of ${vpcId}`, retry: clients.retry }, (signal) =>
-      clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'default-for-az', Values: ['true'] }] }), { abortSignal: signal }),
+    ({ Subnets: subnets = [] } = await callAws(
+      io,
+      { call: 'ec2:DescribeSubnets', resource: `the default subnets of ${vpcId}`, retry: clients.retry },
+      (signal) =>
+        clients.ec2.send(
+          new DescribeSubnetsCommand({
+            Filters: [
+              { Name: 'vpc-id', Values: [vpcId] },
+              { Name: 'default-for-az', Values: ['true'] },
+            ],
+          }),
+          { abortSignal: signal },
+        ),
     ));
   }
 
@@ -159,7 +219,9 @@ export async function resolveNetwork(clients: AwsClients, env: AwsEnvironment, i
     vpcId,
     isDefaultVpc,
     subnets: subnets
-      .filter((s): s is Subnet & { SubnetId: string; AvailabilityZone: string } => Boolean(s.SubnetId && s.AvailabilityZone))
+      .filter((s): s is Subnet & { SubnetId: string; AvailabilityZone: string } =>
+        Boolean(s.SubnetId && s.AvailabilityZone),
+      )
       .map((s) => ({ id: s.SubnetId, availabilityZone: s.AvailabilityZone }))
       .sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id)),
   };
@@ -185,18 +247,21 @@ function assertTwoZones(env: AwsEnvironment, plan: NetworkPlan): void {
 /** The newest available AMI that matches image.base; it is what Packer will start from. */
 export async function resolveBaseImage(clients: AwsClients, env: AwsEnvironment, io: AwsCallIO): Promise<BaseImage> {
   const { owner, name } = env.baseAmi;
-  const { Images: images = [] } = await callAws(io, { call: 'ec2:DescribeImages', resource: `base AMI "${name}" of owner ${owner}`, retry: clients.retry }, (signal) =>
-    clients.ec2.send(
-      new DescribeImagesCommand({
-        Owners: [owner],
-        Filters: [
-          { Name: 'name', Values: [name] },
-          { Name: 'state', Values: ['available'] },
-          { Name: 'architecture', Values: ['x86_64'] },
-        ],
-      }),
-      { abortSignal: signal },
-    ),
+  const { Images: images = [] } = await callAws(
+    io,
+    { call: 'ec2:DescribeImages', resource: `base AMI "${name}" of owner ${owner}`, retry: clients.retry },
+    (signal) =>
+      clients.ec2.send(
+        new DescribeImagesCommand({
+          Owners: [owner],
+          Filters: [
+            { Name: 'name', Values: [name] },
+            { Name: 'state', Values: ['available'] },
+            { Name: 'architecture', Values: ['x86_64'] },
+          ],
+        }),
+        { abortSignal: signal },
+      ),
   );
   const newest = newestImage(images);
   if (!newest?.ImageId) {
@@ -216,24 +281,34 @@ export function newestImage(images: readonly Image[]): Image | undefined {
  * without it are an error (the group would fail to launch there); default subnets in
  * such a zone are dropped with a warning, as long as two zones remain.
  */
-export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment, plan: NetworkPlan, io: StageIO): Promise<NetworkPlan> {
+export async function checkInstanceType(
+  clients: AwsClients,
+  env: AwsEnvironment,
+  plan: NetworkPlan,
+  io: StageIO,
+): Promise<NetworkPlan> {
   const type = env.aws.instance_type;
   const zones = zonesOf(plan);
-  const { InstanceTypeOfferings = [] } = await callAws(io, { call: 'ec2:DescribeInstanceTypeOfferings', resource: `${type} in ${zones.join(', ')}`, retry: clients.retry }, (signal) =>
-    clients.ec2.send(
-      new DescribeInstanceTypeOfferingsCommand({
-        LocationType: 'availability-zone',
-        Filters: [
-          { Name: 'instance-type', Values: [type] },
-          { Name: 'location', Values: zones },
-        ],
-      }),
-      { abortSignal: signal },
-    ),
+  const { InstanceTypeOfferings = [] } = await callAws(
+    io,
+    { call: 'ec2:DescribeInstanceTypeOfferings', resource: `${type} in ${zones.join(', ')}`, retry: clients.retry },
+    (signal) =>
+      clients.ec2.send(
+        new DescribeInstanceTypeOfferingsCommand({
+          LocationType: 'availability-zone',
+          Filters: [
+            { Name: 'instance-type', Values: [type] },
+            { Name: 'location', Values: zones },
+          ],
+        }),
+        { abortSignal: signal },
+      ),
   );
   const offered = new Set(InstanceTypeOfferings.filter((o) => o.InstanceType === type).map((o) => o.Location ?? ''));
   if (offered.size === 0) {
-    throw badInput(`${fieldPath(env, 'aws.instance_type')}: ${type} is not offered in ${zones.join(', ')}: choose another instance type (for example t3.micro).`);
+    throw badInput(
+      `${fieldPath(env, 'aws.instance_type')}: ${type} is not offered in ${zones.join(', ')}: choose another instance type (for example t3.micro).`,
+    );
   }
   const lacking = plan.subnets.filter((s) => !offered.has(s.availabilityZone));
   if (lacking.length === 0) return plan;
@@ -243,7 +318,9 @@ export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment
     );
   }
   const kept: NetworkPlan = { ...plan, subnets: plan.subnets.filter((s) => offered.has(s.availabilityZone)) };
-  io.warn(`${type} is not offered in ${[...new Set(lacking.map((s) => s.availabilityZone))].join(', ')}: leaving out default subnets ${lacking.map((s) => s.id).join(', ')}`);
+  io.warn(
+    `${type} is not offered in ${[...new Set(lacking.map((s) => s.availabilityZone))].join(', ')}: leaving out default subnets ${lacking.map((s) => s.id).join(', ')}`,
+  );
   assertTwoZones(env, kept);
   return kept;
 }
@@ -253,7 +330,11 @@ export async function checkInstanceType(clients: AwsClients, env: AwsEnvironment
  * supports (the same judgement as --container auto's); runs each once with its version
  * arguments. `env` is the run's environment: its PATH is searched.
  */
-export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' | 'packer'>, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+export async function checkTools(
+  io: StageIO,
+  tools: ReadonlyArray<'terraform' | 'packer'>,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, string>> {
   const wanted = (tool: ToolName): string => `${tool} >= ${TOOLS[tool].minimum}`;
   const missing = tools.filter((tool) => !findExecutable(tool, env.PATH));
   if (missing.length > 0) {
@@ -267,10 +348,14 @@ export async function checkTools(io: StageIO, tools: ReadonlyArray<'terraform' |
     const result = await io.run({ tool, args: versionArgs, quiet: true, env: { CHECKPOINT_DISABLE: '1' } });
     const status = toolStatus(tool, `${result.stdout}\n${result.stderr}`);
     if (status.state === 'unknown-version' || status.state === 'missing') {
-      throw new PreflightError(`Could not read the version of ${tool} from \`${tool} ${versionArgs.join(' ')}\`: reinstall ${wanted(tool)}.`);
+      throw new PreflightError(
+        `Could not read the version of ${tool} from \`${tool} ${versionArgs.join(' ')}\`: reinstall ${wanted(tool)}.`,
+      );
     }
     if (status.state === 'too-old') {
-      throw new PreflightError(`${tool} ${status.version} is too old: install ${wanted(tool)}, or run in the tooling container (--container always).`);
+      throw new PreflightError(
+        `${tool} ${status.version} is too old: install ${wanted(tool)}, or run in the tooling container (--container always).`,
+      );
     }
     versions[tool] = status.version;
   }

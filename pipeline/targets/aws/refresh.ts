@@ -24,15 +24,28 @@ export async function listRefreshes(clients: AwsClients, asgName: string, io: Aw
   let token: string | undefined;
   try {
     do {
-      const page = await callAws(io, { call: 'autoscaling:DescribeInstanceRefreshes', resource: asgName, retry: clients.retry }, (signal) =>
-        clients.autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, ...(token ? { NextToken: token } : {}) }), { abortSignal: signal }),
+      const page = await callAws(
+        io,
+        { call: 'autoscaling:DescribeInstanceRefreshes', resource: asgName, retry: clients.retry },
+        (signal) =>
+          clients.autoscaling.send(
+            new DescribeInstanceRefreshesCommand({
+              AutoScalingGroupName: asgName,
+              ...(token ? { NextToken: token } : {}),
+            }),
+            { abortSignal: signal },
+          ),
       );
       refreshes.push(...(page.InstanceRefreshes ?? []));
       token = page.NextToken;
     } while (token);
   } catch (error) {
     // A group that does not exist yet has no refreshes.
-    if (isAwsErrorCode(error, 'ValidationError', 'ResourceNotFound') && /not found|does not exist/i.test(awsErrorInfo(error).message)) return [];
+    if (
+      isAwsErrorCode(error, 'ValidationError', 'ResourceNotFound') &&
+      /not found|does not exist/i.test(awsErrorInfo(error).message)
+    )
+      return [];
     throw error;
   }
   return refreshes.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
@@ -44,7 +57,11 @@ export async function listRefreshes(clients: AwsClients, asgName: string, io: Aw
  * failed), only a refresh that started after the apply began counts: an older one is not
  * this run's. Undefined when the apply started none.
  */
-export function refreshToWatch(refreshes: readonly InstanceRefresh[], before: ReadonlySet<string> | undefined, applyStartedAt?: Date): InstanceRefresh | undefined {
+export function refreshToWatch(
+  refreshes: readonly InstanceRefresh[],
+  before: ReadonlySet<string> | undefined,
+  applyStartedAt?: Date,
+): InstanceRefresh | undefined {
   const active = refreshes.find(isActive);
   if (active) return active;
   if (before) return refreshes.find((r) => r.InstanceRefreshId && !before.has(r.InstanceRefreshId));
@@ -63,17 +80,25 @@ export function formatRefreshProgress(refresh: InstanceRefresh): string {
 
 /** The lines that explain a refresh that did not succeed. */
 export function describeRefreshFailure(refresh: InstanceRefresh): string[] {
-  const lines = [`instance refresh ${refresh.InstanceRefreshId ?? '?'} ended ${refresh.Status ?? 'unknown'} at ${refresh.PercentageComplete ?? 0}%`];
+  const lines = [
+    `instance refresh ${refresh.InstanceRefreshId ?? '?'} ended ${refresh.Status ?? 'unknown'} at ${refresh.PercentageComplete ?? 0}%`,
+  ];
   if (refresh.StatusReason) lines.push(`reason: ${refresh.StatusReason}`);
   const rollback = refresh.RollbackDetails;
   if (rollback) {
     if (rollback.RollbackReason) lines.push(`rollback reason: ${rollback.RollbackReason}`);
     if (rollback.RollbackStartTime) lines.push(`rollback started: ${rollback.RollbackStartTime.toISOString()}`);
-    if (rollback.PercentageCompleteOnRollback !== undefined) lines.push(`refresh was ${rollback.PercentageCompleteOnRollback}% complete when the rollback started`);
-    if (rollback.InstancesToUpdateOnRollback !== undefined) lines.push(`instances still to update when the rollback started: ${rollback.InstancesToUpdateOnRollback}`);
+    if (rollback.PercentageCompleteOnRollback !== undefined)
+      lines.push(`refresh was ${rollback.PercentageCompleteOnRollback}% complete when the rollback started`);
+    if (rollback.InstancesToUpdateOnRollback !== undefined)
+      lines.push(`instances still to update when the rollback started: ${rollback.InstancesToUpdateOnRollback}`);
   }
-  if (refresh.Status === 'RollbackSuccessful') lines.push('the group runs the previous launch template version again; the new image was not deployed');
-  if (refresh.Status === 'RollbackFailed') lines.push('the rollback failed too: the group may run a mix of old and new instances; inspect it in the EC2 console');
+  if (refresh.Status === 'RollbackSuccessful')
+    lines.push('the group runs the previous launch template version again; the new image was not deployed');
+  if (refresh.Status === 'RollbackFailed')
+    lines.push(
+      'the rollback failed too: the group may run a mix of old and new instances; inspect it in the EC2 console',
+    );
   return lines;
 }
 
@@ -99,8 +124,18 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
       deadlineMs: options.deadlineMs,
       intervalMs: options.pollMs,
       attempt: async () => {
-        const page = await callAws(io, { call: 'autoscaling:DescribeInstanceRefreshes', resource: `${asgName} (refresh ${refreshId})`, retry: clients.retry }, (signal) =>
-          clients.autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }), { abortSignal: signal }),
+        const page = await callAws(
+          io,
+          {
+            call: 'autoscaling:DescribeInstanceRefreshes',
+            resource: `${asgName} (refresh ${refreshId})`,
+            retry: clients.retry,
+          },
+          (signal) =>
+            clients.autoscaling.send(
+              new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }),
+              { abortSignal: signal },
+            ),
         );
         const refresh = page.InstanceRefreshes?.[0];
         if (!refresh) throw new DeployError(`instance refresh ${refreshId} of ${asgName} is gone`);
@@ -114,10 +149,10 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
         }
         if (refresh.Status === 'Successful') return { done: true, value: refresh };
         if (FAILED_STATUSES.has(refresh.Status ?? '')) {
-          throw new DeployError(`instance refresh of ${asgName} ended ${refresh.Status}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`, [
-            ...describeRefreshFailure(refresh),
-            ...(await explain()),
-          ]);
+          throw new DeployError(
+            `instance refresh of ${asgName} ended ${refresh.Status}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`,
+            [...describeRefreshFailure(refresh), ...(await explain())],
+          );
         }
         return { done: false, status: shown };
       },
@@ -127,11 +162,14 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
     if (error instanceof InterruptedError) throw interrupted(asgName, refreshId);
     throw error;
   }
-  throw new DeployError(`instance refresh of ${asgName} did not finish within ${Math.round(options.deadlineMs / 1000)} s (${last ? formatRefreshProgress(last) : 'no answer yet'})`, [
-    'the refresh goes on in AWS (and rolls back by itself if it fails); run ./deploy.ts again to wait for it, or cancel it with',
-    `  aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${asgName}`,
-    ...(await explain()),
-  ]);
+  throw new DeployError(
+    `instance refresh of ${asgName} did not finish within ${Math.round(options.deadlineMs / 1000)} s (${last ? formatRefreshProgress(last) : 'no answer yet'})`,
+    [
+      'the refresh goes on in AWS (and rolls back by itself if it fails); run ./deploy.ts again to wait for it, or cancel it with',
+      `  aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${asgName}`,
+      ...(await explain()),
+    ],
+  );
 }
 
 function interrupted(asgName: string, refreshId: string): InterruptedError {

@@ -11,8 +11,10 @@ import type { AwsClients } from './clients.ts';
 
 /** What the target health reason codes usually mean for a baked service. */
 const REASON_HINTS: Record<string, string> = {
-  'Target.FailedHealthChecks': 'the service answers, but not 200 on the health path: check the service log on the instance (journalctl)',
-  'Target.Timeout': 'no answer on the service port: the service is not listening, or listens on another port than service.port',
+  'Target.FailedHealthChecks':
+    'the service answers, but not 200 on the health path: check the service log on the instance (journalctl)',
+  'Target.Timeout':
+    'no answer on the service port: the service is not listening, or listens on another port than service.port',
   'Target.ResponseCodeMismatch': 'the health path answers with another status than 200',
   'Elb.InitialHealthChecking': 'the first health checks are still running: a longer health.deadline_s gives them time',
   'Target.NotInUse': 'the target group is not used by a listener yet',
@@ -25,9 +27,16 @@ export interface TargetState {
   description?: string;
 }
 
-export async function describeTargets(clients: AwsClients, targetGroupArn: string, io: AwsCallIO): Promise<TargetState[]> {
-  const { TargetHealthDescriptions = [] } = await callAws(io, { call: 'elasticloadbalancing:DescribeTargetHealth', resource: targetGroupArn, retry: clients.retry }, (signal) =>
-    clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }), { abortSignal: signal }),
+export async function describeTargets(
+  clients: AwsClients,
+  targetGroupArn: string,
+  io: AwsCallIO,
+): Promise<TargetState[]> {
+  const { TargetHealthDescriptions = [] } = await callAws(
+    io,
+    { call: 'elasticloadbalancing:DescribeTargetHealth', resource: targetGroupArn, retry: clients.retry },
+    (signal) =>
+      clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }), { abortSignal: signal }),
   );
   return TargetHealthDescriptions.map(toState).sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -95,10 +104,15 @@ export async function waitForHealthyTargets(io: StageIO, options: TargetWaitOpti
   const healthy = targets.filter((t) => t.state === 'healthy').length;
   const others = unhealthyLines(targets);
   const reasons = new Set(targets.map((t) => t.reason).filter((r): r is string => Boolean(r)));
-  throw new DeployError(`only ${healthy} of ${options.want} targets became healthy within ${Math.round(options.deadlineMs / 1000)} s`, [
-    ...(others.length > 0 ? ['targets that are not healthy:', ...others.map((l) => `  ${l}`)] : ["no targets are registered: check the Auto Scaling group's activity history"]),
-    ...Object.entries(REASON_HINTS)
-      .filter(([reason]) => reasons.has(reason))
-      .map(([reason, hint]) => `${reason}: ${hint}`),
-  ]);
+  throw new DeployError(
+    `only ${healthy} of ${options.want} targets became healthy within ${Math.round(options.deadlineMs / 1000)} s`,
+    [
+      ...(others.length > 0
+        ? ['targets that are not healthy:', ...others.map((l) => `  ${l}`)]
+        : ["no targets are registered: check the Auto Scaling group's activity history"]),
+      ...Object.entries(REASON_HINTS)
+        .filter(([reason]) => reasons.has(reason))
+        .map(([reason, hint]) => `${reason}: ${hint}`),
+    ],
+  );
 }

@@ -72,7 +72,11 @@ export interface ResolvedNetwork {
   subnetIds: string[];
 }
 
-export function terraformInputs(env: AwsEnvironment, network: ResolvedNetwork, image: { id: string; rootDeviceName?: string }): TerraformInputs {
+export function terraformInputs(
+  env: AwsEnvironment,
+  network: ResolvedNetwork,
+  image: { id: string; rootDeviceName?: string },
+): TerraformInputs {
   const { health } = env;
   return {
     name: stackName(env),
@@ -85,7 +89,12 @@ export function terraformInputs(env: AwsEnvironment, network: ResolvedNetwork, i
     instance_type: env.aws.instance_type,
     instances: { ...env.instances },
     service: { port: env.service.port, health_path: env.service.health_path },
-    health: { interval_s: health.interval_s, healthy_threshold: health.healthy_threshold, unhealthy_threshold: health.unhealthy_threshold, timeout_s: health.timeout_s },
+    health: {
+      interval_s: health.interval_s,
+      healthy_threshold: health.healthy_threshold,
+      unhealthy_threshold: health.unhealthy_threshold,
+      timeout_s: health.timeout_s,
+    },
     certificate_arn: env.aws.certificate_arn ?? null,
   };
 }
@@ -120,7 +129,10 @@ export async function stageModule(layout: TerraformLayout, backend: BackendConfi
   } catch {
     sources = [];
   }
-  if (sources.length === 0) throw new PreflightError(`${layout.moduleDir} has no Terraform files: run bakery from the project root (the directory with deploy.yaml and terraform/).`);
+  if (sources.length === 0)
+    throw new PreflightError(
+      `${layout.moduleDir} has no Terraform files: run bakery from the project root (the directory with deploy.yaml and terraform/).`,
+    );
   await mkdir(layout.workDir, { recursive: true });
   // Files removed from terraform/ must not linger in the copy.
   for (const name of await readdir(layout.workDir)) if (name.endsWith('.tf')) await rm(join(layout.workDir, name));
@@ -196,14 +208,22 @@ export function parsePlan(output: string): PlanSummary {
 
 export function formatPlan(summary: PlanSummary): string {
   if (!summary.changes) return 'no infrastructure changes';
-  const list = summary.actions.length > 6 ? [...summary.actions.slice(0, 6), `… ${summary.actions.length - 6} more`] : summary.actions;
+  const list =
+    summary.actions.length > 6
+      ? [...summary.actions.slice(0, 6), `… ${summary.actions.length - 6} more`]
+      : summary.actions;
   return `${summary.add} to add, ${summary.change} to change, ${summary.destroy} to destroy${list.length > 0 ? ` (${list.join(', ')})` : ''}`;
 }
 
 /** Resource progress and the final summary lines; the rest stays in the log. */
 export function terraformProgress(line: string): string | undefined {
   const text = line.trim();
-  if (/^\S+: (Creating|Modifying|Destroying|Refreshing state|Still \w+|Creation complete|Modifications complete|Destruction complete)/.test(text)) return text;
+  if (
+    /^\S+: (Creating|Modifying|Destroying|Refreshing state|Still \w+|Creation complete|Modifications complete|Destruction complete)/.test(
+      text,
+    )
+  )
+    return text;
   if (/^(Plan:|No changes\.|Apply complete!|Destroy complete!)/.test(text)) return text;
   return undefined;
 }
@@ -286,14 +306,28 @@ export class Terraform {
   async init(backend: BackendConfig): Promise<void> {
     this.io.progress(`terraform init (${backend.type} state)`);
     this.io.note(`terraform runs in ${this.layout.workDir}`);
-    await this.run(['init', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, ...Object.entries(backend.settings).map(([key, value]) => `-backend-config=${key}=${value}`)]);
+    await this.run([
+      'init',
+      '-input=false',
+      '-no-color',
+      `-lock-timeout=${LOCK_TIMEOUT}`,
+      ...Object.entries(backend.settings).map(([key, value]) => `-backend-config=${key}=${value}`),
+    ]);
   }
 
   /** Plans into the plan file (when given); -detailed-exitcode tells "no changes" (0) from "changes" (2). */
   async plan(varFile: string, planFile?: string): Promise<PlanSummary> {
     this.io.progress('terraform plan');
     const result = await this.run(
-      ['plan', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, '-detailed-exitcode', `-var-file=${varFile}`, ...(planFile ? [`-out=${planFile}`] : [])],
+      [
+        'plan',
+        '-input=false',
+        '-no-color',
+        `-lock-timeout=${LOCK_TIMEOUT}`,
+        '-detailed-exitcode',
+        `-var-file=${varFile}`,
+        ...(planFile ? [`-out=${planFile}`] : []),
+      ],
       { okExitCodes: [2] },
     );
     const summary = parsePlan(result.stdout);
@@ -322,6 +356,13 @@ export class Terraform {
 
   async destroy(varFile: string): Promise<void> {
     this.io.progress('terraform destroy');
-    await this.run(['destroy', '-auto-approve', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, `-var-file=${varFile}`]);
+    await this.run([
+      'destroy',
+      '-auto-approve',
+      '-input=false',
+      '-no-color',
+      `-lock-timeout=${LOCK_TIMEOUT}`,
+      `-var-file=${varFile}`,
+    ]);
   }
 }

@@ -36,7 +36,11 @@ function failures(traffic: ServerTraffic): number {
 }
 
 /** Sessions and failures of `names` between two readings of the stats. */
-export function windowCounts(before: ServerState[], after: ServerState[], names: ReadonlySet<string>): { requests: number; errors: number } {
+export function windowCounts(
+  before: ServerState[],
+  after: ServerState[],
+  names: ReadonlySet<string>,
+): { requests: number; errors: number } {
   const start = new Map(before.map((server) => [server.name, server.traffic]));
   let requests = 0;
   let errors = 0;
@@ -85,27 +89,60 @@ function describe(stats: WindowStats): string {
  * slower than allowed, while the old fleet does not (a problem both share is not the
  * release's). With fewer than min_requests it is not judged on errors.
  */
-export function judge(canary: WindowStats, old: WindowStats, settings: RolloutSettings, seconds: number): CanaryVerdict & { decided: boolean } {
+export function judge(
+  canary: WindowStats,
+  old: WindowStats,
+  settings: RolloutSettings,
+  seconds: number,
+): CanaryVerdict & { decided: boolean } {
   const numbers = `canary: ${describe(canary)}; old fleet: ${describe(old)}; over ${seconds.toFixed(1)} s`;
   const enough = canary.requests >= settings.min_requests;
   const tooManyErrors = enough && rate(canary) > settings.max_error_rate && rate(old) <= settings.max_error_rate;
   const limit = settings.max_p99_ms;
   const tooSlow =
-    limit !== undefined && enough && canary.p99Ms !== undefined && canary.p99Ms > limit && (old.p99Ms === undefined || old.p99Ms <= limit);
-  if (tooManyErrors) return { ok: false, decided: true, early: false, summary: `error rate above rollout.max_error_rate ${settings.max_error_rate}: ${numbers}` };
-  if (tooSlow) return { ok: false, decided: true, early: false, summary: `p99 above rollout.max_p99_ms ${limit} ms: ${numbers}` };
-  if (!enough) return { ok: true, decided: false, early: false, summary: `not judged: the canary served ${canary.requests} request(s), fewer than rollout.min_requests ${settings.min_requests}; ${numbers}` };
+    limit !== undefined &&
+    enough &&
+    canary.p99Ms !== undefined &&
+    canary.p99Ms > limit &&
+    (old.p99Ms === undefined || old.p99Ms <= limit);
+  if (tooManyErrors)
+    return {
+      ok: false,
+      decided: true,
+      early: false,
+      summary: `error rate above rollout.max_error_rate ${settings.max_error_rate}: ${numbers}`,
+    };
+  if (tooSlow)
+    return { ok: false, decided: true, early: false, summary: `p99 above rollout.max_p99_ms ${limit} ms: ${numbers}` };
+  if (!enough)
+    return {
+      ok: true,
+      decided: false,
+      early: false,
+      summary: `not judged: the canary served ${canary.requests} request(s), fewer than rollout.min_requests ${settings.min_requests}; ${numbers}`,
+    };
   return { ok: true, decided: false, early: false, summary: numbers };
 }
 
 /** HAProxy's access log lines since `since` (the load balancer logs to stdout). */
 async function accessLog(io: StageIO, scope: LocalScope, since: Date): Promise<string[]> {
-  const result = await io.run({ tool: 'docker', args: ['logs', '--since', since.toISOString(), scope.names.lb], quiet: true, okExitCodes: [1] });
+  const result = await io.run({
+    tool: 'docker',
+    args: ['logs', '--since', since.toISOString(), scope.names.lb],
+    quiet: true,
+    okExitCodes: [1],
+  });
   return `${result.stdout}\n${result.stderr}`.split('\n');
 }
 
 /** Lets the canary bake and judges it; resolves to the verdict (the caller removes a failed canary). */
-export async function bakeCanary(io: StageIO, scope: LocalScope, canaryNames: readonly string[], oldNames: readonly string[], settings: RolloutSettings): Promise<CanaryVerdict> {
+export async function bakeCanary(
+  io: StageIO,
+  scope: LocalScope,
+  canaryNames: readonly string[],
+  oldNames: readonly string[],
+  settings: RolloutSettings,
+): Promise<CanaryVerdict> {
   const { names } = scope;
   const canarySet = new Set(canaryNames);
   const oldSet = new Set(oldNames);
@@ -116,15 +153,26 @@ export async function bakeCanary(io: StageIO, scope: LocalScope, canaryNames: re
   const measure = async (): Promise<{ canary: WindowStats; old: WindowStats }> => {
     const now = await serverStates(io, names.lb);
     const times = responseTimes(await accessLog(io, scope, started));
-    const p99Of = (set: ReadonlySet<string>): number | undefined => percentile([...times].filter(([server]) => set.has(server)).flatMap(([, list]) => list), 0.99);
+    const p99Of = (set: ReadonlySet<string>): number | undefined =>
+      percentile(
+        [...times].filter(([server]) => set.has(server)).flatMap(([, list]) => list),
+        0.99,
+      );
     return {
       canary: { ...windowCounts(before, now, canarySet), p99Ms: p99Of(canarySet) },
       old: { ...windowCounts(before, now, oldSet), p99Ms: p99Of(oldSet) },
     };
   };
 
-  io.info(`canary ${canaryNames.join(', ')} takes its share of traffic for ${settings.canary.bake_s} s (rollout.canary.bake_s)`);
-  let latest = judge({ requests: 0, errors: 0, p99Ms: undefined }, { requests: 0, errors: 0, p99Ms: undefined }, settings, 0);
+  io.info(
+    `canary ${canaryNames.join(', ')} takes its share of traffic for ${settings.canary.bake_s} s (rollout.canary.bake_s)`,
+  );
+  let latest = judge(
+    { requests: 0, errors: 0, p99Ms: undefined },
+    { requests: 0, errors: 0, p99Ms: undefined },
+    settings,
+    0,
+  );
   const result = await pollUntil(io, {
     what: `the canary's ${settings.canary.bake_s} s`,
     deadlineMs: bakeMs,
@@ -134,8 +182,12 @@ export async function bakeCanary(io: StageIO, scope: LocalScope, canaryNames: re
       const stats = await measure();
       const seconds = (Date.now() - started.getTime()) / 1000;
       latest = judge(stats.canary, stats.old, settings, seconds);
-      if (latest.decided && !latest.ok) return { done: true, value: { ...latest, early: seconds < settings.canary.bake_s } };
-      return { done: false, status: `canary ${Math.min(seconds, settings.canary.bake_s).toFixed(0)}/${settings.canary.bake_s} s: ${describe(stats.canary)} | old: ${describe(stats.old)}` };
+      if (latest.decided && !latest.ok)
+        return { done: true, value: { ...latest, early: seconds < settings.canary.bake_s } };
+      return {
+        done: false,
+        status: `canary ${Math.min(seconds, settings.canary.bake_s).toFixed(0)}/${settings.canary.bake_s} s: ${describe(stats.canary)} | old: ${describe(stats.old)}`,
+      };
     },
   });
   if (result.done) return result.value;

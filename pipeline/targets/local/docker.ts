@@ -11,7 +11,11 @@ export interface ContainerSummary {
 }
 
 /** Runs docker quietly and returns stdout. */
-export async function docker(io: StageIO, args: string[], options: { cleanup?: boolean; okExitCodes?: number[]; quiet?: boolean } = {}): Promise<string> {
+export async function docker(
+  io: StageIO,
+  args: string[],
+  options: { cleanup?: boolean; okExitCodes?: number[]; quiet?: boolean } = {},
+): Promise<string> {
   const result = await io.run({
     tool: 'docker',
     args,
@@ -32,7 +36,11 @@ function parseLabels(text: string): Record<string, string> {
 }
 
 /** Containers (running or not) matching the filters. */
-export async function listContainers(io: StageIO, filters: string[], options: { cleanup?: boolean } = {}): Promise<ContainerSummary[]> {
+export async function listContainers(
+  io: StageIO,
+  filters: string[],
+  options: { cleanup?: boolean } = {},
+): Promise<ContainerSummary[]> {
   const out = await docker(io, ['ps', '-a', '--no-trunc', ...filters, '--format', '{{json .}}'], options);
   return out
     .split('\n')
@@ -44,10 +52,20 @@ export async function listContainers(io: StageIO, filters: string[], options: { 
 }
 
 export async function exists(io: StageIO, kind: 'image' | 'network' | 'container', name: string): Promise<boolean> {
-  const result = await io.run({ tool: 'docker', args: [kind, 'inspect', '--format', '{{.Id}}', name], quiet: true, okExitCodes: [1] });
+  const result = await io.run({
+    tool: 'docker',
+    args: [kind, 'inspect', '--format', '{{.Id}}', name],
+    quiet: true,
+    okExitCodes: [1],
+  });
   return result.exitCode === 0;
 }
 
-export async function inspectFormat(io: StageIO, kind: 'image' | 'network' | 'container', name: string, format: string): Promise<string> {
+export async function inspectFormat(
+  io: StageIO,
+  kind: 'image' | 'network' | 'container',
+  name: string,
+  format: string,
+): Promise<string> {
   return docker(io, [kind, 'inspect', '--format', format, name]);
 }

@@ -36,7 +36,12 @@ export function hashText(text: string): string {
 }
 
 /** Sends runtime API commands (joined with ";", run in order) and returns the answer. */
-export async function runtimeApi(io: StageIO, lb: string, commands: string[], options: { cleanup?: boolean } = {}): Promise<string> {
+export async function runtimeApi(
+  io: StageIO,
+  lb: string,
+  commands: string[],
+  options: { cleanup?: boolean } = {},
+): Promise<string> {
   const result = await io.run({
     tool: 'docker',
     args: ['exec', '-i', lb, 'socat', 'stdio', `unix-connect:${SOCKET}`],
@@ -116,7 +121,11 @@ function count(text: string): number {
   return Number.isFinite(value) ? value : 0;
 }
 
-export async function serverStates(io: StageIO, lb: string, options: { cleanup?: boolean } = {}): Promise<ServerState[]> {
+export async function serverStates(
+  io: StageIO,
+  lb: string,
+  options: { cleanup?: boolean } = {},
+): Promise<ServerState[]> {
   return parseServerStats(await runtimeApi(io, lb, ['show stat'], options));
 }
 
@@ -136,7 +145,13 @@ export function describeCheck(server: ServerState): string {
  * A new dynamic server starts as UP before any check has run, so it is added with
  * weight 0, forced down, and only then given its weight: it must earn UP by checks.
  */
-export async function registerServer(io: StageIO, lb: string, env: LocalEnvironment, name: string, address: string): Promise<void> {
+export async function registerServer(
+  io: StageIO,
+  lb: string,
+  env: LocalEnvironment,
+  name: string,
+  address: string,
+): Promise<void> {
   const server = `${BACKEND}/${name}`;
   const check = `check inter ${env.health.interval_s * 1000} rise ${env.health.healthy_threshold} fall ${env.health.unhealthy_threshold}`;
   const answer = await runtimeApi(io, lb, [
@@ -146,18 +161,34 @@ export async function registerServer(io: StageIO, lb: string, env: LocalEnvironm
     `set server ${server} health down`,
     `set server ${server} weight 100`,
   ]);
-  if (!answer.includes('New server registered')) throw new DeployError(`HAProxy refused to register ${name}`, [answer.trim() || '(no answer)']);
+  if (!answer.includes('New server registered'))
+    throw new DeployError(`HAProxy refused to register ${name}`, [answer.trim() || '(no answer)']);
 }
 
-export async function drainServer(io: StageIO, lb: string, name: string, options: { cleanup?: boolean } = {}): Promise<void> {
+export async function drainServer(
+  io: StageIO,
+  lb: string,
+  name: string,
+  options: { cleanup?: boolean } = {},
+): Promise<void> {
   const answer = await runtimeApi(io, lb, [`set server ${BACKEND}/${name} state drain`], options);
   if (answer.trim() !== '') io.warn(`HAProxy did not drain ${name}`, [answer.trim()]);
 }
 
 /** Takes a server out for good: maintenance, close what is left, delete. */
-export async function removeServer(io: StageIO, lb: string, name: string, options: { cleanup?: boolean } = {}): Promise<void> {
+export async function removeServer(
+  io: StageIO,
+  lb: string,
+  name: string,
+  options: { cleanup?: boolean } = {},
+): Promise<void> {
   const server = `${BACKEND}/${name}`;
-  const answer = await runtimeApi(io, lb, [`set server ${server} state maint`, `shutdown sessions server ${server}`, `del server ${server}`], options);
+  const answer = await runtimeApi(
+    io,
+    lb,
+    [`set server ${server} state maint`, `shutdown sessions server ${server}`, `del server ${server}`],
+    options,
+  );
   // `set` and `shutdown` answer nothing when they succeed; `del` says so.
   if (!answer.includes('Server deleted')) io.warn(`HAProxy did not remove ${name}`, [answer.trim() || '(no answer)']);
 }

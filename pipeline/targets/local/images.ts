@@ -18,24 +18,36 @@ interface ImageRow {
 
 async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: string[] = []): Promise<ImageRow[]> {
   const out = await docker(io, [
-    'images', '--no-trunc',
-    '--filter', `label=${LABEL.app}=${env.app}`,
-    '--filter', `label=${LABEL.env}=${env.name}`,
+    'images',
+    '--no-trunc',
+    '--filter',
+    `label=${LABEL.app}=${env.app}`,
+    '--filter',
+    `label=${LABEL.env}=${env.name}`,
     ...extraFilters,
-    '--format', '{{.ID}}',
+    '--format',
+    '{{.ID}}',
   ]);
   const ids = [...new Set(out.split('\n').filter(Boolean))];
   if (ids.length === 0) return [];
-  const details = await docker(io, ['image', 'inspect', '--format', `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}`, ...ids]);
-  return details
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id = '', fingerprint = '', createdAt = '', tags = 'null'] = line.split('|');
-      return { id, fingerprint, createdAt, tags: (JSON.parse(tags) as string[] | null) ?? [] };
-    })
-    // Newest first; ISO timestamps sort as strings.
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const details = await docker(io, [
+    'image',
+    'inspect',
+    '--format',
+    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}`,
+    ...ids,
+  ]);
+  return (
+    details
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [id = '', fingerprint = '', createdAt = '', tags = 'null'] = line.split('|');
+        return { id, fingerprint, createdAt, tags: (JSON.parse(tags) as string[] | null) ?? [] };
+      })
+      // Newest first; ISO timestamps sort as strings.
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+  );
 }
 
 /** What `docker rmi` takes: every tag (removing the last deletes the image), or the id of an untagged one. */
@@ -48,7 +60,12 @@ function describeImage(row: ImageRow): string {
 }
 
 function toRef(row: ImageRow): ImageRef {
-  return { id: row.id, fingerprint: row.fingerprint, createdAt: row.createdAt, ...(row.tags[0] ? { name: row.tags[0] } : {}) };
+  return {
+    id: row.id,
+    fingerprint: row.fingerprint,
+    createdAt: row.createdAt,
+    ...(row.tags[0] ? { name: row.tags[0] } : {}),
+  };
 }
 
 export function localImageStore({ env, names }: LocalScope): ImageStore {
@@ -61,14 +78,25 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
     async resolve(io, id) {
       const result = await io.run({
         tool: 'docker',
-        args: ['image', 'inspect', '--format', `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}`, id],
+        args: [
+          'image',
+          'inspect',
+          '--format',
+          `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}`,
+          id,
+        ],
         quiet: true,
         okExitCodes: [1],
       });
-      if (result.exitCode !== 0) throw new UsageError(`--image ${JSON.stringify(id)}: no such Docker image`, ['list baked images with: docker images --filter label=bakery.app']);
+      if (result.exitCode !== 0)
+        throw new UsageError(`--image ${JSON.stringify(id)}: no such Docker image`, [
+          'list baked images with: docker images --filter label=bakery.app',
+        ]);
       const [imageId = '', fingerprint = '', app = ''] = result.stdout.trim().split('|');
       if (!fingerprint || app !== env.app) {
-        throw new UsageError(`--image ${JSON.stringify(id)} was not baked by bakery for app ${env.app} (it has no ${LABEL.fingerprint} label for this app)`);
+        throw new UsageError(
+          `--image ${JSON.stringify(id)} was not baked by bakery for app ${env.app} (it has no ${LABEL.fingerprint} label for this app)`,
+        );
       }
       return { id: imageId, fingerprint, name: id };
     },
@@ -76,9 +104,18 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
     async adopt(io, artifactId, fingerprint) {
       const tag = `${names.imageRepository}:${fingerprint.slice(0, 12)}`;
       await docker(io, ['tag', artifactId, tag]);
-      const labelled = await docker(io, ['image', 'inspect', '--format', `{{index .Config.Labels "${LABEL.fingerprint}"}}`, artifactId]);
+      const labelled = await docker(io, [
+        'image',
+        'inspect',
+        '--format',
+        `{{index .Config.Labels "${LABEL.fingerprint}"}}`,
+        artifactId,
+      ]);
       if (labelled !== fingerprint) {
-        throw new DeployError(`the baked image ${artifactId} carries fingerprint label ${JSON.stringify(labelled)}, expected ${fingerprint}`, ['check the LABEL changes of source "docker" "app" in packer/']);
+        throw new DeployError(
+          `the baked image ${artifactId} carries fingerprint label ${JSON.stringify(labelled)}, expected ${fingerprint}`,
+          ['check the LABEL changes of source "docker" "app" in packer/'],
+        );
       }
       return { id: artifactId, fingerprint, name: tag };
     },
@@ -88,7 +125,12 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
       const removed: string[] = [];
       for (const row of rows.slice(keep)) {
         if (row.id === inUse.id) continue;
-        const result = await io.run({ tool: 'docker', args: ['rmi', '--force', ...rmiArgs(row)], quiet: true, okExitCodes: [1] });
+        const result = await io.run({
+          tool: 'docker',
+          args: ['rmi', '--force', ...rmiArgs(row)],
+          quiet: true,
+          okExitCodes: [1],
+        });
         if (result.exitCode === 0) removed.push(describeImage(row));
         else io.warn(`could not remove ${describeImage(row)}: ${result.stderr.trim()}`);
       }

@@ -46,7 +46,11 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     async provision(io) {
       await ensureNetwork(io, scope);
       const running = (await listInstances(io, scope)).filter((instance) => instance.running && instance.address);
-      const repair = await ensureLb(io, scope, running.map((instance) => ({ name: instance.name, address: `${instance.address}:${env.service.port}` })));
+      const repair = await ensureLb(
+        io,
+        scope,
+        running.map((instance) => ({ name: instance.name, address: `${instance.address}:${env.service.port}` })),
+      );
       if (repair !== 'unchanged') io.note(`load balancer: ${repair}`);
       await registerStrays(io, scope, running);
       await persistServers(io, scope);
@@ -58,7 +62,11 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       const servers = await serverStates(io, names.lb).catch(() => []);
       const wanted = image ? `image ${image.name ?? image.id}` : 'the image the bake produces';
       const provision = `network ${names.network}, load balancer ${names.lb} on 127.0.0.1:${env.local.port}; ${env.instances.desired} instance(s) on ${wanted} (now ${instances.length})`;
-      if (!image) return { provision, rollout: `start ${env.instances.desired} instance(s) on the new image, then drain and stop ${instances.length} old one(s)` };
+      if (!image)
+        return {
+          provision,
+          rollout: `start ${env.instances.desired} instance(s) on the new image, then drain and stop ${instances.length} old one(s)`,
+        };
       const fleet = planFleet(instances, servers, image, env.instances.desired);
       const needed = env.instances.desired - fleet.keep.length;
       const rolloutText =
@@ -71,12 +79,26 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     rollout: (io, _stack, image, strategy) => rollout(io, scope, image, strategy),
 
     async waitForBackends(io, _stack, deadline) {
-      const failure = await waitForUp(io, scope, { select: (servers) => servers, wanted: env.instances.desired, what: 'instances', deadline });
-      if (failure) throw new DeployError(`only ${failure.up} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`, failure.why);
+      const failure = await waitForUp(io, scope, {
+        select: (servers) => servers,
+        wanted: env.instances.desired,
+        what: 'instances',
+        deadline,
+      });
+      if (failure)
+        throw new DeployError(
+          `only ${failure.up} of ${env.instances.desired} instances are UP in the load balancer after ${env.health.deadline_s} s`,
+          failure.why,
+        );
     },
 
     async explainUnhealthy(io) {
-      const failure = await waitForUp(io, scope, { select: (servers) => servers, wanted: env.instances.desired, what: 'instances', deadline: 0 });
+      const failure = await waitForUp(io, scope, {
+        select: (servers) => servers,
+        wanted: env.instances.desired,
+        what: 'instances',
+        deadline: 0,
+      });
       return failure?.why ?? [];
     },
 
@@ -91,7 +113,9 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         await docker(io, ['rm', '--force', '--volumes', container.name], { cleanup: true });
         removed.push(`container ${container.name}`);
       }
-      const networks = await docker(io, ['network', 'ls', ...ownerFilters(env), '--format', '{{.Name}}'], { cleanup: true });
+      const networks = await docker(io, ['network', 'ls', ...ownerFilters(env), '--format', '{{.Name}}'], {
+        cleanup: true,
+      });
       for (const network of networks.split('\n').filter(Boolean)) {
         await docker(io, ['network', 'rm', network], { cleanup: true });
         removed.push(`network ${network}`);

@@ -10,12 +10,17 @@ import type { LocalScope } from './scope.ts';
 // What systemd needs to run as PID 1 in a container on this kind of host (cgroup v1):
 // --privileged does not work here, these do.
 export const SYSTEMD_FLAGS = [
-  '--cap-add', 'SYS_ADMIN',
-  '--security-opt', 'seccomp=unconfined',
+  '--cap-add',
+  'SYS_ADMIN',
+  '--security-opt',
+  'seccomp=unconfined',
   '--cgroupns=host',
-  '--volume', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-  '--tmpfs', '/run',
-  '--tmpfs', '/run/lock',
+  '--volume',
+  '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+  '--tmpfs',
+  '/run',
+  '--tmpfs',
+  '/run/lock',
 ];
 
 /** Seconds Docker waits after the stop signal; above the service's own drain timeout. */
@@ -30,15 +35,30 @@ export interface Instance {
   address: string;
 }
 
-export async function listInstances(io: StageIO, scope: LocalScope, options: { cleanup?: boolean } = {}): Promise<Instance[]> {
+export async function listInstances(
+  io: StageIO,
+  scope: LocalScope,
+  options: { cleanup?: boolean } = {},
+): Promise<Instance[]> {
   const containers = await listContainers(io, ownerFilters(scope.env, 'instance'), options);
   if (containers.length === 0) return [];
   // The fixed address given with --ip (IPAMConfig), which a stopped container keeps too.
-  const details = await docker(io, ['inspect', '--format', '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}', ...containers.map((c) => c.id)], options);
-  const byName = new Map(details.split('\n').map((line) => {
-    const [name = '', imageId = '', address = ''] = line.trim().split(' ');
-    return [name.replace(/^\//, ''), { imageId, address }] as const;
-  }));
+  const details = await docker(
+    io,
+    [
+      'inspect',
+      '--format',
+      '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}',
+      ...containers.map((c) => c.id),
+    ],
+    options,
+  );
+  const byName = new Map(
+    details.split('\n').map((line) => {
+      const [name = '', imageId = '', address = ''] = line.trim().split(' ');
+      return [name.replace(/^\//, ''), { imageId, address }] as const;
+    }),
+  );
   return containers.map((container: ContainerSummary) => ({
     name: container.name,
     fingerprint: container.labels[LABEL.fingerprint] ?? '',
@@ -48,21 +68,34 @@ export async function listInstances(io: StageIO, scope: LocalScope, options: { c
   }));
 }
 
-export async function startInstance(io: StageIO, scope: LocalScope, image: ImageRef, address: string): Promise<Instance> {
+export async function startInstance(
+  io: StageIO,
+  scope: LocalScope,
+  image: ImageRef,
+  address: string,
+): Promise<Instance> {
   const { env, names } = scope;
   const name = instanceName(names, image.fingerprint);
   io.progress(`starting ${name} (${address})`);
   await docker(io, [
-    'run', '--detach',
-    '--name', name,
-    '--hostname', name,
-    '--network', names.network,
-    '--ip', address,
-    '--restart', 'unless-stopped',
-    '--stop-timeout', String(STOP_TIMEOUT_S),
+    'run',
+    '--detach',
+    '--name',
+    name,
+    '--hostname',
+    name,
+    '--network',
+    names.network,
+    '--ip',
+    address,
+    '--restart',
+    'unless-stopped',
+    '--stop-timeout',
+    String(STOP_TIMEOUT_S),
     ...SYSTEMD_FLAGS,
     ...ownerLabels(env, 'instance'),
-    '--label', `${LABEL.fingerprint}=${image.fingerprint}`,
+    '--label',
+    `${LABEL.fingerprint}=${image.fingerprint}`,
     image.id,
   ]);
   return { name, fingerprint: image.fingerprint, imageId: image.id, running: true, address };
@@ -79,7 +112,18 @@ export async function stopInstance(io: StageIO, name: string, options: { cleanup
 export async function journalTail(io: StageIO, name: string, app: string, lines = 20): Promise<string[]> {
   const result = await io.run({
     tool: 'docker',
-    args: ['exec', name, 'journalctl', '--unit', `${app}.service`, '--lines', String(lines), '--no-pager', '--output', 'short-iso'],
+    args: [
+      'exec',
+      name,
+      'journalctl',
+      '--unit',
+      `${app}.service`,
+      '--lines',
+      String(lines),
+      '--no-pager',
+      '--output',
+      'short-iso',
+    ],
     quiet: true,
     cleanup: true,
     okExitCodes: [1, 126, 127],

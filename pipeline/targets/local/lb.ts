@@ -61,7 +61,14 @@ export async function ensureLb(io: StageIO, scope: LocalScope, servers: LbServer
   const containerHash = hashText(`${image}\n${env.local.port}`);
 
   if (await exists(io, 'container', names.lb)) {
-    const [hash, running] = (await inspectFormat(io, 'container', names.lb, `{{index .Config.Labels "${LABEL.configHash}"}} {{.State.Running}}`)).split(' ');
+    const [hash, running] = (
+      await inspectFormat(
+        io,
+        'container',
+        names.lb,
+        `{{index .Config.Labels "${LABEL.configHash}"}} {{.State.Running}}`,
+      )
+    ).split(' ');
     if (hash === containerHash) {
       const changed = (await writtenSettings(scope)) !== settings;
       if (running === 'true' && !changed) return 'unchanged';
@@ -82,24 +89,39 @@ export async function ensureLb(io: StageIO, scope: LocalScope, servers: LbServer
     await startLb(io, scope, image, containerHash, settings, servers);
     return 'replaced';
   }
-  if (servers.length > 0) io.warn(`load balancer ${names.lb} was missing: creating it with the ${servers.length} running instance(s)`);
+  if (servers.length > 0)
+    io.warn(`load balancer ${names.lb} was missing: creating it with the ${servers.length} running instance(s)`);
   await startLb(io, scope, image, containerHash, settings, servers);
   return 'created';
 }
 
-async function startLb(io: StageIO, scope: LocalScope, image: string, containerHash: string, settings: string, servers: LbServer[]): Promise<void> {
+async function startLb(
+  io: StageIO,
+  scope: LocalScope,
+  image: string,
+  containerHash: string,
+  settings: string,
+  servers: LbServer[],
+): Promise<void> {
   const { env, names } = scope;
   await writeConfig(scope, settings, servers);
   io.progress(`starting load balancer ${names.lb} on 127.0.0.1:${env.local.port}`);
   await docker(io, [
-    'run', '--detach',
-    '--name', names.lb,
-    '--network', names.network,
-    '--publish', `127.0.0.1:${env.local.port}:80`,
-    '--restart', 'unless-stopped',
-    '--volume', `${lbConfigPath(scope)}:/usr/local/etc/haproxy/haproxy.cfg:ro`,
+    'run',
+    '--detach',
+    '--name',
+    names.lb,
+    '--network',
+    names.network,
+    '--publish',
+    `127.0.0.1:${env.local.port}:80`,
+    '--restart',
+    'unless-stopped',
+    '--volume',
+    `${lbConfigPath(scope)}:/usr/local/etc/haproxy/haproxy.cfg:ro`,
     ...ownerLabels(env, 'lb'),
-    '--label', `${LABEL.configHash}=${containerHash}`,
+    '--label',
+    `${LABEL.configHash}=${containerHash}`,
     image,
   ]);
   await waitForRuntimeApi(io, names.lb);
@@ -111,11 +133,19 @@ async function waitForRuntimeApi(io: StageIO, lb: string): Promise<void> {
     deadlineMs: 5000,
     intervalMs: 100,
     attempt: async () => {
-      const result = await io.run({ tool: 'docker', args: ['exec', lb, 'test', '-S', '/run/haproxy/admin.sock'], quiet: true, okExitCodes: [1] });
+      const result = await io.run({
+        tool: 'docker',
+        args: ['exec', lb, 'test', '-S', '/run/haproxy/admin.sock'],
+        quiet: true,
+        okExitCodes: [1],
+      });
       return result.exitCode === 0 ? { done: true, value: true } : { done: false, status: 'socket not open yet' };
     },
   });
-  if (!ready.done) throw new DeployError(`load balancer ${lb} did not open its runtime API socket within 5 s`, [`see: docker logs ${lb}`]);
+  if (!ready.done)
+    throw new DeployError(`load balancer ${lb} did not open its runtime API socket within 5 s`, [
+      `see: docker logs ${lb}`,
+    ]);
 }
 
 function lbConfigPath(scope: LocalScope): string {
@@ -139,7 +169,11 @@ async function writtenSettings(scope: LocalScope): Promise<string | undefined> {
  */
 async function writeConfig(scope: LocalScope, settings: string, servers: LbServer[]): Promise<void> {
   const lines = servers.map((server) => `    server ${server.name} ${server.address}`);
-  await writeStateFileInPlace(lbConfigPath(scope), `${settings}\n${SERVERS_MARKER}\n${lines.join('\n')}\n`, 'the load balancer configuration');
+  await writeStateFileInPlace(
+    lbConfigPath(scope),
+    `${settings}\n${SERVERS_MARKER}\n${lines.join('\n')}\n`,
+    'the load balancer configuration',
+  );
 }
 
 /**
@@ -147,8 +181,14 @@ async function writeConfig(scope: LocalScope, settings: string, servers: LbServe
  * load balancer that Docker restarts comes back with its servers instead of none.
  * Registration itself always goes through the runtime API.
  */
-export async function persistServers(io: StageIO, scope: LocalScope, options: { cleanup?: boolean } = {}): Promise<void> {
-  const servers = (await serverStates(io, scope.names.lb, options)).filter((server) => !['MAINT', 'DRAIN'].includes(server.status));
+export async function persistServers(
+  io: StageIO,
+  scope: LocalScope,
+  options: { cleanup?: boolean } = {},
+): Promise<void> {
+  const servers = (await serverStates(io, scope.names.lb, options)).filter(
+    (server) => !['MAINT', 'DRAIN'].includes(server.status),
+  );
   await writeConfig(scope, await renderHaproxyConfig(scope.root, scope.env), servers);
   io.note(`${BACKEND}: ${servers.length} server(s) written to ${lbConfigPath(scope)}`);
 }

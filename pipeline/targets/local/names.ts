@@ -47,5 +47,12 @@ export function ownerFilters(env: LocalEnvironment, role?: Role): string[] {
 }
 
 export function ownerLabels(env: LocalEnvironment, role: Role): string[] {
-  return ['--label', `${LABEL.app}=${env.app}`, '--label', `${LABEL.env}=${env.name}`, '--label', `${LABEL.role}=${role}`];
+  return [
+    '--label',
+    `${LABEL.app}=${env.app}`,
+    '--label',
+    `${LABEL.env}=${env.name}`,
+    '--label',
+    `${LABEL.role}=${role}`,
+  ];
 }

@@ -27,10 +27,21 @@ export async function ensureNetwork(io: StageIO, scope: LocalScope): Promise<voi
     const subnet = `${SUBNET_PREFIX}.${third}.0/24`;
     if (used.has(subnet)) continue;
     io.progress(`creating network ${names.network} (${subnet})`);
-    await docker(io, ['network', 'create', '--driver', 'bridge', '--subnet', subnet, ...ownerLabels(env, 'network'), names.network]);
+    await docker(io, [
+      'network',
+      'create',
+      '--driver',
+      'bridge',
+      '--subnet',
+      subnet,
+      ...ownerLabels(env, 'network'),
+      names.network,
+    ]);
     return;
   }
-  throw new DeployError(`no free /24 left in ${SUBNET_PREFIX}.0.0/16 for network ${names.network}`, ['remove unused Docker networks (docker network prune)']);
+  throw new DeployError(`no free /24 left in ${SUBNET_PREFIX}.0.0/16 for network ${names.network}`, [
+    'remove unused Docker networks (docker network prune)',
+  ]);
 }
 
 /** The subnet's first three octets, e.g. "10.213.4". */
@@ -42,7 +53,12 @@ export async function networkBase(io: StageIO, names: LocalNames): Promise<strin
 /** Addresses taken by containers on the network. */
 export async function takenAddresses(io: StageIO, names: LocalNames): Promise<Set<string>> {
   const out = await inspectFormat(io, 'network', names.network, '{{range .Containers}}{{.IPv4Address}} {{end}}');
-  return new Set(out.split(/\s+/).filter(Boolean).map((cidr) => cidr.replace(/\/\d+$/, '')));
+  return new Set(
+    out
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((cidr) => cidr.replace(/\/\d+$/, '')),
+  );
 }
 
 /** The next free address, skipping those taken or reserved by the caller. */

@@ -10,7 +10,12 @@ import { docker, exists } from './docker.ts';
 import type { LocalScope } from './scope.ts';
 
 async function checkDocker(io: StageIO): Promise<void> {
-  const result = await io.run({ tool: 'docker', args: ['version', '--format', '{{.Server.Version}}'], quiet: true, okExitCodes: [1] });
+  const result = await io.run({
+    tool: 'docker',
+    args: ['version', '--format', '{{.Server.Version}}'],
+    quiet: true,
+    okExitCodes: [1],
+  });
   if (result.exitCode !== 0) {
     throw new PreflightError('the Docker engine is not reachable', [
       result.stderr.trim().split('\n')[0] ?? '',
@@ -33,9 +38,13 @@ export async function ensureBaseImage(io: StageIO, env: LocalEnvironment): Promi
   io.progress(`pulling base image ${env.local.base_image}`);
   const pulled = await io.run({ tool: 'docker', args: ['pull', env.local.base_image], okExitCodes: [1] });
   if (pulled.exitCode !== 0) {
-    throw new PreflightError(`base image ${env.local.base_image} (local.base_image) is not present and could not be pulled`, [
-      'where no registry is reachable, import a Debian 12 root file system under that name: bash scripts/base-image.sh ' + env.local.base_image,
-    ]);
+    throw new PreflightError(
+      `base image ${env.local.base_image} (local.base_image) is not present and could not be pulled`,
+      [
+        'where no registry is reachable, import a Debian 12 root file system under that name: bash scripts/base-image.sh ' +
+          env.local.base_image,
+      ],
+    );
   }
 }
 
@@ -49,7 +58,9 @@ function isPortFree(port: number): Promise<boolean> {
 
 /** Who listens on the port, in ss's words, for the error message. */
 async function portHolder(io: StageIO, port: number): Promise<string> {
-  const result = await io.run({ tool: 'ss', args: ['-Hltnp', `sport = :${port}`], quiet: true, okExitCodes: [1, 255] }).catch(() => undefined);
+  const result = await io
+    .run({ tool: 'ss', args: ['-Hltnp', `sport = :${port}`], quiet: true, okExitCodes: [1, 255] })
+    .catch(() => undefined);
   const users = /users:\(\((.*?)\)\)/.exec(result?.stdout ?? '')?.[1];
   return users ? `held by ${users.replace(/"/g, '')}` : 'held by another process';
 }
@@ -69,7 +80,11 @@ async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
 }
 
 /** `searchPath` is the run's PATH, where the tools are looked up. */
-export async function localPreflight(io: StageIO, scope: LocalScope, options: { forDestroy: boolean; searchPath: string | undefined }): Promise<void> {
+export async function localPreflight(
+  io: StageIO,
+  scope: LocalScope,
+  options: { forDestroy: boolean; searchPath: string | undefined },
+): Promise<void> {
   await checkDocker(io);
   if (options.forDestroy) return;
   checkTools(['packer', 'ansible-playbook'], options.searchPath);

@@ -31,22 +31,32 @@ export interface Fleet {
 /** Decides by image id, not fingerprint: a --rebake gives the same fingerprint a new image. */
 export function planFleet(instances: Instance[], servers: ServerState[], image: ImageRef, desired: number): Fleet {
   const up = new Set(servers.filter(isUp).map((server) => server.name));
-  const healthy = instances.filter((instance) => instance.imageId === image.id && instance.running && up.has(instance.name));
+  const healthy = instances.filter(
+    (instance) => instance.imageId === image.id && instance.running && up.has(instance.name),
+  );
   const keep = healthy.slice(0, desired);
   const kept = new Set(keep.map((instance) => instance.name));
   return { keep, retire: instances.filter((instance) => !kept.has(instance.name)) };
 }
 
 /** Replaces what the plan retires; skips when every wanted instance already runs the image and is UP. */
-export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, strategy: RolloutStrategy): Promise<RolloutResult> {
+export async function rollout(
+  io: StageIO,
+  scope: LocalScope,
+  image: ImageRef,
+  strategy: RolloutStrategy,
+): Promise<RolloutResult> {
   const { env, names } = scope;
   const instances = await listInstances(io, scope);
   const servers = await serverStates(io, names.lb);
   const fleet = planFleet(instances, servers, image, env.instances.desired);
   const needed = env.instances.desired - fleet.keep.length;
   const kept = fleet.keep.map((instance) => instance.name);
-  if (needed === 0 && fleet.retire.length === 0) return { skipped: `${kept.length} instance(s) already run ${image.name ?? image.id} and are UP` };
-  io.note(`rollout (${strategy}): keep ${kept.join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`);
+  if (needed === 0 && fleet.retire.length === 0)
+    return { skipped: `${kept.length} instance(s) already run ${image.name ?? image.id} and are UP` };
+  io.note(
+    `rollout (${strategy}): keep ${kept.join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`,
+  );
 
   const started: Instance[] = [];
   const before = { instances, servers };
@@ -65,9 +75,15 @@ export async function rollout(io: StageIO, scope: LocalScope, image: ImageRef, s
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
     }
   } finally {
-    await bestEffort(io, 'could not record the registered instances for a load balancer restart', () => persistServers(io, scope, { cleanup: true }));
+    await bestEffort(io, 'could not record the registered instances for a load balancer restart', () =>
+      persistServers(io, scope, { cleanup: true }),
+    );
   }
-  return { started: started.map((instance) => instance.name), kept, retired: fleet.retire.map((instance) => instance.name) };
+  return {
+    started: started.map((instance) => instance.name),
+    kept,
+    retired: fleet.retire.map((instance) => instance.name),
+  };
 }
 
 /**
@@ -83,7 +99,13 @@ function canarySize(scope: LocalScope, fleet: Fleet, servers: ServerState[], nee
 }
 
 /** Judges the canary on live traffic; a failed one is removed and the old fleet keeps serving. */
-async function passCanary(io: StageIO, scope: LocalScope, canary: Instance[], fleet: Fleet, before: { instances: Instance[] }): Promise<void> {
+async function passCanary(
+  io: StageIO,
+  scope: LocalScope,
+  canary: Instance[],
+  fleet: Fleet,
+  before: { instances: Instance[] },
+): Promise<void> {
   const verdict = await bakeCanary(
     io,
     scope,
@@ -95,7 +117,9 @@ async function passCanary(io: StageIO, scope: LocalScope, canary: Instance[], fl
   if (verdict.ok) return;
   const journal = canary[0] ? await journalTail(io, canary[0].name, scope.env.app, 10) : [];
   const existing = new Set(before.instances.map((instance) => instance.name));
-  await bestEffort(io, 'could not remove the canary: run ./destroy.ts if one is left', () => removeNewInstances(io, scope, existing, { drain: true }));
+  await bestEffort(io, 'could not remove the canary: run ./destroy.ts if one is left', () =>
+    removeNewInstances(io, scope, existing, { drain: true }),
+  );
   throw new DeployError(`the canary failed${verdict.early ? ' before its window ended' : ''}: ${verdict.summary}`, [
     `the canary (${canary.map((instance) => instance.name).join(', ')}) was drained and removed; the old fleet keeps serving and nothing else changed`,
     `fix the release and deploy again; the limits are rollout.max_error_rate (${scope.env.rollout.max_error_rate})${scope.env.rollout.max_p99_ms ? ` and rollout.max_p99_ms (${scope.env.rollout.max_p99_ms})` : ''}`,
@@ -116,7 +140,13 @@ async function bestEffort(io: StageIO, what: string, work: () => Promise<void>):
  * Starts `count` instances and waits until all are UP; on any failure removes every
  * instance that `before` did not have.
  */
-async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, count: number, before: { instances: Instance[]; servers: ServerState[] }): Promise<Instance[]> {
+async function launchHealthy(
+  io: StageIO,
+  scope: LocalScope,
+  image: ImageRef,
+  count: number,
+  before: { instances: Instance[]; servers: ServerState[] },
+): Promise<Instance[]> {
   const { env, names } = scope;
   const started: Instance[] = [];
   try {
@@ -136,7 +166,9 @@ async function launchHealthy(io: StageIO, scope: LocalScope, image: ImageRef, co
     return started;
   } catch (error) {
     const existing = new Set(before.instances.map((instance) => instance.name));
-    await bestEffort(io, 'could not remove every new instance: run ./destroy.ts if one is left', () => removeNewInstances(io, scope, existing));
+    await bestEffort(io, 'could not remove every new instance: run ./destroy.ts if one is left', () =>
+      removeNewInstances(io, scope, existing),
+    );
     throw error;
   }
 }
@@ -151,8 +183,12 @@ async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]
     watch: [...wanted],
   });
   if (!failure) return;
-  const previous = (await listInstances(io, scope, { cleanup: true })).filter((instance) => !wanted.has(instance.name) && instance.running).length;
-  const when = failure.failedFor ? 'failed for good' : `did not become healthy within ${scope.env.health.deadline_s} s (health.deadline_s)`;
+  const previous = (await listInstances(io, scope, { cleanup: true })).filter(
+    (instance) => !wanted.has(instance.name) && instance.running,
+  ).length;
+  const when = failure.failedFor
+    ? 'failed for good'
+    : `did not become healthy within ${scope.env.health.deadline_s} s (health.deadline_s)`;
   throw new DeployError(
     `the new image ${when}; it was removed${previous > 0 ? ` and the ${previous} previous instance(s) keep serving` : ', and no previous instance is left to serve'}`,
     failure.why,
@@ -160,7 +196,12 @@ async function waitUntilUp(io: StageIO, scope: LocalScope, instances: Instance[]
 }
 
 /** Removes every instance that was not there before this rollout (even half-started ones); drained first when asked (a canary that served). */
-async function removeNewInstances(io: StageIO, scope: LocalScope, existing: Set<string>, options: { drain?: boolean } = {}): Promise<void> {
+async function removeNewInstances(
+  io: StageIO,
+  scope: LocalScope,
+  existing: Set<string>,
+  options: { drain?: boolean } = {},
+): Promise<void> {
   const now = await listInstances(io, scope, { cleanup: true });
   for (const instance of now.filter((i) => !existing.has(i.name))) {
     if (options.drain) {
@@ -198,5 +239,7 @@ async function waitUntilIdle(io: StageIO, lb: string, name: string): Promise<voi
     },
   });
   if (idle.done) return;
-  io.warn(`${name} still had requests after ${DRAIN_TIMEOUT_MS / 1000} s of draining; stopping it anyway (the service finishes what it can on SIGTERM)`);
+  io.warn(
+    `${name} still had requests after ${DRAIN_TIMEOUT_MS / 1000} s of draining; stopping it anyway (the service finishes what it can on SIGTERM)`,
+  );
 }

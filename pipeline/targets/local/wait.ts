@@ -33,7 +33,11 @@ export interface WaitFailure {
 }
 
 /** Resolves to undefined when `wanted` servers are UP, or to why they are not. */
-export async function waitForUp(io: StageIO, scope: LocalScope, request: WaitRequest): Promise<WaitFailure | undefined> {
+export async function waitForUp(
+  io: StageIO,
+  scope: LocalScope,
+  request: WaitRequest,
+): Promise<WaitFailure | undefined> {
   const { env, names } = scope;
   let latest: ServerState[] = [];
   let failedFor: string | undefined;
@@ -51,7 +55,10 @@ export async function waitForUp(io: StageIO, scope: LocalScope, request: WaitReq
         if (failedFor) return { done: true, value: undefined };
       }
       const failing = latest.find((server) => !isUp(server));
-      return { done: false, status: `${up}/${request.wanted} ${request.what} UP${failing ? `; ${describeCheck(failing)}` : ''}` };
+      return {
+        done: false,
+        status: `${up}/${request.wanted} ${request.what} UP${failing ? `; ${describeCheck(failing)}` : ''}`,
+      };
     },
   });
   if (result.done && !failedFor) return undefined;
@@ -73,7 +80,12 @@ export async function waitForUp(io: StageIO, scope: LocalScope, request: WaitReq
 /** "NAME: container exited (code 1)" or "NAME: …service failed (start-limit-hit)" for the first instance that cannot recover. */
 async function firstFailedForGood(io: StageIO, scope: LocalScope, names: string[]): Promise<string | undefined> {
   for (const name of names) {
-    const state = await io.run({ tool: 'docker', args: ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name], quiet: true, okExitCodes: [1] });
+    const state = await io.run({
+      tool: 'docker',
+      args: ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name],
+      quiet: true,
+      okExitCodes: [1],
+    });
     const [status = 'missing', code = '?'] = state.stdout.trim().split(' ');
     if (state.exitCode !== 0) return `${name}: container is gone`;
     if (status === 'exited' || status === 'dead') return `${name}: container ${status} (code ${code})`;
@@ -84,8 +96,14 @@ async function firstFailedForGood(io: StageIO, scope: LocalScope, names: string[
       quiet: true,
       okExitCodes: [1, 126, 127],
     });
-    const properties = Object.fromEntries(unit.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
-    if (properties.ActiveState === 'failed') return `${name}: ${scope.env.app}.service failed for good (${properties.Result ?? 'unknown result'}); systemd stopped restarting it`;
+    const properties = Object.fromEntries(
+      unit.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=', 2) as [string, string]),
+    );
+    if (properties.ActiveState === 'failed')
+      return `${name}: ${scope.env.app}.service failed for good (${properties.Result ?? 'unknown result'}); systemd stopped restarting it`;
   }
   return undefined;
 }
