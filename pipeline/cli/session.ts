@@ -16,6 +16,7 @@ import { Interrupts } from '../process/interrupts.ts';
 import { Redactor } from '../process/redact.ts';
 import { ProcessRunner } from '../process/runner.ts';
 import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
+import { appendHistory, currentActor } from '../state/history.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
@@ -99,7 +100,10 @@ export async function runCommand<C extends object>(
     exit_code: EXIT.deployFailed,
   };
   const interrupts = installInterrupts(reporter, envName);
+  const startedAt = new Date();
   let lock: HeldLock | undefined;
+  // Set once the run may change something: only those runs enter the history.
+  let historyDir: string | undefined;
   let runner: ProcessRunner | undefined;
   let stdoutLine: string | undefined;
   // Set when the run went to the tooling container, which reports for itself.
@@ -151,6 +155,7 @@ export async function runCommand<C extends object>(
       );
     }
 
+    if (!session.dryRun) historyDir = stateDir;
     const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
     summary.log_dir = logDir;
     runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
@@ -191,6 +196,7 @@ export async function runCommand<C extends object>(
     stdoutLine = undefined;
     reportFailure(error, summary, reporter, streams);
   } finally {
+    if (historyDir !== undefined) await recordHistory(historyDir, spec.command, summary, startedAt, streams, reporter);
     await lock?.release();
     await runner?.close();
     interrupts.uninstall();
@@ -199,6 +205,39 @@ export async function runCommand<C extends object>(
   }
   if (stdoutLine !== undefined) streams.out.write(`${stdoutLine}\n`);
   return summary.exit_code;
+}
+
+/** Appends the run to the environment's history, under the lock; a failed write is a warning, not a failed run. */
+async function recordHistory(
+  stateDir: string,
+  command: RunSummary['command'],
+  summary: RunSummary,
+  startedAt: Date,
+  streams: Streams,
+  reporter: Reporter,
+): Promise<void> {
+  try {
+    await appendHistory(stateDir, {
+      command,
+      env: summary.env,
+      target: summary.target,
+      started_at: startedAt.toISOString(),
+      seconds: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
+      who: currentActor(streams.env),
+      ...(summary.image ? { image: summary.image } : {}),
+      ...(summary.fingerprint ? { fingerprint: summary.fingerprint } : {}),
+      outcome: summary.ok ? 'succeeded' : summary.exit_code === EXIT.interrupted ? 'interrupted' : 'failed',
+      exit_code: summary.exit_code,
+      ...(summary.error ? { error: summary.error.message.split('\n')[0] } : {}),
+    });
+  } catch (error) {
+    reporter.emit({
+      kind: 'message',
+      level: 'warn',
+      text: errorMessage(error),
+      details: isBakeryError(error) ? error.details : [],
+    });
+  }
 }
 
 /** Reads deploy.yaml and picks the environment named on the command line. */
