@@ -40,6 +40,14 @@ export class UsageError extends InputError {}
 export interface ConfigIssue {
   path: string;
   message: string;
+  /** Where in the file the problem is (the value, or the mapping a missing key belongs in). */
+  line?: number;
+  column?: number;
+}
+
+function describeIssue(issue: ConfigIssue): string {
+  const text = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  return issue.line === undefined ? text : `${text} (line ${issue.line}, column ${issue.column ?? 1})`;
 }
 
 /** deploy.yaml is missing, unparsable or invalid; carries every issue found. */
@@ -48,10 +56,7 @@ export class ConfigError extends InputError {
 
   constructor(file: string, issues: ConfigIssue[]) {
     const noun = issues.length === 1 ? 'problem' : 'problems';
-    super(
-      `${file}: ${issues.length} ${noun}`,
-      issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)),
-    );
+    super(`${file}: ${issues.length} ${noun}`, issues.map(describeIssue));
     this.issues = issues;
   }
 }

@@ -4,6 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
+import { locateIssues } from './locate.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import {
   HEALTH_DEFAULTS,
@@ -77,8 +78,9 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
     throw new ConfigError(file, [{ path: '', message: 'the file is empty: expected "app" and "environments"' }]);
   }
   const issues: ConfigIssue[] = [];
+  const located = (found: ConfigIssue[]) => new ConfigError(file, locateIssues(found, document, lines));
   const raw = configSchema.check(data, '', issues);
-  if (!raw) throw new ConfigError(file, issues);
+  if (!raw) throw located(issues);
 
   const environments: Record<string, Environment> = {};
   for (const [name, environment] of Object.entries(raw.environments)) {
@@ -86,7 +88,7 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
     if (normalized) environments[name] = normalized;
   }
   issues.push(...checkLocalPorts(environments));
-  if (issues.length > 0) throw new ConfigError(file, issues);
+  if (issues.length > 0) throw located(issues);
   return { file, app: raw.app, environments };
 }
 

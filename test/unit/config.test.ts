@@ -536,6 +536,37 @@ badInput('reports a YAML syntax error with its exact line and column', () => {
   assert.match((compact[0] as ConfigIssue).message, /^YAML syntax error at line 2, column 15: Nested mappings/);
 });
 
+badInput('puts the line and column of the value on every schema problem', () => {
+  const text = [
+    'app: shop',
+    'environments:',
+    '  local:',
+    '    target: local',
+    '    health:',
+    '      timeout_s: 0',
+    '  staging:',
+    '    target: aws',
+    '    aws:',
+    '      instance_type: t3.micro',
+  ].join('\n');
+  const byPath = new Map(issuesOf(text).map((issue) => [issue.path, issue]));
+  const timeout = byPath.get('environments.local.health.timeout_s');
+  assert.equal([timeout?.line, timeout?.column], [6, 18], 'the bad value itself');
+  // A missing key has no node of its own: the mapping it belongs in is where to add it.
+  const region = byPath.get('environments.staging.aws.region');
+  assert.equal([region?.line, region?.column], [10, 7], 'the aws mapping that lacks region');
+  try {
+    parseConfig(text);
+  } catch (error) {
+    assert.ok(
+      (error as ConfigError).details.includes(
+        `environments.local.health.timeout_s: ${timeout?.message} (line 6, column 18)`,
+      ),
+      (error as ConfigError).details.join('\n'),
+    );
+  }
+});
+
 badInput('reports every issue at once, not only the first', () => {
   const text = validConfig((c) => {
     c.app = 'Shop';
