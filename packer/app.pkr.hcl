@@ -57,8 +57,9 @@ locals {
 }
 
 source "amazon-ebs" "app" {
-  region        = var.aws_region
-  instance_type = var.instance_type
+  region              = var.aws_region
+  instance_type       = var.instance_type
+  custom_endpoint_ec2 = var.aws_endpoint_ec2
 
   source_ami_filter {
     filters = {

@@ -92,6 +92,17 @@ variable "aws_region" {
   }
 }
 
+variable "aws_endpoint_ec2" {
+  type        = string
+  description = "EC2 API endpoint of the bake; empty for AWS's own. The runner sets it from AWS_ENDPOINT_URL_EC2 or AWS_ENDPOINT_URL, so one run never talks to two endpoints."
+  default     = ""
+
+  validation {
+    condition     = var.aws_endpoint_ec2 == "" || regex_replace(var.aws_endpoint_ec2, "^https?://[^[:space:]]+$", "") == ""
+    error_message = "The aws_endpoint_ec2 must be empty or an http(s) URL."
+  }
+}
+
 variable "instance_type" {
   type        = string
   description = "EC2 instance type of the temporary builder instance."

@@ -38,6 +38,8 @@ Deploy('a first deploy bakes, applies the plan it made, and prints only the URL 
     assert.ok(build, 'packer build ran');
     assert.match(build as string, /-only=amazon-ebs\.app -machine-readable/);
     assert.match(build as string, /PKR_VAR_aws_region=eu-west-1 PKR_VAR_ssh_source_cidrs=\["127\.0\.0\.1\/32"\]/);
+    // The bake talks to the same endpoint as the SDK and Terraform (AWS_ENDPOINT_URL here).
+    assert.ok((build as string).endsWith(` PKR_VAR_aws_endpoint_ec2=${project.endpoint}`), build);
     const terraform = calls.filter((line) => line.startsWith('terraform') && !line.startsWith('terraform version'));
     assert.equal(
       terraform.map((line) => line.split(' ')[1]),

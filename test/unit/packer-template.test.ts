@@ -3,6 +3,8 @@
 // the parts of the template that other stages rely on, read from the HCL.
 
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { suite } from '../support/suite.ts';
@@ -57,6 +59,48 @@ Packer('packer fmt -check finds nothing to reformat', async () => {
     const result = await runTool('packer', ['fmt', '-check', '-diff', `${directory}/`]);
     assert.is(result.code, 0, `packer fmt -check ${directory} wants changes:\n${tailOf(result)}`);
   }
+});
+
+Packer('the amazon-ebs source sends its EC2 calls to aws_endpoint_ec2, not to AWS', async () => {
+  // A loopback EC2 API that refuses everything: the first call Packer makes proves where it goes.
+  const actions: string[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      actions.push(new URLSearchParams(body).get('Action') ?? '?');
+      const xml =
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>AuthFailure</Code><Message>loopback EC2 says no</Message></Error></Errors><RequestID>1</RequestID></Response>';
+      response.writeHead(401, { 'content-type': 'text/xml' }).end(xml);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const result = await runTool('packer', ['build', '-only=amazon-ebs.app', '-machine-readable', `${PACKER_DIR}/`], {
+      env: {
+        ...packerEnv(realistic),
+        PKR_VAR_aws_endpoint_ec2: endpoint,
+        CHECKPOINT_DISABLE: '1',
+        AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    });
+    assert.is.not(result.code, 0);
+    assert.match(result.stdout, /loopback EC2 says no/);
+    assert.ok(actions.length > 0 && actions.every((action) => action === 'DescribeRegions'), actions.join(','));
+  } finally {
+    server.close();
+  }
+});
+
+Packer('packer validate rejects an aws_endpoint_ec2 that is not an http(s) URL', async () => {
+  const result = await runTool('packer', ['validate', `${PACKER_DIR}/`], {
+    env: { ...packerEnv(realistic), PKR_VAR_aws_endpoint_ec2: 'ec2.local', CHECKPOINT_DISABLE: '1' },
+  });
+  assert.is.not(result.code, 0);
+  assert.match(`${result.stdout}${result.stderr}`, /aws_endpoint_ec2 must be empty or an http\(s\) URL/);
 });
 
 Packer.run();

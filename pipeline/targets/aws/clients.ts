@@ -63,14 +63,29 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsCli
   };
 }
 
+/**
+ * The endpoint the SDK will use for one client when it is not AWS's own, with the
+ * variable that named it: the same rule the SDK applies, so tools that do not read these
+ * variables themselves (Packer) can be handed the same endpoint.
+ */
+export function configuredEndpoint(
+  env: NodeJS.ProcessEnv,
+  client: keyof typeof ENDPOINT_VARIABLES,
+): { url: string; variable: string } | undefined {
+  if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) return undefined;
+  const variable = ENDPOINT_VARIABLES[client];
+  const specific = env[variable];
+  if (specific) return { url: specific, variable };
+  if (env.AWS_ENDPOINT_URL) return { url: env.AWS_ENDPOINT_URL, variable: 'AWS_ENDPOINT_URL' };
+  return undefined;
+}
+
 /** "ec2 → http://127.0.0.1:4566 (AWS_ENDPOINT_URL)" lines for the endpoints that are not AWS's. */
 export function activeEndpoints(env: NodeJS.ProcessEnv): string[] {
-  if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) return [];
   const lines: string[] = [];
-  for (const [client, variable] of Object.entries(ENDPOINT_VARIABLES)) {
-    const specific = env[variable];
-    if (specific) lines.push(`${client} → ${specific} (${variable})`);
-    else if (env.AWS_ENDPOINT_URL) lines.push(`${client} → ${env.AWS_ENDPOINT_URL} (AWS_ENDPOINT_URL)`);
+  for (const client of Object.keys(ENDPOINT_VARIABLES) as Array<keyof typeof ENDPOINT_VARIABLES>) {
+    const endpoint = configuredEndpoint(env, client);
+    if (endpoint) lines.push(`${client} → ${endpoint.url} (${endpoint.variable})`);
   }
   return lines;
 }

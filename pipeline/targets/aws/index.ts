@@ -17,7 +17,7 @@ import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
-import { activeEndpoints, createAwsClients, type AwsClients } from './clients.ts';
+import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
 import { amiStore, describeAmi } from './images.ts';
 import {
   checkCredentials,
@@ -178,8 +178,15 @@ export function createAwsTarget(
     }),
 
     async bakeEnvironment(io) {
-      // Packer reads list variables from the environment as HCL expressions.
-      return { PKR_VAR_ssh_source_cidrs: JSON.stringify([await builderSourceCidr(processEnv, io.signal)]) };
+      // Packer 1.6.6 reads none of the AWS_ENDPOINT_URL* variables: without this, a run
+      // pointed at another endpoint would bake against AWS itself. Not in the fingerprint:
+      // where the API answers does not change what the image holds.
+      const ec2 = configuredEndpoint(processEnv, 'ec2');
+      return {
+        // Packer reads list variables from the environment as HCL expressions.
+        PKR_VAR_ssh_source_cidrs: JSON.stringify([await builderSourceCidr(processEnv, io.signal)]),
+        ...(ec2 ? { PKR_VAR_aws_endpoint_ec2: ec2.url } : {}),
+      };
     },
 
     async provision(io, image, facts) {
