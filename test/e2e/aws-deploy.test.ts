@@ -2,6 +2,7 @@
 // and packer on PATH, a fake AWS API behind AWS_ENDPOINT_URL, and a local HTTP server as
 // the load balancer. Nothing leaves 127.0.0.1.
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,12 +44,14 @@ Deploy('a first deploy bakes, applies the plan it made, and prints only the URL 
     const terraform = calls.filter((line) => line.startsWith('terraform') && !line.startsWith('terraform version'));
     assert.equal(
       terraform.map((line) => line.split(' ')[1]),
-      ['init', 'plan', 'apply', 'output'],
+      // The plan is read as data (show -json of the plan file), then exactly that plan is applied.
+      ['init', 'plan', 'show', 'apply', 'output'],
     );
     for (const line of terraform) {
       assert.match(line, /\| TF_IN_AUTOMATION=1$/);
-      if (!line.startsWith('terraform output')) assert.match(line, /-input=false .*-lock-timeout=5m/);
+      if (!/^terraform (output|show)/.test(line)) assert.match(line, /-input=false .*-lock-timeout=5m/);
     }
+    assert.match(terraform[2] as string, /^terraform show -json -no-color \S+\/tfplan /);
     assert.match(
       terraform[0] as string,
       new RegExp(`-backend-config=path=${join(project.stateDir, 'terraform.tfstate')}`),
@@ -292,10 +295,16 @@ Deploy('--dry-run shows whether a bake is needed and the plan summary, and appli
       calls.some((line) => line.startsWith('terraform apply')),
       'no apply',
     );
+    const plan = calls.find((line) => line.startsWith('terraform plan'));
     assert.ok(
-      calls.some((line) => line.startsWith('terraform plan') && !line.includes('-out=')),
-      'a plan without a plan file',
+      plan?.includes(`-out=${join(project.stateDir, 'terraform-dry-run', 'tfplan')}`),
+      `a plan of its own, in its own working copy: ${plan}`,
     );
+    assert.ok(
+      plan?.includes('-lock=false') && !plan.includes('-lock-timeout'),
+      'a dry run never waits for the state lock',
+    );
+    assert.not.ok(existsSync(join(project.stateDir, 'terraform')), 'the working copy of real runs is untouched');
     assert.not.ok(
       await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8').catch(() => undefined),
       'the inputs of real applies are untouched',

@@ -97,7 +97,8 @@ export class AwsProject {
   readonly callsFile: string;
   readonly aws: FakeAws;
   healthHits = 0;
-  private endpoint = '';
+  /** The fake AWS API's URL, which every AWS_ENDPOINT_URL of the child names. */
+  endpoint = '';
   private lbUrl = '';
   private lb: Server | undefined;
 

@@ -1,6 +1,7 @@
 // Terraform plumbing of the aws target (pipeline/targets/aws/terraform.ts): state layout,
 // backend settings, the staged working copy, inputs, and reading plan, output and errors.
 
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import {
   formatPlan,
   localStateHasResources,
   parseOutputs,
-  parsePlan,
+  parsePlanJson,
   stackName,
   stageModule,
   terraformErrorLines,
@@ -25,15 +26,19 @@ import { suite } from '../support/suite.ts';
 
 const Terraform = suite('terraform plumbing');
 
-const layout = terraformLayout('/project', '/project/.deploy/staging');
+const layout = terraformLayout('/opt/bakery/terraform', '/project/.deploy/staging');
 
 Terraform('everything lives under .deploy/ENV, the working copy included', () => {
   assert.equal(layout, {
-    moduleDir: '/project/terraform',
+    moduleDir: '/opt/bakery/terraform',
     workDir: '/project/.deploy/staging/terraform',
     varFile: '/project/.deploy/staging/terraform.tfvars.json',
-    dryRunVarFile: '/project/.deploy/staging/terraform.dry-run.tfvars.json',
     planFile: '/project/.deploy/staging/terraform/tfplan',
+    // A dry run has a working copy of its own: it takes no lock, so it must never
+    // re-stage the directory a running deploy applies from.
+    dryRunWorkDir: '/project/.deploy/staging/terraform-dry-run',
+    dryRunVarFile: '/project/.deploy/staging/terraform.dry-run.tfvars.json',
+    dryRunPlanFile: '/project/.deploy/staging/terraform-dry-run/tfplan',
     localState: '/project/.deploy/staging/terraform.tfstate',
   });
 });
@@ -110,7 +115,7 @@ Terraform(
   async () => {
     const root = await mkdtemp(join(tmpdir(), 'bakery-tf-stage-'));
     try {
-      const staged = terraformLayout(root, join(root, '.deploy', 'staging'));
+      const staged = terraformLayout(join(root, 'terraform'), join(root, '.deploy', 'staging'));
       await mkdir(staged.moduleDir, { recursive: true });
       await writeFile(join(staged.moduleDir, 'main.tf'), '# main\n');
       await writeFile(join(staged.moduleDir, 'README.md'), 'docs\n');
@@ -129,13 +134,13 @@ Terraform(
   },
 );
 
-Terraform('a project without terraform/ is told where to run from', async () => {
-  const error = await stageModule(terraformLayout('/nonexistent', '/nonexistent/.deploy/x'), {
+Terraform('an installation without terraform/ says so', async () => {
+  const error = await stageModule(terraformLayout('/nonexistent/terraform', '/nonexistent/.deploy/x'), {
     type: 'local',
     settings: {},
   }).catch((e: unknown) => e);
   assert.instance(error, PreflightError);
-  assert.match((error as Error).message, /has no Terraform files: run bakery from the project root/);
+  assert.match((error as Error).message, /has no Terraform files: this bakery installation is incomplete/);
 });
 
 Terraform('a local state counts only managed resources', async () => {
@@ -152,36 +157,96 @@ Terraform('a local state counts only managed resources', async () => {
   }
 });
 
-Terraform('a plan is summarised by its counts and actions', () => {
-  const plan = parsePlan(
-    [
-      '  # aws_launch_template.this will be updated in-place',
-      '  # aws_lb_target_group.this must be replaced',
-      '  # aws_lb.this will be created',
-      '  # aws_security_group.old will be destroyed',
-      '  # data.aws_subnet.this["a"] will be read during apply',
-      '',
-      'Plan: 2 to add, 1 to change, 2 to destroy.',
-    ].join('\n'),
+Terraform(
+  'a plan is read from terraform show -json: counts as Terraform counts, data sources and no-ops left out',
+  () => {
+    const change = (address: string, actions: string[], mode = 'managed') => ({ address, mode, change: { actions } });
+    const plan = parsePlanJson(
+      JSON.stringify({
+        format_version: '1.2',
+        resource_changes: [
+          change('aws_launch_template.this', ['update']),
+          change('aws_lb_target_group.this', ['create', 'delete']),
+          change('aws_lb.this', ['create']),
+          change('aws_security_group.old', ['delete']),
+          change('aws_instance.kept', ['delete', 'create']),
+          change('aws_vpc.this', ['no-op']),
+          change('data.aws_subnet.this["a"]', ['read'], 'data'),
+        ],
+      }),
+    );
+    assert.equal(plan, {
+      changes: true,
+      add: 3,
+      change: 1,
+      destroy: 3,
+      actions: [
+        'update aws_launch_template.this',
+        'replace aws_lb_target_group.this',
+        'create aws_lb.this',
+        'destroy aws_security_group.old',
+        'replace aws_instance.kept',
+      ],
+    });
+    assert.is(
+      formatPlan({ ...plan, actions: plan.actions.slice(0, 2) }),
+      '3 to add, 1 to change, 3 to destroy (update aws_launch_template.this, replace aws_lb_target_group.this)',
+    );
+    const none = parsePlanJson(
+      '{"format_version":"1.2","resource_changes":[{"address":"a.b","mode":"managed","change":{"actions":["no-op"]}}]}',
+    );
+    assert.is(none.changes, false);
+    assert.is(formatPlan(none), 'no infrastructure changes');
+    assert.throws(
+      () => parsePlanJson('Plan: 1 to add'),
+      (error: unknown) => error instanceof DeployError,
+    );
+  },
+);
+
+/** Runs the real terraform (1.11 on PATH) in `dir`; the built-in terraform_data needs no provider download. */
+function terraform(dir: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      'terraform',
+      args,
+      { cwd: dir, env: { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' } },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`terraform ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+    ),
   );
-  assert.equal(plan, {
-    changes: true,
-    add: 2,
-    change: 1,
-    destroy: 2,
-    actions: [
-      'update aws_launch_template.this',
-      'replace aws_lb_target_group.this',
-      'create aws_lb.this',
-      'destroy aws_security_group.old',
-    ],
-  });
-  assert.is(
-    formatPlan(plan),
-    '2 to add, 1 to change, 2 to destroy (update aws_launch_template.this, replace aws_lb_target_group.this, create aws_lb.this, destroy aws_security_group.old)',
-  );
-  assert.equal(parsePlan('No changes. Your infrastructure matches the configuration.').changes, false);
-  assert.is(formatPlan(parsePlan('No changes.')), 'no infrastructure changes');
+}
+
+Terraform('the summary of real Terraform plans: create, update in place, replace, destroy', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bakery-tf-plan-'));
+  const planWith = async (body: string) => {
+    await writeFile(join(dir, 'main.tf'), body);
+    await terraform(dir, 'plan', '-input=false', '-no-color', '-out=tfplan');
+    return parsePlanJson(await terraform(dir, 'show', '-json', '-no-color', 'tfplan'));
+  };
+  try {
+    await terraform(dir, 'init', '-input=false', '-no-color');
+    const v1 =
+      'resource "terraform_data" "kept" { input = "v1" }\nresource "terraform_data" "swapped" { triggers_replace = ["v1"] }\nresource "terraform_data" "dropped" {}\n';
+    assert.equal((await planWith(v1)).actions, [
+      'create terraform_data.dropped',
+      'create terraform_data.kept',
+      'create terraform_data.swapped',
+    ]);
+    await terraform(dir, 'apply', '-input=false', '-no-color', 'tfplan');
+    assert.is((await planWith(v1)).changes, false, 'an applied plan has nothing left to do');
+    const v2 =
+      'resource "terraform_data" "kept" { input = "v2" }\nresource "terraform_data" "swapped" { triggers_replace = ["v2"] }\n';
+    const plan = await planWith(v2);
+    assert.equal([...plan.actions].sort(), [
+      'destroy terraform_data.dropped',
+      'replace terraform_data.swapped',
+      'update terraform_data.kept',
+    ]);
+    assert.equal([plan.add, plan.change, plan.destroy], [1, 1, 2]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 Terraform('only resource progress and summaries become progress lines', () => {

@@ -10,11 +10,12 @@
 //   teardown   terraform destroy (nothing to do without state)
 
 import { rm } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
+import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
@@ -87,7 +88,7 @@ export function createAwsTarget(
   const processEnv = options.env ?? context.processEnv;
   const clients = options.clients ?? createAwsClients(env.aws.region, processEnv);
   const images = amiStore(clients, env);
-  const layout = terraformLayout(context.root, context.stateDir);
+  const layout = terraformLayout(join(BAKERY_ROOT, 'terraform'), context.stateDir);
   const pollMs = pollInterval(processEnv);
   const backend = backendConfig(env, layout);
 
@@ -202,7 +203,7 @@ export function createAwsTarget(
 
       const refreshesBefore = await refreshIds(io);
       const applyStartedAt = new Date();
-      const terraform = new Terraform(io, layout);
+      const terraform = new Terraform(io, layout.workDir);
       await terraform.init(backend);
       const plan = await terraform.plan(layout.varFile, layout.planFile);
       if (plan.changes) {
@@ -227,7 +228,7 @@ export function createAwsTarget(
     },
 
     async plan(io, image, facts) {
-      await stageModule(layout, backend);
+      await stageModule(layout, backend, layout.dryRunWorkDir);
       const previous = await readInputs(layout.varFile);
       // Before a bake there is no new image yet: plan with the deployed one (or the base
       // AMI), so the plan shows everything but the image change.
@@ -240,9 +241,10 @@ export function createAwsTarget(
           rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda',
         }),
       );
-      const terraform = new Terraform(io, layout);
+      const terraform = new Terraform(io, layout.dryRunWorkDir);
       await terraform.init(backend);
-      const summary = await terraform.plan(layout.dryRunVarFile);
+      const summary = await terraform.plan(layout.dryRunVarFile, layout.dryRunPlanFile, { lock: false });
+      await rm(layout.dryRunPlanFile, { force: true });
       const note = image ? '' : ` (planned with ${standIn} for the image the bake will make)`;
       const refreshes =
         summary.actions.some((action) => /^(update|replace) aws_launch_template\.this$/.test(action)) || !image;
@@ -311,7 +313,7 @@ export function createAwsTarget(
       // them (the first apply never finished) the configuration and a placeholder image do.
       if (!(await readInputs(layout.varFile)))
         await writeInputs(layout.varFile, terraformInputs(env, networkInputs(undefined), { id: PLACEHOLDER_AMI }));
-      const terraform = new Terraform(io, layout);
+      const terraform = new Terraform(io, layout.workDir);
       await terraform.init(backend);
       const addresses = await terraform.stateList();
       if (addresses.length === 0) {
