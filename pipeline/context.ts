@@ -20,6 +20,7 @@ export interface DestroyOptions {
 }
 
 export interface RunContext {
+  /** The user's project: the directory holding deploy.yaml and .deploy/ (bakery's own files come from BAKERY_ROOT). */
   root: string;
   config: Config;
   env: Environment;

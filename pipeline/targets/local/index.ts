@@ -6,6 +6,7 @@ import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 import { removeState } from '../../state/files.ts';
+import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { docker, inspectFormat, listContainers } from './docker.ts';
 import { registerServer, serverStates } from './haproxy.ts';
@@ -23,7 +24,7 @@ import { waitForUp } from './wait.ts';
 type LocalFacts = undefined;
 
 export function createLocalTarget(context: RunContext, env: LocalEnvironment): DeployTarget<LocalFacts, Provisioned> {
-  const scope: LocalScope = { root: context.root, env, names: localNames(env, context.stateDir) };
+  const scope: LocalScope = { root: BAKERY_ROOT, env, names: localNames(env, context.stateDir) };
   const { names } = scope;
   const url = `http://127.0.0.1:${env.local.port}/`;
 

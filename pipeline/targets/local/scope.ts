@@ -6,7 +6,7 @@ import type { LocalEnvironment } from '../../config/schema.ts';
 import type { LocalNames } from './names.ts';
 
 export interface LocalScope {
-  /** The project directory (docker/haproxy/ for the load balancer image). */
+  /** bakery's installation (its docker/haproxy/ builds the load balancer image), not the user's project. */
   readonly root: string;
   readonly env: LocalEnvironment;
   readonly names: LocalNames;
