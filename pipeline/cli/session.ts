@@ -68,21 +68,8 @@ export async function runCommand<C extends object>(
   hooks: CommandHooks<C>,
   streams: Streams = processStreams(),
 ): Promise<number> {
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(spec, argv);
-  } catch (error) {
-    streams.err.write(`${describeError(error)}\n`);
-    return exitCodeOf(error);
-  }
-  if (args.flags.has('help')) {
-    streams.out.write(formatHelp(spec));
-    return EXIT.ok;
-  }
-  if (args.flags.has('version')) {
-    streams.out.write(`bakery ${bakeryVersion()}\n`);
-    return EXIT.ok;
-  }
+  const args = parseOrAnswer(spec, argv, streams);
+  if (typeof args === 'number') return args;
 
   const reporter = createReporter({
     mode: chooseOutputMode({ json: args.flags.has('json'), isTTY: Boolean(streams.err.isTTY), env: streams.env }),
@@ -113,21 +100,7 @@ export async function runCommand<C extends object>(
     const { session, root } = await loadSession(args, envName, reporter, streams);
     summary.target = session.env.target;
 
-    const containerExit = await runInContainerIfWanted(
-      {
-        mode: containerMode(
-          args.flags.get('container') as string | undefined,
-          args.flags.has('no-container'),
-          streams.env,
-        ),
-        command: spec.command,
-        argv,
-        root,
-        target: session.env.target,
-        dryRun: session.dryRun,
-      },
-      currentHost(streams),
-    );
+    const containerExit = await delegateToContainer(spec, argv, session, root, streams);
     if (containerExit !== undefined) {
       delegated = true;
       return containerExit;
@@ -135,25 +108,7 @@ export async function runCommand<C extends object>(
 
     await hooks.beforeLock?.(session);
     const stateDir = stateDirOf(root, session.env.name);
-    const lockPath = join(stateDir, 'lock');
-    if (session.dryRun) {
-      // A dry run changes nothing, so it takes no lock; it says when a real run would wait.
-      const holder = await describeLockHolder(lockPath);
-      if (holder)
-        reporter.emit({
-          kind: 'message',
-          level: 'warn',
-          text: `${holder}: a real run would stop here until it finishes`,
-        });
-    } else {
-      lock = await acquireLock(lockPath, spec.command, (owner) =>
-        reporter.emit({
-          kind: 'message',
-          level: 'warn',
-          text: `took over a stale lock${owner ? ` left by pid ${owner.pid} (${owner.command} since ${owner.started_at})` : ''}`,
-        }),
-      );
-    }
+    lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
 
     if (!session.dryRun) historyDir = stateDir;
     const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
@@ -205,6 +160,77 @@ export async function runCommand<C extends object>(
   }
   if (stdoutLine !== undefined) streams.out.write(`${stdoutLine}\n`);
   return summary.exit_code;
+}
+
+/** The parsed flags, or the exit code once --help, --version or a bad flag has been answered. */
+function parseOrAnswer(spec: CommandSpec, argv: readonly string[], streams: Streams): ParsedArgs | number {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(spec, argv);
+  } catch (error) {
+    streams.err.write(`${describeError(error)}\n`);
+    return exitCodeOf(error);
+  }
+  if (args.flags.has('help')) {
+    streams.out.write(formatHelp(spec));
+    return EXIT.ok;
+  }
+  if (args.flags.has('version')) {
+    streams.out.write(`bakery ${bakeryVersion()}\n`);
+    return EXIT.ok;
+  }
+  return args;
+}
+
+/** Re-runs the command in the tooling container when wanted; its exit code, or undefined to run here. */
+function delegateToContainer(
+  spec: CommandSpec,
+  argv: readonly string[],
+  session: Session,
+  root: string,
+  streams: Streams,
+): Promise<number | undefined> {
+  const { flags } = session.args;
+  return runInContainerIfWanted(
+    {
+      mode: containerMode(flags.get('container') as string | undefined, flags.has('no-container'), streams.env),
+      command: spec.command,
+      argv,
+      root,
+      target: session.env.target,
+      dryRun: session.dryRun,
+    },
+    currentHost(streams),
+  );
+}
+
+/**
+ * Takes the environment's lock for a run that changes something. A dry run changes
+ * nothing, so it takes none; it says when a real run would wait.
+ */
+async function lockEnvironment(
+  lockPath: string,
+  command: RunSummary['command'],
+  dryRun: boolean,
+  reporter: Reporter,
+): Promise<HeldLock | undefined> {
+  if (dryRun) {
+    const holder = await describeLockHolder(lockPath);
+    if (holder)
+      reporter.emit({
+        kind: 'message',
+        level: 'warn',
+        text: `${holder}: a real run would stop here until it finishes`,
+      });
+    return undefined;
+  }
+  return acquireLock(lockPath, command, (owner) =>
+    reporter.emit({
+      kind: 'message',
+      level: 'warn',
+      text: `took over a stale lock${owner ? ` left by pid ${owner.pid} (${owner.command} since ${owner.started_at})` : ''}`,
+    }),
+  );
 }
 
 /** Appends the run to the environment's history, under the lock; a failed write is a warning, not a failed run. */
