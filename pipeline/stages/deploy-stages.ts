@@ -4,7 +4,9 @@
 import type { DeployOptions, RunContext } from '../context.ts';
 import { bakeImage, planBake } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
+import { readHistory } from '../state/history.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
+import { describeRetention } from '../state/retention.ts';
 import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
 import { required, type Stage, type StageTask } from './runner.ts';
 import { verifyHealthy } from './verify.ts';
@@ -115,10 +117,11 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'prune',
       title: 'Prune old images',
       run: async (results, { io }) => {
-        const removed = await target.images.prune(io, env.image.keep, image(results));
+        const history = await readHistory(context.stateDir);
+        const removed = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
         if (removed.length > 0) io.info(`removed ${removed.length} old image(s)`, removed);
       },
-      plan: async () => ({ text: `keep the newest ${env.image.keep} images` }),
+      plan: async () => ({ text: describeRetention(env.image.keep) }),
     },
   ];
 }
