@@ -2,7 +2,8 @@
 // Each stage returns what it produced into DeployResults; the next stage reads it there.
 
 import type { DeployOptions, RunContext } from '../context.ts';
-import { bakeImage, planBake } from '../bake/bake.ts';
+import { RecordStaleError, StateFileError } from '../errors.ts';
+import { bakeImage, planBake, removeLeakedBuilders } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { readHistory } from '../state/history.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
@@ -23,6 +24,20 @@ export interface DeployResults {
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
   url?: string;
+}
+
+/** The rollout succeeded, the record did not follow: say exactly that (exit 3). */
+function recordStale(error: unknown, current: ImageRef, url: string, envName: string): unknown {
+  if (!(error instanceof StateFileError)) return error;
+  return new RecordStaleError(
+    `deployed and healthy, but the deployment record is stale: ${error.message}`,
+    [
+      `${current.name ?? current.id} serves at ${url}; nothing needs rolling back`,
+      ...error.details,
+      `the record still names the previous deployment: fix the cause, then run the same ./deploy.ts ${envName} command again (the instances already run this image, so it only rewrites the record)`,
+    ],
+    { cause: error },
+  );
 }
 
 export function deployStages(context: RunContext, target: AnyTarget, options: DeployOptions): Stage<DeployResults>[] {
@@ -54,6 +69,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'bake',
       title: 'Bake the image',
       run: async (results, task) => {
+        await removeLeakedBuilders(target, task.io);
         const { bake, found } = await chooseImage(results, task);
         if (found) return { image: found, baked: false };
         return { image: await bakeImage(context, target, task.io, required(bake, 'bake plan', 'bake')), baked: true };
@@ -106,6 +122,8 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
           fingerprint: current.fingerprint,
           url: stack.url,
           deployed_at: new Date().toISOString(),
+        }).catch((error: unknown) => {
+          throw recordStale(error, current, stack.url, env.name);
         });
         return { url: stack.url };
       },

@@ -36,6 +36,12 @@ export interface ImageStore {
   adopt(io: StageIO, artifactId: string, fingerprint: string): Promise<ImageRef>;
   /** Deletes the images retention (state/retention.ts) does not keep, never `inUse`; returns what went. */
   prune(io: StageIO, policy: PrunePolicy): Promise<string[]>;
+  /**
+   * Removes builder machines (Packer's build containers) of this app and environment that
+   * an earlier, killed run left behind; returns what it removed. Called under the lock,
+   * so no bake of this environment is running.
+   */
+  removeLeakedBuilders?(io: StageIO): Promise<string[]>;
   /** Deletes every image of this app and environment (destroy). */
   removeAll(io: StageIO): Promise<string[]>;
 }

@@ -141,6 +141,27 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
       return removed;
     },
 
+    async removeLeakedBuilders(io) {
+      // packer/app.pkr.hcl labels its build container role=builder (run_command).
+      const out = await docker(io, [
+        'ps',
+        '--all',
+        '--filter',
+        `label=${LABEL.app}=${env.app}`,
+        '--filter',
+        `label=${LABEL.env}=${env.name}`,
+        '--filter',
+        `label=${LABEL.role}=builder`,
+        '--format',
+        '{{.Names}} ({{.State}})',
+      ]);
+      const leaked = out.split('\n').filter(Boolean);
+      for (const line of leaked) {
+        await docker(io, ['rm', '--force', '--volumes', line.split(' ')[0] as string]);
+      }
+      return leaked.map((line) => `builder container ${line}`);
+    },
+
     async removeAll(io) {
       const rows = await listImages(io, env);
       for (const row of rows) {
