@@ -74,7 +74,7 @@ export function decideRetention(images: readonly RetentionCandidate[], input: Re
   return decision;
 }
 
-/** "kept by history: …" for the prune stage's plan and the tests. */
+/** What the prune stage will keep, for --dry-run. */
 export function describeRetention(keep: number): string {
   return `keep the image in service and the images of the last ${keep} successful releases; remove images that never became healthy`;
 }
