@@ -1,12 +1,14 @@
 // Typed errors. Every error's class says whose fault it is, and the class alone decides
 // the exit code: bad input is the caller's (2: InputError and its kinds), an environment
-// that is not ready or a failed deployment is the system's (1), an interruption is the
-// user's choice (130).
+// that is not ready or a failed deployment is the system's (1), a deployment that
+// succeeded with a stale record is 3, an interruption is the user's choice (130).
 
 export const EXIT = {
   ok: 0,
   deployFailed: 1,
   badInput: 2,
+  /** The new image serves, but .deploy/ENV/deployment.json could not be written: the record is stale. */
+  recordStale: 3,
   interrupted: 130,
 } as const;
 
@@ -77,6 +79,14 @@ export class DeployError extends BakeryError {
 
 /** A file under .deploy/ could not be written (disk full, read-only, permissions). */
 export class StateFileError extends DeployError {}
+
+/**
+ * The rollout succeeded and the new image serves, but the deployment record could not
+ * be written: the deployment is fine, what .deploy/ says about it is not.
+ */
+export class RecordStaleError extends BakeryError {
+  readonly exitCode = EXIT.recordStale;
+}
 
 /** Another run holds the environment's lock. */
 export class LockError extends BakeryError {

@@ -61,6 +61,16 @@ export async function planBake(context: RunContext, target: AnyTarget, io: Stage
   };
 }
 
+/**
+ * A run killed during a bake (SIGKILL, a second Ctrl-C) leaves Packer's builder behind,
+ * and nothing else would ever remove it but destroy; under the lock, none of this
+ * environment's builders can belong to a live run.
+ */
+export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Promise<void> {
+  const removed = (await target.images.removeLeakedBuilders?.(io)) ?? [];
+  if (removed.length > 0) io.info(`removed ${removed.length} builder(s) left by an earlier run`, removed);
+}
+
 export async function bakeImage(
   context: RunContext,
   target: AnyTarget,

@@ -153,7 +153,11 @@ export async function runCommand<C extends object>(
   } finally {
     if (historyDir !== undefined) await recordHistory(historyDir, spec.command, summary, startedAt, streams, reporter);
     await lock?.release();
-    await runner?.close();
+    const incompleteLogs = (await runner?.close()) ?? [];
+    if (incompleteLogs.length > 0) {
+      summary.warnings = [...(summary.warnings ?? []), ...incompleteLogs];
+      for (const text of incompleteLogs) reporter.emit({ kind: 'message', level: 'warn', text });
+    }
     interrupts.uninstall();
     if (!delegated) reporter.emit({ kind: 'run-end', summary });
     reporter.close();

@@ -25,6 +25,8 @@ export interface RunSummary {
   exit_code: number;
   error?: { message: string; details: string[] };
   log_dir?: string;
+  /** Problems that did not fail the run but leave something incomplete (a log cut off by a full disk). */
+  warnings?: string[];
 }
 
 export type LogEvent =

@@ -68,9 +68,17 @@ export function formatCommand(tool: string, args: readonly string[]): string {
 
 export class ProcessRunner {
   private readonly logs = new Map<string, WriteStream>();
+  /** Logs that stopped being written (disk full, permissions): path → why. */
+  private readonly incomplete = new Map<string, string>();
 
   constructor(private readonly options: ProcessRunnerOptions) {
-    mkdirSync(options.logDir, { recursive: true });
+    // state/run-logs.ts made it already for a run; should it fail here, each log's
+    // stream error says so rather than this constructor throwing a raw error.
+    try {
+      mkdirSync(options.logDir, { recursive: true });
+    } catch {
+      // Reported per log (see log()).
+    }
   }
 
   logPath(stage: string): string {
@@ -181,25 +189,39 @@ export class ProcessRunner {
     return { exitCode: exitCode ?? 0, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Flushes and closes every log; returns one line per log that could not be written in
+   * full, so the run's summary says so instead of leaving a log silently cut off.
+   */
+  async close(): Promise<string[]> {
     await Promise.all(
-      [...this.logs.values()].map((stream) => new Promise<void>((resolve) => stream.end(() => resolve()))),
+      [...this.logs.values()].map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            // 'close' comes after 'finish' or after 'error' (a write that failed at the end).
+            if (stream.closed) return resolve();
+            stream.once('close', () => resolve());
+            stream.end();
+          }),
+      ),
     );
     this.logs.clear();
+    return [...this.incomplete].map(([path, why]) => `log ${path} is incomplete: ${why}`);
   }
 
   private log(stage: string): WriteStream {
     let stream = this.logs.get(stage);
     if (!stream) {
       stream = createWriteStream(this.logPath(stage), { flags: 'a', mode: 0o600 });
-      // A log that cannot be written (disk full) must not crash the deploy it records.
-      stream.on('error', (error) =>
-        this.options.reporter.emit({
-          kind: 'message',
-          level: 'warn',
-          text: `cannot write ${this.logPath(stage)}: ${error.message}`,
-        }),
-      );
+      // A log that cannot be written (disk full) must not crash the deploy it records;
+      // the run's summary says which log is incomplete (close()).
+      const path = this.logPath(stage);
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (this.incomplete.has(path)) return;
+        const why = error.code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : error.message;
+        this.incomplete.set(path, why);
+        this.options.reporter.emit({ kind: 'message', level: 'warn', text: `cannot write ${path}: ${why}` });
+      });
       this.logs.set(stage, stream);
     }
     return stream;

@@ -2,9 +2,12 @@
 // Each stage returns what it produced into DeployResults; the next stage reads it there.
 
 import type { DeployOptions, RunContext } from '../context.ts';
-import { bakeImage, planBake } from '../bake/bake.ts';
+import { RecordStaleError, StateFileError } from '../errors.ts';
+import { bakeImage, planBake, removeLeakedBuilders } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
+import { readHistory } from '../state/history.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
+import { describeRetention } from '../state/retention.ts';
 import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
 import { required, type Stage, type StageTask } from './runner.ts';
 import { verifyHealthy } from './verify.ts';
@@ -21,6 +24,20 @@ export interface DeployResults {
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
   url?: string;
+}
+
+/** The rollout succeeded, the record did not follow: say exactly that (exit 3). */
+function recordStale(error: unknown, current: ImageRef, url: string, envName: string): unknown {
+  if (!(error instanceof StateFileError)) return error;
+  return new RecordStaleError(
+    `deployed and healthy, but the deployment record is stale: ${error.message}`,
+    [
+      `${current.name ?? current.id} serves at ${url}; nothing needs rolling back`,
+      ...error.details,
+      `the record still names the previous deployment: fix the cause, then run the same ./deploy.ts ${envName} command again (the instances already run this image, so it only rewrites the record)`,
+    ],
+    { cause: error },
+  );
 }
 
 export function deployStages(context: RunContext, target: AnyTarget, options: DeployOptions): Stage<DeployResults>[] {
@@ -52,6 +69,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'bake',
       title: 'Bake the image',
       run: async (results, task) => {
+        await removeLeakedBuilders(target, task.io);
         const { bake, found } = await chooseImage(results, task);
         if (found) return { image: found, baked: false };
         return { image: await bakeImage(context, target, task.io, required(bake, 'bake plan', 'bake')), baked: true };
@@ -104,6 +122,8 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
           fingerprint: current.fingerprint,
           url: stack.url,
           deployed_at: new Date().toISOString(),
+        }).catch((error: unknown) => {
+          throw recordStale(error, current, stack.url, env.name);
         });
         return { url: stack.url };
       },
@@ -115,10 +135,11 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'prune',
       title: 'Prune old images',
       run: async (results, { io }) => {
-        const removed = await target.images.prune(io, env.image.keep, image(results));
+        const history = await readHistory(context.stateDir);
+        const removed = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
         if (removed.length > 0) io.info(`removed ${removed.length} old image(s)`, removed);
       },
-      plan: async () => ({ text: `keep the newest ${env.image.keep} images` }),
+      plan: async () => ({ text: describeRetention(env.image.keep) }),
     },
   ];
 }

@@ -1,8 +1,9 @@
 // The last deployment of an environment, kept in .deploy/ENV/deployment.json, so a
 // later run (and a person) can tell what is deployed without asking the target.
 
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeState, writeStateFile } from './files.ts';
 
 export interface DeploymentRecord {
   env: string;
@@ -25,11 +26,11 @@ export async function readDeploymentRecord(stateDir: string): Promise<Deployment
   }
 }
 
+/** Whole or not at all (state/files.ts); a failure is a StateFileError naming the path. */
 export async function writeDeploymentRecord(stateDir: string, record: DeploymentRecord): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
-  await writeFile(recordPath(stateDir), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+  await writeStateFile(recordPath(stateDir), `${JSON.stringify(record, null, 2)}\n`, 'the deployment record');
 }
 
 export async function removeDeploymentRecord(stateDir: string): Promise<void> {
-  await rm(recordPath(stateDir), { force: true });
+  await removeState(recordPath(stateDir), 'the deployment record');
 }

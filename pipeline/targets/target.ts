@@ -9,6 +9,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { RolloutStrategy, RunContext, StageIO } from '../context.ts';
+import type { HistoryEntry } from '../state/history.ts';
 
 export interface ImageRef {
   /** sha256:… for local, ami-… for aws. */
@@ -19,6 +20,13 @@ export interface ImageRef {
   createdAt?: string;
 }
 
+/** What retention decides by: the image in service, image.keep and the environment's history. */
+export interface PrunePolicy {
+  keep: number;
+  inUse: ImageRef;
+  history: readonly HistoryEntry[];
+}
+
 export interface ImageStore {
   /** The newest image baked with this fingerprint for this app and environment. */
   findByFingerprint(io: StageIO, fingerprint: string): Promise<ImageRef | undefined>;
@@ -26,8 +34,14 @@ export interface ImageStore {
   resolve(io: StageIO, id: string): Promise<ImageRef>;
   /** Records Packer's artifact (tags, names) and returns the image. */
   adopt(io: StageIO, artifactId: string, fingerprint: string): Promise<ImageRef>;
-  /** Deletes all but the newest `keep` images of this app and environment, never `inUse`. */
-  prune(io: StageIO, keep: number, inUse: ImageRef): Promise<string[]>;
+  /** Deletes the images retention (state/retention.ts) does not keep, never `inUse`; returns what went. */
+  prune(io: StageIO, policy: PrunePolicy): Promise<string[]>;
+  /**
+   * Removes builder machines (Packer's build containers) of this app and environment that
+   * an earlier, killed run left behind; returns what it removed. Called under the lock,
+   * so no bake of this environment is running.
+   */
+  removeLeakedBuilders?(io: StageIO): Promise<string[]>;
   /** Deletes every image of this app and environment (destroy). */
   removeAll(io: StageIO): Promise<string[]>;
 }

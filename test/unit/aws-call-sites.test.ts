@@ -212,7 +212,7 @@ const SITES: CallSite[] = [
       mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [AMI] });
       mocks.ec2.on(DeleteSnapshotCommand).resolves({});
     },
-    run: (mocks, io) => store(mocks).prune(io, 0, { id: 'ami-other', fingerprint: 'x' }),
+    run: (mocks, io) => store(mocks).prune(io, { keep: 1, inUse: { id: 'ami-other', fingerprint: 'x' }, history: [] }),
   },
   {
     site: 'images.prune (snapshot)',
@@ -226,7 +226,7 @@ const SITES: CallSite[] = [
       mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [AMI] });
       mocks.ec2.on(DeregisterImageCommand).resolves({});
     },
-    run: (mocks, io) => store(mocks).prune(io, 0, { id: 'ami-other', fingerprint: 'x' }),
+    run: (mocks, io) => store(mocks).prune(io, { keep: 1, inUse: { id: 'ami-other', fingerprint: 'x' }, history: [] }),
   },
   {
     site: 'images.removeAll (orphaned snapshots)',

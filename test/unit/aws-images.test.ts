@@ -120,7 +120,7 @@ Images('adopting a fully tagged artifact changes nothing', async ({ mocks, store
 });
 
 Images(
-  'pruning keeps the newest N and the image in use, deregistering the rest before deleting their snapshots',
+  'pruning without history keeps the image in use and the newest images up to image.keep, deregistering the rest before deleting their snapshots',
   async ({ mocks, store }) => {
     const images = [
       ami('ami-05', '2026-11-05T00:00:00.000Z'),
@@ -133,7 +133,11 @@ Images(
     mocks.ec2.on(DeregisterImageCommand).resolves({});
     mocks.ec2.on(DeleteSnapshotCommand).resolves({});
     // In use: the oldest (a rollback with --image); it must survive although it is not among the newest 2.
-    const removed = await store.prune(recordingIO(), 2, { id: 'ami-01', fingerprint: 'fp-ami-01' });
+    const removed = await store.prune(recordingIO(), {
+      keep: 3,
+      inUse: { id: 'ami-01', fingerprint: 'fp-ami-01' },
+      history: [],
+    });
     assert.equal(
       mocks.ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
       ['ami-03', 'ami-02'],
@@ -213,7 +217,7 @@ Images(
       .on(DeleteSnapshotCommand)
       .rejects(awsError('InvalidSnapshot.InUse', 'The snapshot snap-09 is currently in use by ami-09'));
     const error = (await store
-      .prune(recordingIO(), 0, { id: 'ami-other', fingerprint: 'x' })
+      .prune(recordingIO(), { keep: 1, inUse: { id: 'ami-other', fingerprint: 'x' }, history: [] })
       .catch((e: unknown) => e)) as DeployError;
     assert.instance(error, DeployError);
     assert.match(

@@ -17,6 +17,7 @@ import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, UsageError } from '../../errors.ts';
 import { pollUntil } from '../../process/poll.ts';
+import { decideRetention } from '../../state/retention.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
@@ -145,11 +146,19 @@ export function amiStore(
       return { ...toRef(image), fingerprint };
     },
 
-    async prune(io, keep, inUse) {
+    async prune(io, { keep, inUse, history }) {
       const images = sortNewestFirst(await listImages(io, clients, env));
-      const doomed = images.slice(keep).filter((image) => image.ImageId !== inUse.id);
+      const byId = new Map(images.map((image) => [image.ImageId as string, image]));
+      const decision = decideRetention(
+        images.map((image) => ({
+          id: image.ImageId as string,
+          ...(image.CreationDate ? { createdAt: image.CreationDate } : {}),
+        })),
+        { keep, inUse: inUse.id, history },
+      );
       const removed: string[] = [];
-      for (const image of doomed) removed.push(...(await removeImage(io, clients, env, release, image)));
+      for (const { id } of decision.prune)
+        removed.push(...(await removeImage(io, clients, env, release, byId.get(id) as Image)));
       return removed;
     },
 

@@ -4,6 +4,7 @@
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, UsageError } from '../../errors.ts';
+import { decideRetention } from '../../state/retention.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { docker } from './docker.ts';
 import { LABEL } from './names.ts';
@@ -120,21 +121,45 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
       return { id: artifactId, fingerprint, name: tag };
     },
 
-    async prune(io, keep, inUse) {
+    async prune(io, { keep, inUse, history }) {
       const rows = await listImages(io, env);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const decision = decideRetention(rows, { keep, inUse: inUse.id, history });
       const removed: string[] = [];
-      for (const row of rows.slice(keep)) {
-        if (row.id === inUse.id) continue;
+      for (const { id, reason } of decision.prune) {
+        const row = byId.get(id) as ImageRow;
+        io.progress(`removing ${describeImage(row)} (${reason})`);
         const result = await io.run({
           tool: 'docker',
           args: ['rmi', '--force', ...rmiArgs(row)],
           quiet: true,
           okExitCodes: [1],
         });
-        if (result.exitCode === 0) removed.push(describeImage(row));
+        if (result.exitCode === 0) removed.push(`${describeImage(row)} (${reason})`);
         else io.warn(`could not remove ${describeImage(row)}: ${result.stderr.trim()}`);
       }
       return removed;
+    },
+
+    async removeLeakedBuilders(io) {
+      // packer/app.pkr.hcl labels its build container role=builder (run_command).
+      const out = await docker(io, [
+        'ps',
+        '--all',
+        '--filter',
+        `label=${LABEL.app}=${env.app}`,
+        '--filter',
+        `label=${LABEL.env}=${env.name}`,
+        '--filter',
+        `label=${LABEL.role}=builder`,
+        '--format',
+        '{{.Names}} ({{.State}})',
+      ]);
+      const leaked = out.split('\n').filter(Boolean);
+      for (const line of leaked) {
+        await docker(io, ['rm', '--force', '--volumes', line.split(' ')[0] as string]);
+      }
+      return leaked.map((line) => `builder container ${line}`);
     },
 
     async removeAll(io) {

@@ -34,7 +34,11 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     images: localImageStore(scope),
 
     async preflight(io, purpose) {
-      await localPreflight(io, scope, { forDestroy: purpose === 'destroy', searchPath: context.processEnv.PATH });
+      await localPreflight(io, scope, {
+        forDestroy: purpose === 'destroy',
+        searchPath: context.processEnv.PATH,
+        dockerHost: context.processEnv.DOCKER_HOST,
+      });
       return undefined;
     },
 

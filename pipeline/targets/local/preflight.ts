@@ -9,7 +9,19 @@ import { findExecutable } from '../../process/which.ts';
 import { docker, exists } from './docker.ts';
 import type { LocalScope } from './scope.ts';
 
-async function checkDocker(io: StageIO): Promise<void> {
+/** What to check when the engine does not answer: the socket DOCKER_HOST names, else the default one. */
+export function dockerReachabilityHint(dockerHost: string | undefined): string {
+  const host = dockerHost?.trim();
+  if (!host) {
+    return 'start it (sudo systemctl start docker, or: sudo dockerd &) and check that this user may use /var/run/docker.sock';
+  }
+  if (host.startsWith('unix://')) {
+    return `DOCKER_HOST=${host}: start the engine that listens there and check that this user may use ${host.slice('unix://'.length)} (unset DOCKER_HOST for the default /var/run/docker.sock)`;
+  }
+  return `DOCKER_HOST=${host}: check that the engine there is running and reachable from here (unset DOCKER_HOST for the local engine on /var/run/docker.sock)`;
+}
+
+async function checkDocker(io: StageIO, dockerHost: string | undefined): Promise<void> {
   const result = await io.run({
     tool: 'docker',
     args: ['version', '--format', '{{.Server.Version}}'],
@@ -19,7 +31,7 @@ async function checkDocker(io: StageIO): Promise<void> {
   if (result.exitCode !== 0) {
     throw new PreflightError('the Docker engine is not reachable', [
       result.stderr.trim().split('\n')[0] ?? '',
-      'start it (sudo systemctl start docker, or: sudo dockerd &) and check that this user may use /var/run/docker.sock',
+      dockerReachabilityHint(dockerHost),
     ]);
   }
 }
@@ -79,13 +91,13 @@ async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
   );
 }
 
-/** `searchPath` is the run's PATH, where the tools are looked up. */
+/** `searchPath` is the run's PATH, where the tools are looked up; `dockerHost` its DOCKER_HOST. */
 export async function localPreflight(
   io: StageIO,
   scope: LocalScope,
-  options: { forDestroy: boolean; searchPath: string | undefined },
+  options: { forDestroy: boolean; searchPath: string | undefined; dockerHost?: string | undefined },
 ): Promise<void> {
-  await checkDocker(io);
+  await checkDocker(io, options.dockerHost);
   if (options.forDestroy) return;
   checkTools(['packer', 'ansible-playbook'], options.searchPath);
   await checkPort(io, scope);
