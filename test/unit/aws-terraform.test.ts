@@ -298,6 +298,7 @@ Terraform('outputs give the URL, the group and the target group, or nothing when
       asg_name: { value: 'demo-staging' },
       target_group_arn: { value: 'arn:tg' },
       launch_template_version: { value: 3 },
+      alarm_names: { value: ['demo-staging-target-5xx-rate', 'demo-staging-unhealthy-hosts'] },
     }),
   );
   assert.equal(outputs, {
@@ -306,7 +307,15 @@ Terraform('outputs give the URL, the group and the target group, or nothing when
     asgName: 'demo-staging',
     targetGroupArn: 'arn:tg',
     launchTemplateVersion: 3,
+    alarmNames: ['demo-staging-target-5xx-rate', 'demo-staging-unhealthy-hosts'],
   });
+  // A stack applied before the alarms existed has no alarm_names output: nothing to watch.
+  assert.equal(
+    parseOutputs(
+      JSON.stringify({ url: { value: 'http://x' }, asg_name: { value: 'g' }, target_group_arn: { value: 't' } }),
+    )?.alarmNames,
+    [],
+  );
   assert.is(parseOutputs('{}'), undefined);
   assert.throws(
     () => parseOutputs('not json'),

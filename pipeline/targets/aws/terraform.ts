@@ -285,6 +285,8 @@ export interface StackOutputs {
   asgName: string;
   targetGroupArn: string;
   launchTemplateVersion?: number;
+  /** The alarms the instance refresh watches (none from a stack applied before they existed). */
+  alarmNames: string[];
 }
 
 export function parseOutputs(json: string): StackOutputs | undefined {
@@ -303,12 +305,14 @@ export function parseOutputs(json: string): StackOutputs | undefined {
   const targetGroupArn = text('target_group_arn');
   if (!url || !asgName || !targetGroupArn) return undefined;
   const version = parsed.launch_template_version?.value;
+  const alarms = parsed.alarm_names?.value;
   return {
     url,
     albDnsName: text('alb_dns_name') ?? new URL(url).host,
     asgName,
     targetGroupArn,
     ...(typeof version === 'number' ? { launchTemplateVersion: version } : {}),
+    alarmNames: Array.isArray(alarms) ? alarms.filter((name): name is string => typeof name === 'string') : [],
   };
 }
 
