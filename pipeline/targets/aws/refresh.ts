@@ -144,10 +144,8 @@ async function watchAlarms(
     io.warn(`cannot read the stack's alarms, waiting for the refresh without them: ${why}`);
     return { ...watch, unavailable: why };
   }
-  for (const line of alarmChanges(watch.last, now)) {
-    io.info(line);
-    io.note(line);
-  }
+  // A line of its own (info also goes to the stage log): a state change is news, not progress.
+  for (const line of alarmChanges(watch.last, now)) io.info(line);
   return { last: now, fired: firedAlarms(watch.fired, now) };
 }
 
