@@ -3,7 +3,7 @@
 // Everything goes through `docker` (exec into the containers): no traffic leaves loopback.
 
 import { parseServerStats, type ServerState } from '../pipeline/targets/local/haproxy.ts';
-import { dockerText } from '../test/helpers/local-project.ts';
+import { dockerText } from '../harness/local-project.ts';
 
 const ENV = 'local';
 

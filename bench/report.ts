@@ -11,6 +11,7 @@ const RUN_TITLES: Record<RunName, string> = {
   noop: 'no-op redeploy',
   appChange: 'app-change redeploy',
   destroy: 'destroy',
+  badRelease: 'bad-release deploy',
 };
 const RUN_ORDER: RunName[] = ['cold', 'noop', 'appChange', 'destroy'];
 

@@ -8,7 +8,7 @@ export const PIPELINES = ['bakery', 'naive'] as const;
 export type PipelineName = (typeof PIPELINES)[number];
 
 /** The measured commands, in the order the benchmark runs them. */
-export type RunName = 'cold' | 'noop' | 'appChange' | 'destroy';
+export type RunName = 'cold' | 'noop' | 'appChange' | 'destroy' | 'badRelease';
 
 /** Where the wall time of one command went: child processes versus the runner itself. */
 export interface TimeBreakdown {

@@ -1,14 +1,19 @@
 // `npm run bench`: bakery against the naive pipeline (--rebake --strategy recreate) on
 // the local target, in one run so both see the same machine: cold deploy, no-op
 // redeploy, app-change redeploy under load, self-heal, destroy, runner overhead, and
-// the service's own throughput. Writes bench/results/<date>.json and .md. Loopback only;
-// everything the benchmark creates is destroyed, even when a step fails.
+// the service's own throughput. Writes bench/results/<date>.json and .md. Then the
+// bad-release scenario (bad-release-scenario.ts): a release whose pages fail deployed
+// by both, bakery's canary against the naive switch; <date>-bad-release.json and .md.
+// `--scenario pipelines|bad-release` runs one of the two. Loopback only; everything the
+// benchmark creates is destroyed, even when a step fails.
 
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { createProject, leftovers, runEntry, type TempProject } from '../test/helpers/local-project.ts';
+import { createProject, leftovers, runEntry, type TempProject } from '../harness/local-project.ts';
+import { updateBadReleaseSection, writeBadReleaseResults } from './bad-release-report.ts';
+import { runBadReleaseScenario } from './bad-release-scenario.ts';
 import { round } from './child-time.ts';
 import { evaluateGoals } from './goals.ts';
 import { renderGoalTable, updateReadme, writeResults } from './report.ts';
@@ -39,10 +44,14 @@ const SETUP: Record<PipelineName, { app: string; port: number; deployFlags: stri
 /** Rough step lengths for the time budget, refined once a bake has been measured. */
 const ESTIMATE_S = { bake: 180, deployWithoutBake: 20, selfHeal: 40, destroy: 30 };
 
+const SCENARIOS = ['all', 'pipelines', 'bad-release'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
 interface Options {
   budgetS: number;
   serviceDurationS: number;
   pipelines: PipelineName[];
+  scenario: Scenario;
 }
 
 /** What is known before the last step: the rest is filled in at the end. */
@@ -63,17 +72,24 @@ function parseOptions(): Options {
       'budget-min': { type: 'string', default: '25' },
       'service-duration': { type: 'string', default: '3' },
       only: { type: 'string' },
+      scenario: { type: 'string', default: 'all' },
     },
   });
+  const scenario = values.scenario as Scenario;
   const budgetMin = Number(values['budget-min']);
   const serviceDurationS = Number(values['service-duration']);
   const only = values.only as PipelineName | undefined;
-  if (!(budgetMin > 0) || !(serviceDurationS > 0) || (only !== undefined && !PIPELINES.includes(only))) {
+  if (
+    !(budgetMin > 0) ||
+    !(serviceDurationS > 0) ||
+    (only !== undefined && !PIPELINES.includes(only)) ||
+    !SCENARIOS.includes(scenario)
+  ) {
     throw new UsageError(
-      `usage: npm run bench -- [--budget-min 25] [--service-duration 3] [--only ${PIPELINES.join('|')}]`,
+      `usage: npm run bench -- [--scenario ${SCENARIOS.join('|')}] [--budget-min 25] [--service-duration 3] [--only ${PIPELINES.join('|')}]`,
     );
   }
-  return { budgetS: budgetMin * 60, serviceDurationS, pipelines: only ? [only] : [...PIPELINES] };
+  return { budgetS: budgetMin * 60, serviceDurationS, pipelines: only ? [only] : [...PIPELINES], scenario };
 }
 
 class UsageError extends Error {}
@@ -106,9 +122,36 @@ function emptyResults(name: PipelineName): PipelineResults {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const startedAt = new Date();
   const errors: string[] = [];
   const steps = createStepRunner({ budgetS: options.budgetS, errors });
+  try {
+    if (options.scenario !== 'bad-release') await pipelineScenario(options, steps, errors);
+    if (options.scenario !== 'pipelines' && !steps.interrupted) await badReleaseScenario(steps, errors);
+  } finally {
+    steps.close();
+  }
+  if (steps.interrupted) process.exitCode = 130;
+}
+
+/** The bad release, bakery's canary against the naive switch: its own results file and README table. */
+async function badReleaseScenario(steps: StepRunner, errors: string[]): Promise<void> {
+  const machine = await machineFacts();
+  steps.say(`bad-release benchmark on ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart}`);
+  const before = errors.length;
+  const scenario = await runBadReleaseScenario(steps, machine);
+  // A step that threw was recorded by the step runner: it belongs in this scenario's results too.
+  const result = { ...scenario, errors: [...errors.slice(before), ...scenario.errors] };
+  const written = await writeBadReleaseResults(result, RESULTS_DIR);
+  process.stdout.write(`${renderGoalTable(result.goals)}\n\n`);
+  steps.say(`wrote ${written.json} and ${written.markdown}`);
+  const complete = result.runs.bakery !== undefined && result.runs.naive !== undefined;
+  if (complete && !steps.interrupted && (await updateBadReleaseSection(READMES[0] as string, result, written.markdown)))
+    steps.say(`updated the bad-release results in ${READMES[0]}`);
+  if (result.errors.length > 0 || result.leftovers.length > 0 || !complete) process.exitCode = 1;
+}
+
+async function pipelineScenario(options: Options, steps: StepRunner, errors: string[]): Promise<void> {
+  const startedAt = new Date();
   const machine = await machineFacts();
   steps.say(
     `pipeline benchmark on ${machine.cpus} CPUs, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, load average ${machine.loadAverageAtStart}; budget ${options.budgetS / 60} min`,
@@ -144,7 +187,6 @@ async function main(): Promise<void> {
     errors.push(`benchmark aborted: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     leftBehind = await cleanUp(steps, contenders, errors);
-    steps.close();
   }
 
   const finishedAt = new Date();
@@ -167,8 +209,7 @@ async function main(): Promise<void> {
   for (const readme of complete && !steps.interrupted ? READMES : []) {
     if (await updateReadme(readme, result, written.markdown)) steps.say(`updated the latest results in ${readme}`);
   }
-  if (steps.interrupted) process.exitCode = 130;
-  else if (errors.length > 0 || leftBehind.length > 0) process.exitCode = 1;
+  if (errors.length > 0 || leftBehind.length > 0) process.exitCode = 1;
 }
 
 async function measureAll(

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../pipeline/output/events.ts';
-import type { CommandResult, TempProject } from '../test/helpers/local-project.ts';
+import type { CommandResult, TempProject } from '../harness/local-project.ts';
 import { profileBake } from './bake-profile.ts';
 import { breakDownTime, readStageLogs, round, type CommandSpan } from './child-time.ts';
 import type { RunMeasurement, RunName } from './results.ts';

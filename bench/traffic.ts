@@ -1,8 +1,8 @@
 // Steady loopback load through the load balancer around something that happens (a
 // redeploy, a killed service), summarised as rate, failures and latency percentiles.
-// The request loop itself is the end-to-end tests' (test/helpers/load.ts).
+// The request loop itself is the end-to-end tests' (harness/load.ts, shared with test/).
 
-import { percentile, startLoad } from '../test/helpers/load.ts';
+import { percentile, startLoad } from '../harness/load.ts';
 import { round } from './child-time.ts';
 import type { LoadMeasurement } from './results.ts';
 

@@ -62,3 +62,13 @@ output "http_listener_arn" {
   description = "ARN of the port-80 listener (the same listener with and without a certificate)."
   value       = aws_lb_listener.http.arn
 }
+
+output "alarm_names" {
+  description = "CloudWatch alarms the instance refresh watches (it rolls back when one is in ALARM); the runner shows their state changes while it waits."
+  value       = local.refresh_alarms
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (subscribe more endpoints here)."
+  value       = aws_sns_topic.alarms.arn
+}

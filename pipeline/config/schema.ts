@@ -200,6 +200,15 @@ export const rolloutSchema = object(
       max: 100_000,
       default: 20,
     }),
+    alarm_email: optional(
+      string({
+        description:
+          "E-mail address subscribed to the stack's alarm topic (target aws; AWS asks the address to confirm).",
+        pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
+        maxLength: 254,
+        allowed: 'an e-mail address such as "ops@example.com"',
+      }),
+    ),
   },
   { description: 'How a new image replaces the fleet: canary first, judged on live traffic.', defaultToEmpty: true },
 );

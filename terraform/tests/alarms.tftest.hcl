@@ -127,3 +127,29 @@ run "a_bad_alarm_address_is_refused" {
 
   expect_failures = [var.release_safety]
 }
+
+# The release_safety object exactly as the runner writes it (releaseSafetyInputs in
+# pipeline/targets/aws/terraform.ts: every key present, null where unset).
+run "the_runner_inputs_set_the_checkpoint_and_the_alarm_names_output" {
+  command = apply
+
+  variables {
+    instances      = { min = 4, desired = 4, max = 8 }
+    release_safety = { canary_percent = 25, bake_s = 45, max_error_rate = 0.005, max_p99_ms = 750, alarm_email = null }
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_percentages == tolist([25, 100]) && tostring(aws_autoscaling_group.this.instance_refresh[0].preferences[0].checkpoint_delay) == "45"
+    error_message = "one canary of four instances must be a 25 % checkpoint held for bake_s"
+  }
+
+  assert {
+    condition     = toset(output.alarm_names) == toset(["demo-staging-target-5xx-rate", "demo-staging-unhealthy-hosts", "demo-staging-target-p99"])
+    error_message = "the alarm_names output must list every alarm the refresh watches, for the runner to read"
+  }
+
+  assert {
+    condition     = toset(output.alarm_names) == toset(aws_autoscaling_group.this.instance_refresh[0].preferences[0].alarm_specification[0].alarms)
+    error_message = "the runner must watch the same alarms as the refresh"
+  }
+}

@@ -5,8 +5,8 @@
 
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
-import { createProject, dockerText, type TempProject } from '../helpers/local-project.ts';
-import { startLoad, type LoadResult } from '../helpers/load.ts';
+import { createProject, dockerText, type TempProject } from '../../harness/local-project.ts';
+import { startLoad, type LoadResult } from '../../harness/load.ts';
 import { suite } from '../support/suite.ts';
 
 const APP = 'e2e-canary';

@@ -19,8 +19,8 @@ import {
   runEntry,
   spawnEntry,
   type TempProject,
-} from '../helpers/local-project.ts';
-import { startLoad } from '../helpers/load.ts';
+} from '../../harness/local-project.ts';
+import { startLoad } from '../../harness/load.ts';
 
 const APP = 'e2e-local';
 const PORT = 18181;

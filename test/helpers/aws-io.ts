@@ -54,6 +54,7 @@ export function mockedClients(): {
   sts: ReturnType<typeof mockClient>;
   autoscaling: ReturnType<typeof mockClient>;
   elbv2: ReturnType<typeof mockClient>;
+  cloudwatch: ReturnType<typeof mockClient>;
   restore(): void;
 } {
   const clients: AwsClients = { ...createAwsClients('eu-west-1', {}), retry: FAST_RETRY };
@@ -62,6 +63,7 @@ export function mockedClients(): {
     sts: mockClient(clients.sts),
     autoscaling: mockClient(clients.autoscaling),
     elbv2: mockClient(clients.elbv2),
+    cloudwatch: mockClient(clients.cloudwatch),
   };
   return {
     clients,

@@ -16,10 +16,12 @@ import {
   DescribeVpcsCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import * as assert from 'uvu/assert';
 import { PreflightError } from '../../pipeline/errors.ts';
+import { describeAlarms } from '../../pipeline/targets/aws/alarms.ts';
 import { AwsCallError } from '../../pipeline/targets/aws/errors.ts';
 import { amiStore } from '../../pipeline/targets/aws/images.ts';
 import {
@@ -44,7 +46,7 @@ import {
 import { suite } from '../support/suite.ts';
 
 type Mocks = ReturnType<typeof mockedClients>;
-type ClientName = 'sts' | 'ec2' | 'autoscaling' | 'elbv2';
+type ClientName = 'sts' | 'ec2' | 'autoscaling' | 'elbv2' | 'cloudwatch';
 
 interface CallSite {
   /** The function that makes the call, for the test titles. */
@@ -267,6 +269,17 @@ const SITES: CallSite[] = [
       }),
   },
   {
+    site: 'describeAlarms',
+    call: 'cloudwatch:DescribeAlarms',
+    resource: 'demo-staging-target-5xx-rate, demo-staging-unhealthy-hosts',
+    client: 'cloudwatch',
+    command: DescribeAlarmsCommand,
+    ok: { MetricAlarms: [{ AlarmName: 'demo-staging-target-5xx-rate', StateValue: 'OK', StateReason: 'fine' }] },
+    denied: 'AccessDenied',
+    run: (mocks, io) =>
+      describeAlarms(mocks.clients, ['demo-staging-target-5xx-rate', 'demo-staging-unhealthy-hosts'], io),
+  },
+  {
     site: 'describeTargets',
     call: 'elasticloadbalancing:DescribeTargetHealth',
     resource: ARN,
@@ -289,7 +302,7 @@ const SITES: CallSite[] = [
   },
 ];
 
-// The table mixes commands of four clients; the stub of each row's client takes its command.
+// The table mixes commands of five clients; the stub of each row's client takes its command.
 const answersTo = (mocks: Mocks, site: CallSite) => mocks[site.client].on(site.command as never);
 const callsOf = (mocks: Mocks, site: CallSite): number => mocks[site.client].commandCalls(site.command as never).length;
 

@@ -22,6 +22,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-ec2': 'ec2',
   'client-auto-scaling': 'autoscaling',
   'client-elastic-load-balancing-v2': 'elasticloadbalancing',
+  'client-cloudwatch': 'cloudwatch',
 };
 
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
@@ -118,6 +119,21 @@ Policy('service-linked roles can be created only for Auto Scaling and Elastic Lo
     (await policy()).some((s) => list(s.Action).includes('iam:PassRole')),
     'no role is passed to instances',
   );
+});
+
+Policy("CloudWatch access is limited to the stack's alarms, by the names terraform/alarms.tf gives them", async () => {
+  const statements = (await policy()).filter((s) => list(s.Action).some((a) => a.startsWith('cloudwatch:')));
+  assert.ok(statements.some((s) => list(s.Action).includes('cloudwatch:DescribeAlarms')));
+  const alarmArns = statements.flatMap((s) => list(s.Resource)).filter((r) => r.startsWith('arn:aws:cloudwatch:'));
+  for (const arn of alarmArns) assert.match(arn, /^arn:aws:cloudwatch:\*:\*:alarm:\*-[a-z0-9-]+$/, arn);
+  const terraform = await readFile(join(REPO, 'terraform', 'alarms.tf'), 'utf8');
+  const suffixes = [...terraform.matchAll(/alarm_name\s*=\s*"\$\{var\.name\}(-[a-z0-9-]+)"/g)].map((m) => m[1]);
+  assert.ok(suffixes.length >= 3, `alarm names in terraform/alarms.tf: ${suffixes.join(', ')}`);
+  for (const suffix of suffixes)
+    assert.ok(
+      alarmArns.includes(`arn:aws:cloudwatch:*:*:alarm:*${suffix}`),
+      `no statement covers the alarm *${suffix}`,
+    );
 });
 
 Policy.run();

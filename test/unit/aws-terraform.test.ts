@@ -13,13 +13,17 @@ import {
   localStateHasResources,
   parseOutputs,
   parsePlanJson,
+  releaseSafetyInputs,
   stackName,
   stageModule,
   terraformErrorLines,
   terraformInputs,
   terraformLayout,
   terraformProgress,
+  type TerraformInputs,
 } from '../../pipeline/targets/aws/terraform.ts';
+import { parseConfig, selectEnvironment } from '../../pipeline/config/load.ts';
+import type { AwsEnvironment } from '../../pipeline/config/schema.ts';
 import { awsEnvironment } from '../helpers/aws-io.ts';
 import { loadStack } from '../helpers/terraform.ts';
 import { suite } from '../support/suite.ts';
@@ -98,6 +102,76 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     service: { port: 8080, health_path: '/health' },
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5 },
     certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+    release_safety: { canary_percent: 50, bake_s: 10, max_error_rate: 0.01, max_p99_ms: null, alarm_email: null },
+  });
+});
+
+Terraform(
+  "release safety: the canary becomes its share of desired capacity and bakes for the checkpoint's delay",
+  () => {
+    const rollout = (settings: Partial<AwsEnvironment['rollout']>): AwsEnvironment['rollout'] => ({
+      canary: { instances: 1, bake_s: 30 },
+      max_error_rate: 0.02,
+      min_requests: 20,
+      ...settings,
+    });
+    assert.equal(releaseSafetyInputs(rollout({ max_p99_ms: 800, alarm_email: 'ops@example.com' }), 4), {
+      canary_percent: 25,
+      bake_s: 30,
+      max_error_rate: 0.02,
+      max_p99_ms: 800,
+      alarm_email: 'ops@example.com',
+    });
+    assert.is(releaseSafetyInputs(rollout({}), 3).canary_percent, 33);
+    // One instance of a big group is still a checkpoint, and a canary as big as the group stops before 100 %.
+    assert.is(releaseSafetyInputs(rollout({}), 500).canary_percent, 1);
+    assert.is(releaseSafetyInputs(rollout({ canary: { instances: 2, bake_s: 30 } }), 2).canary_percent, 99);
+  },
+);
+
+Terraform('release safety: canary off means no checkpoint, while the alarms still guard the refresh', () => {
+  const off = releaseSafetyInputs(
+    { canary: { instances: 0, bake_s: 0 }, max_error_rate: 0.05, min_requests: 20, max_p99_ms: 500 },
+    2,
+  );
+  assert.equal(off, { canary_percent: 0, bake_s: 0, max_error_rate: 0.05, max_p99_ms: 500, alarm_email: null });
+});
+
+Terraform('release safety: the written tfvars come from deploy.yaml rollout settings', () => {
+  const config = parseConfig(
+    [
+      'app: demo',
+      'environments:',
+      '  prod:',
+      '    target: aws',
+      '    instances: { min: 4, desired: 4, max: 8 }',
+      '    rollout:',
+      '      canary: { instances: 1, bake_s: 45 }',
+      '      max_error_rate: 0.005',
+      '      max_p99_ms: 750',
+      '      alarm_email: ops@example.com',
+      '    aws: { region: eu-west-1 }',
+      '  quick:',
+      '    target: aws',
+      '    rollout: { canary: null }',
+      '    aws: { region: eu-west-1 }',
+    ].join('\n'),
+  );
+  const inputs = (name: string): TerraformInputs =>
+    terraformInputs(selectEnvironment(config, name) as AwsEnvironment, { vpcId: null, subnetIds: [] }, { id: 'ami-1' });
+  assert.equal(inputs('prod').release_safety, {
+    canary_percent: 25,
+    bake_s: 45,
+    max_error_rate: 0.005,
+    max_p99_ms: 750,
+    alarm_email: 'ops@example.com',
+  });
+  assert.equal(inputs('quick').release_safety, {
+    canary_percent: 0,
+    bake_s: 0,
+    max_error_rate: 0.01,
+    max_p99_ms: null,
+    alarm_email: null,
   });
 });
 
@@ -289,6 +363,7 @@ Terraform('outputs give the URL, the group and the target group, or nothing when
       asg_name: { value: 'demo-staging' },
       target_group_arn: { value: 'arn:tg' },
       launch_template_version: { value: 3 },
+      alarm_names: { value: ['demo-staging-target-5xx-rate', 'demo-staging-unhealthy-hosts'] },
     }),
   );
   assert.equal(outputs, {
@@ -297,7 +372,15 @@ Terraform('outputs give the URL, the group and the target group, or nothing when
     asgName: 'demo-staging',
     targetGroupArn: 'arn:tg',
     launchTemplateVersion: 3,
+    alarmNames: ['demo-staging-target-5xx-rate', 'demo-staging-unhealthy-hosts'],
   });
+  // A stack applied before the alarms existed has no alarm_names output: nothing to watch.
+  assert.equal(
+    parseOutputs(
+      JSON.stringify({ url: { value: 'http://x' }, asg_name: { value: 'g' }, target_group_arn: { value: 't' } }),
+    )?.alarmNames,
+    [],
+  );
   assert.is(parseOutputs('{}'), undefined);
   assert.throws(
     () => parseOutputs('not json'),

@@ -2,7 +2,7 @@
 //
 // Endpoints: SDK v3 (3.1142) resolves AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_EC2,
 // AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2,
-// AWS_ENDPOINT_URL_STS), then AWS_ENDPOINT_URL, then a profile's endpoint_url by itself
+// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_CLOUDWATCH), then AWS_ENDPOINT_URL, then a profile's endpoint_url by itself
 // (@smithy/core getEndpointUrlConfig), so nothing here overrides an endpoint: the same
 // code talks to AWS, LocalStack or a test double. activeEndpoints() only reports them.
 //
@@ -13,6 +13,7 @@
 // the SDK only reports as an XML parse error, is retried and named like any other fault.
 
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -24,6 +25,8 @@ export interface AwsClients {
   ec2: EC2Client;
   autoscaling: AutoScalingClient;
   elbv2: ElasticLoadBalancingV2Client;
+  /** The stack's alarms, read while an instance refresh runs. */
+  cloudwatch: CloudWatchClient;
   /** How callAws retries the calls made with these clients. */
   retry: RetryPolicy;
   destroy(): void;
@@ -35,6 +38,7 @@ export const ENDPOINT_VARIABLES = {
   ec2: 'AWS_ENDPOINT_URL_EC2',
   autoscaling: 'AWS_ENDPOINT_URL_AUTO_SCALING',
   elbv2: 'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
+  cloudwatch: 'AWS_ENDPOINT_URL_CLOUDWATCH',
 } as const;
 
 /** `env` is the run's environment (retry settings, endpoints); the SDK itself reads credentials. */
@@ -52,6 +56,7 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsCli
     ec2: new EC2Client(common),
     autoscaling: new AutoScalingClient(common),
     elbv2: new ElasticLoadBalancingV2Client(common),
+    cloudwatch: new CloudWatchClient(common),
   };
   return {
     region,

@@ -284,6 +284,7 @@ export function createAwsTarget(
         pollMs,
         deadlineMs: env.health.deadline_s * 1000,
         explain: () => targetReport(outputs, io),
+        alarmNames: outputs.alarmNames,
       });
       io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
       return { started: [watched.InstanceRefreshId], kept: [], retired: [] };

@@ -1,12 +1,15 @@
 // Waiting for an instance refresh. Terraform starts the refresh when the launch template
 // version changes but returns at once; this polls DescribeInstanceRefreshes until the
 // refresh ends, showing its percentage, and turns a failed or rolled-back refresh into a
-// DeployError that carries AWS's reason and the rollback details.
+// DeployError that carries AWS's reason and the rollback details. Meanwhile it reads the
+// stack's alarms (the ones the refresh's alarm specification watches), prints a line
+// each time one changes state, and names those that fired when the refresh rolls back.
 
 import { DescribeInstanceRefreshesCommand, type InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import type { StageIO } from '../../context.ts';
 import { DeployError, InterruptedError } from '../../errors.ts';
 import { pollUntil } from '../../process/poll.ts';
+import { alarmChanges, describeAlarms, describeFiredAlarm, firedAlarms, type AlarmState } from './alarms.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
 import { awsErrorInfo, isAwsErrorCode } from './errors.ts';
@@ -110,6 +113,50 @@ export interface RefreshWaitOptions {
   deadlineMs: number;
   /** Extra lines for a failure (target health reasons). */
   explain?: () => Promise<string[]>;
+  /** The stack's alarms (Terraform output alarm_names); none: no alarm is read. */
+  alarmNames?: readonly string[];
+}
+
+/** What the wait has seen of the alarms so far. */
+interface AlarmWatch {
+  /** The states of the last look; undefined before the first. */
+  last?: AlarmState[];
+  fired: AlarmState[];
+  /** Set when DescribeAlarms failed for good: the refresh is still waited for, without alarms. */
+  unavailable?: string;
+}
+
+/** One look at the alarms: a line per change, and what the next look compares with. */
+async function watchAlarms(
+  io: StageIO,
+  clients: AwsClients,
+  names: readonly string[],
+  watch: AlarmWatch,
+): Promise<AlarmWatch> {
+  if (names.length === 0 || watch.unavailable) return watch;
+  let now: AlarmState[];
+  try {
+    now = await describeAlarms(clients, names, io);
+  } catch (error) {
+    if (error instanceof InterruptedError) throw error;
+    const why = (error as Error).message;
+    // The refresh itself still watches the alarms and rolls back; only the runner's view is lost.
+    io.warn(`cannot read the stack's alarms, waiting for the refresh without them: ${why}`);
+    return { ...watch, unavailable: why };
+  }
+  // A line of its own (info also goes to the stage log): a state change is news, not progress.
+  for (const line of alarmChanges(watch.last, now)) io.info(line);
+  return { last: now, fired: firedAlarms(watch.fired, now) };
+}
+
+/** The headline and lines that say which alarms stopped the refresh, and why. */
+function alarmVerdict(watch: AlarmWatch): { headline: string; lines: string[] } {
+  if (watch.fired.length === 0) return { headline: '', lines: [] };
+  const names = watch.fired.map((alarm) => alarm.name).join(', ');
+  return {
+    headline: ` after alarm ${names} fired`,
+    lines: watch.fired.map(describeFiredAlarm),
+  };
 }
 
 /** Polls one refresh until it succeeds (resolves) or ends otherwise (DeployError). */
@@ -117,6 +164,8 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
   const { clients, asgName, refreshId } = options;
   let last: InstanceRefresh | undefined;
   let lastShown = '';
+  let alarms: AlarmWatch = { fired: [] };
+  const alarmNames = options.alarmNames ?? [];
   const explain = async (): Promise<string[]> => (options.explain ? await options.explain().catch(() => []) : []);
   try {
     const result = await pollUntil(io, {
@@ -147,11 +196,13 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
           io.note(shown);
           lastShown = shown;
         }
+        alarms = await watchAlarms(io, clients, alarmNames, alarms);
         if (refresh.Status === 'Successful') return { done: true, value: refresh };
         if (FAILED_STATUSES.has(refresh.Status ?? '')) {
+          const verdict = alarmVerdict(alarms);
           throw new DeployError(
-            `instance refresh of ${asgName} ended ${refresh.Status}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`,
-            [...describeRefreshFailure(refresh), ...(await explain())],
+            `instance refresh of ${asgName} ended ${refresh.Status}${verdict.headline}${refresh.StatusReason ? `: ${refresh.StatusReason}` : ''}`,
+            [...verdict.lines, ...describeRefreshFailure(refresh), ...(await explain())],
           );
         }
         return { done: false, status: shown };

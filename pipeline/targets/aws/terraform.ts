@@ -15,7 +15,7 @@
 
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { awsStackName, type AwsEnvironment } from '../../config/schema.ts';
+import { awsStackName, type AwsEnvironment, type RolloutSettings } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, PreflightError } from '../../errors.ts';
 import type { ToolResult } from '../../process/runner.ts';
@@ -74,6 +74,17 @@ export interface TerraformInputs {
   service: { port: number; health_path: string };
   health: { interval_s: number; healthy_threshold: number; unhealthy_threshold: number; timeout_s: number };
   certificate_arn: string | null;
+  release_safety: ReleaseSafetyInputs;
+}
+
+/** var.release_safety: the instance refresh's canary checkpoint and the alarms that can roll it back. */
+export interface ReleaseSafetyInputs {
+  /** The canary's share of desired capacity; 0 means no checkpoint. */
+  canary_percent: number;
+  bake_s: number;
+  max_error_rate: number;
+  max_p99_ms: number | null;
+  alarm_email: string | null;
 }
 
 export interface ResolvedNetwork {
@@ -105,6 +116,26 @@ export function terraformInputs(
       timeout_s: health.timeout_s,
     },
     certificate_arn: env.aws.certificate_arn ?? null,
+    release_safety: releaseSafetyInputs(env.rollout, env.instances.desired),
+  };
+}
+
+/**
+ * The rollout settings as the instance refresh takes them: Auto Scaling checkpoints are a
+ * percentage of the group, so the canary's instances become their share of desired
+ * capacity, at least 1 % (one instance is never 0 %) and at most 99 % (100 is the last
+ * checkpoint, which Terraform always adds).
+ */
+export function releaseSafetyInputs(rollout: RolloutSettings, desired: number): ReleaseSafetyInputs {
+  const { instances, bake_s } = rollout.canary;
+  const canaryPercent =
+    instances > 0 && desired > 0 ? Math.min(99, Math.max(1, Math.round((instances / desired) * 100))) : 0;
+  return {
+    canary_percent: canaryPercent,
+    bake_s: canaryPercent > 0 ? bake_s : 0,
+    max_error_rate: rollout.max_error_rate,
+    max_p99_ms: rollout.max_p99_ms ?? null,
+    alarm_email: rollout.alarm_email ?? null,
   };
 }
 
@@ -285,6 +316,8 @@ export interface StackOutputs {
   asgName: string;
   targetGroupArn: string;
   launchTemplateVersion?: number;
+  /** The alarms the instance refresh watches (none from a stack applied before they existed). */
+  alarmNames: string[];
 }
 
 export function parseOutputs(json: string): StackOutputs | undefined {
@@ -303,12 +336,14 @@ export function parseOutputs(json: string): StackOutputs | undefined {
   const targetGroupArn = text('target_group_arn');
   if (!url || !asgName || !targetGroupArn) return undefined;
   const version = parsed.launch_template_version?.value;
+  const alarms = parsed.alarm_names?.value;
   return {
     url,
     albDnsName: text('alb_dns_name') ?? new URL(url).host,
     asgName,
     targetGroupArn,
     ...(typeof version === 'number' ? { launchTemplateVersion: version } : {}),
+    alarmNames: Array.isArray(alarms) ? alarms.filter((name): name is string => typeof name === 'string') : [],
   };
 }
 
