@@ -17,6 +17,8 @@ export interface ImageRef {
   /** Human name (docker tag or AMI name), when there is one. */
   name?: string;
   createdAt?: string;
+  /** The git revision it was baked from (label/tag bakery.git_revision), when known. */
+  gitRevision?: string;
 }
 
 export interface ImageStore {
