@@ -91,6 +91,41 @@ export const DESTROY_SPEC: CommandSpec<'destroy'> = {
   ],
 };
 
+export const STATUS_SPEC: CommandSpec<'status'> = {
+  command: 'status',
+  usage: './status.ts [ENV] [flags]',
+  summary:
+    'Show what runs in ENV (default: local): the image in service, each instance with its image and load-balancer health, whether the URL answers, and every difference from the last deployment. Exit 0 when all is as deployed, 1 when something differs. Reads only: no lock, no history entry.',
+  flags: [
+    ...COMMON_HEAD,
+    {
+      name: 'history',
+      value: '[N]',
+      optionalValue: /^\d+$/,
+      description: 'Show the newest N (default 10) deploys, rollbacks and destroys of ENV instead.',
+    },
+    {
+      name: 'logs',
+      description:
+        "Show the instances' logs instead: local: the service's journal, each line prefixed with the instance; aws: console output and target-health reasons.",
+    },
+    { name: 'follow', description: 'With --logs (local): keep printing new lines until Ctrl-C.' },
+    {
+      name: 'instance',
+      value: 'NAME',
+      description: 'With --logs: only this instance (container name or EC2 instance id).',
+    },
+    {
+      name: 'since',
+      value: 'AGE',
+      description: 'With --logs: only lines from the last AGE, e.g. 30s, 10m, 2h, 1d (default: the last 100 lines).',
+    },
+    { name: 'json', description: 'Print one JSON object on stdout instead of text.' },
+    { name: 'help', description: 'Show this help.' },
+    { name: 'version', description: 'Show the bakery version.' },
+  ],
+};
+
 export interface ParsedArgs {
   positionals: string[];
   flags: Map<string, string | true>;

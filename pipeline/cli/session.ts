@@ -252,7 +252,7 @@ async function recordHistory(
 }
 
 /** Reads deploy.yaml and picks the environment named on the command line. */
-async function loadSession(
+export async function loadSession(
   args: ParsedArgs,
   envName: string,
   reporter: Reporter,
