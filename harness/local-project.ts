@@ -56,7 +56,11 @@ export function deployYaml(options: ProjectOptions): string {
 }
 
 /** Starts an entry point as a child process; the caller may signal it. */
-export function spawnEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], env: NodeJS.ProcessEnv = {}) {
+export function spawnEntry(
+  entry: 'deploy.ts' | 'destroy.ts' | 'status.ts',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+) {
   return execa('node', ['--import', 'tsx', join(REPO, entry), ...args], {
     cwd: REPO,
     reject: false,
@@ -67,7 +71,7 @@ export function spawnEntry(entry: 'deploy.ts' | 'destroy.ts', args: string[], en
 }
 
 export async function runEntry(
-  entry: 'deploy.ts' | 'destroy.ts',
+  entry: 'deploy.ts' | 'destroy.ts' | 'status.ts',
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<CommandResult> {

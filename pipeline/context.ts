@@ -12,6 +12,8 @@ export interface DeployOptions {
   rebake: boolean;
   /** Deploy this already-baked image instead of baking (roll back, promote). */
   image?: string;
+  /** Deploy the image of the N-th previous successful release (deploy.ts --rollback[=N]). */
+  rollback?: number;
   strategy: RolloutStrategy;
 }
 

@@ -1,24 +1,49 @@
 // The deploy command: flags → session → deploy stages → URL on stdout.
 
 import type { RolloutStrategy } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { parseRollbackDepth } from '../operate/rollback.ts';
 import { deployStages, type DeployResults } from '../stages/deploy-stages.ts';
 import { DEPLOY_SPEC } from './flags.ts';
+import type { ParsedArgs } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
+
+/** --rollback[=N], checked against the flags it cannot go with. */
+function rollbackDepth(args: ParsedArgs): number | undefined {
+  const depth = parseRollbackDepth(args.flags.get('rollback'));
+  if (depth === undefined) return undefined;
+  for (const other of ['image', 'rebake']) {
+    if (args.flags.has(other))
+      throw new UsageError(
+        `--rollback cannot be combined with --${other}: it deploys an image of the history, unbaked`,
+      );
+  }
+  return depth;
+}
 
 export function deployCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
   return runCommand<DeployResults>(
     DEPLOY_SPEC,
     argv,
     {
+      beforeLock: async ({ args }) => {
+        rollbackDepth(args);
+      },
       stages: ({ args }, context, target) => {
         const image = args.flags.get('image');
+        const rollback = rollbackDepth(args);
         const stages = deployStages(context, target, {
           rebake: args.flags.has('rebake'),
           ...(typeof image === 'string' ? { image } : {}),
+          ...(rollback !== undefined ? { rollback } : {}),
           strategy: (args.flags.get('strategy') as RolloutStrategy | undefined) ?? 'rolling',
         });
         return { stages, initial: {} };
       },
+      historyFields: ({ args }, results) => ({
+        ...(args.flags.has('rollback') ? { command: 'rollback' as const } : {}),
+        ...(results?.image?.gitRevision ? { git_revision: results.image.gitRevision } : {}),
+      }),
       finish: ({ args }, results, summary) => {
         if (results.image) {
           summary.image = results.image.id;

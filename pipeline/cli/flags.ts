@@ -9,11 +9,16 @@ export interface FlagSpec {
   /** Placeholder for a flag that takes a value ("PATH"); absent for switches. */
   value?: string;
   choices?: readonly string[];
+  /**
+   * The value may be left out (`--rollback`, `--rollback=2`, `--rollback 2`): then only an
+   * inline value or a next word that matches the pattern is taken.
+   */
+  optionalValue?: RegExp;
   description: string;
 }
 
-export interface CommandSpec {
-  command: 'deploy' | 'destroy';
+export interface CommandSpec<Name extends string = 'deploy' | 'destroy' | 'status'> {
+  command: Name;
   usage: string;
   summary: string;
   flags: readonly FlagSpec[];
@@ -37,7 +42,7 @@ const COMMON_TAIL: FlagSpec[] = [
   { name: 'version', description: 'Show the bakery version.' },
 ];
 
-export const DEPLOY_SPEC: CommandSpec = {
+export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
   command: 'deploy',
   usage: './deploy.ts [ENV] [flags]',
   summary:
@@ -51,6 +56,13 @@ export const DEPLOY_SPEC: CommandSpec = {
       description: 'Deploy this already-baked image (docker image id/tag or AMI id), e.g. to roll back; no bake.',
     },
     {
+      name: 'rollback',
+      value: '[N]',
+      optionalValue: /^\d+$/,
+      description:
+        'Redeploy the image of the N-th previous successful release from the history (default 1: the one before the release in service); no bake. Exit 2 when there is none or its image is gone.',
+    },
+    {
       name: 'strategy',
       value: 'NAME',
       choices: ['rolling', 'recreate'],
@@ -62,7 +74,7 @@ export const DEPLOY_SPEC: CommandSpec = {
   ],
 };
 
-export const DESTROY_SPEC: CommandSpec = {
+export const DESTROY_SPEC: CommandSpec<'destroy'> = {
   command: 'destroy',
   usage: './destroy.ts [ENV] [flags]',
   summary:
@@ -76,6 +88,41 @@ export const DESTROY_SPEC: CommandSpec = {
     },
     { name: 'dry-run', description: 'Say what would be removed; change nothing.' },
     ...COMMON_TAIL,
+  ],
+};
+
+export const STATUS_SPEC: CommandSpec<'status'> = {
+  command: 'status',
+  usage: './status.ts [ENV] [flags]',
+  summary:
+    'Show what runs in ENV (default: local): the image in service, each instance with its image and load-balancer health, whether the URL answers, and every difference from the last deployment. Exit 0 when all is as deployed, 1 when something differs. Reads only: no lock, no history entry.',
+  flags: [
+    ...COMMON_HEAD,
+    {
+      name: 'history',
+      value: '[N]',
+      optionalValue: /^\d+$/,
+      description: 'Show the newest N (default 10) deploys, rollbacks and destroys of ENV instead.',
+    },
+    {
+      name: 'logs',
+      description:
+        "Show the instances' logs instead: local: the service's journal, each line prefixed with the instance; aws: console output and target-health reasons.",
+    },
+    { name: 'follow', description: 'With --logs (local): keep printing new lines until Ctrl-C.' },
+    {
+      name: 'instance',
+      value: 'NAME',
+      description: 'With --logs: only this instance (container name or EC2 instance id).',
+    },
+    {
+      name: 'since',
+      value: 'AGE',
+      description: 'With --logs: only lines from the last AGE, e.g. 30s, 10m, 2h, 1d (default: the last 100 lines).',
+    },
+    { name: 'json', description: 'Print one JSON object on stdout instead of text.' },
+    { name: 'help', description: 'Show this help.' },
+    { name: 'version', description: 'Show the bakery version.' },
   ],
 };
 
@@ -111,6 +158,13 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     if (!flag.value) {
       if (inline !== undefined) throw new UsageError(`--${flag.name} takes no value (got ${JSON.stringify(inline)})`);
       flags.set(flag.name, true);
+      continue;
+    }
+    if (flag.optionalValue) {
+      const next = argv[index + 1];
+      if (inline !== undefined) flags.set(flag.name, inline);
+      else if (next !== undefined && flag.optionalValue.test(next)) flags.set(flag.name, argv[++index] as string);
+      else flags.set(flag.name, true);
       continue;
     }
     const value = inline ?? argv[++index];

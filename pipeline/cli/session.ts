@@ -16,7 +16,7 @@ import { Interrupts } from '../process/interrupts.ts';
 import { Redactor } from '../process/redact.ts';
 import { ProcessRunner } from '../process/runner.ts';
 import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
-import { appendHistory, currentActor } from '../state/history.ts';
+import { appendHistory, currentActor, type HistoryEntry } from '../state/history.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
@@ -59,11 +59,15 @@ export interface CommandHooks<C extends object> {
   stages(session: Session, context: RunContext, target: AnyTarget): { stages: Stage<C>[]; initial: C };
   /** Fills the summary's command-specific fields from what the stages produced; returns the line for stdout, if any. */
   finish(session: Session, results: C, summary: RunSummary): string | undefined;
+  /** What the history entry says beyond the summary: a deploy that is a rollback, the image's git revision. */
+  historyFields?(session: Session, results: C | undefined): HistoryExtras;
 }
+
+export type HistoryExtras = Partial<Pick<HistoryEntry, 'command' | 'git_revision'>>;
 
 /** Runs one command end to end; resolves to the exit code (never throws). */
 export async function runCommand<C extends object>(
-  spec: CommandSpec,
+  spec: CommandSpec<'deploy' | 'destroy'>,
   argv: readonly string[],
   hooks: CommandHooks<C>,
   streams: Streams = processStreams(),
@@ -95,6 +99,8 @@ export async function runCommand<C extends object>(
   let stdoutLine: string | undefined;
   // Set when the run went to the tooling container, which reports for itself.
   let delegated = false;
+  // What the history entry adds to the summary, once the stages have run.
+  let historyExtras: HistoryExtras = {};
 
   try {
     const { session, root } = await loadSession(args, envName, reporter, streams);
@@ -111,6 +117,7 @@ export async function runCommand<C extends object>(
     lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
 
     if (!session.dryRun) historyDir = stateDir;
+    historyExtras = hooks.historyFields?.(session, undefined) ?? {};
     const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
     summary.log_dir = logDir;
     runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
@@ -143,6 +150,7 @@ export async function runCommand<C extends object>(
       ioFor: (stage) => stageIO(context, stage),
     });
     summary.stages = outcome.summaries;
+    historyExtras = hooks.historyFields?.(session, outcome.context) ?? {};
     stdoutLine = hooks.finish(session, outcome.context, summary);
     if (outcome.error !== undefined) throw outcome.error;
     summary.ok = true;
@@ -151,7 +159,8 @@ export async function runCommand<C extends object>(
     stdoutLine = undefined;
     reportFailure(error, summary, reporter, streams);
   } finally {
-    if (historyDir !== undefined) await recordHistory(historyDir, spec.command, summary, startedAt, streams, reporter);
+    if (historyDir !== undefined)
+      await recordHistory(historyDir, spec.command, summary, historyExtras, startedAt, streams, reporter);
     await lock?.release();
     const incompleteLogs = (await runner?.close()) ?? [];
     if (incompleteLogs.length > 0) {
@@ -188,7 +197,7 @@ function parseOrAnswer(spec: CommandSpec, argv: readonly string[], streams: Stre
 
 /** Re-runs the command in the tooling container when wanted; its exit code, or undefined to run here. */
 function delegateToContainer(
-  spec: CommandSpec,
+  spec: CommandSpec<'deploy' | 'destroy'>,
   argv: readonly string[],
   session: Session,
   root: string,
@@ -242,13 +251,14 @@ async function recordHistory(
   stateDir: string,
   command: RunSummary['command'],
   summary: RunSummary,
+  extras: HistoryExtras,
   startedAt: Date,
   streams: Streams,
   reporter: Reporter,
 ): Promise<void> {
   try {
     await appendHistory(stateDir, {
-      command,
+      command: extras.command ?? command,
       env: summary.env,
       target: summary.target,
       started_at: startedAt.toISOString(),
@@ -256,6 +266,7 @@ async function recordHistory(
       who: currentActor(streams.env),
       ...(summary.image ? { image: summary.image } : {}),
       ...(summary.fingerprint ? { fingerprint: summary.fingerprint } : {}),
+      ...(extras.git_revision ? { git_revision: extras.git_revision } : {}),
       outcome: summary.ok ? 'succeeded' : summary.exit_code === EXIT.interrupted ? 'interrupted' : 'failed',
       exit_code: summary.exit_code,
       ...(summary.error ? { error: summary.error.message.split('\n')[0] } : {}),
@@ -271,7 +282,7 @@ async function recordHistory(
 }
 
 /** Reads deploy.yaml and picks the environment named on the command line. */
-async function loadSession(
+export async function loadSession(
   args: ParsedArgs,
   envName: string,
   reporter: Reporter,

@@ -6,6 +6,7 @@ import { RecordStaleError, StateFileError } from '../errors.ts';
 import { bakeImage, planBake, removeLeakedBuilders } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { readHistory } from '../state/history.ts';
+import { resolveRollbackImage } from '../operate/rollback.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
 import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
@@ -46,6 +47,13 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
 
   /** The image to deploy without baking, or the bake plan: shared by run and plan. */
   const chooseImage = async (results: DeployResults, task: StageTask) => {
+    if (options.rollback !== undefined) {
+      const previous = await resolveRollbackImage(task.io, target.images, context.stateDir, options.rollback, env.name);
+      task.skip(
+        `rolling back to ${previous.name ?? previous.id} (fingerprint ${shortFingerprint(previous.fingerprint)})`,
+      );
+      return { found: previous };
+    }
     if (options.image) {
       const named = await target.images.resolve(task.io, options.image);
       task.skip(`deploying --image ${named.id}`);
@@ -72,7 +80,10 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
         await removeLeakedBuilders(target, task.io);
         const { bake, found } = await chooseImage(results, task);
         if (found) return { image: found, baked: false };
-        return { image: await bakeImage(context, target, task.io, required(bake, 'bake plan', 'bake')), baked: true };
+        const plan = required(bake, 'bake plan', 'bake');
+        const baked = await bakeImage(context, target, task.io, plan);
+        const gitRevision = baked.gitRevision ?? plan.variables.git_revision;
+        return { image: { ...baked, ...(gitRevision ? { gitRevision } : {}) }, baked: true };
       },
       plan: async (results, task) => {
         const { bake, found } = await chooseImage(results, task);

@@ -10,6 +10,8 @@
 import type { Dispatcher } from 'undici';
 import type { RolloutStrategy, RunContext, StageIO } from '../context.ts';
 import type { HistoryEntry } from '../state/history.ts';
+import type { DeploymentRecord } from '../state/record.ts';
+import type { LogQuery, TargetStatus } from '../operate/observed.ts';
 
 export interface ImageRef {
   /** sha256:… for local, ami-… for aws. */
@@ -18,6 +20,8 @@ export interface ImageRef {
   /** Human name (docker tag or AMI name), when there is one. */
   name?: string;
   createdAt?: string;
+  /** The git revision it was baked from (label/tag bakery.git_revision), when known. */
+  gitRevision?: string;
 }
 
 /** What retention decides by: the image in service, image.keep and the environment's history. */
@@ -104,6 +108,11 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
 
   /** Removes instances, load balancer, network (not images); succeeds when nothing exists. */
   teardown(io: StageIO): Promise<TeardownReport>;
+
+  /** What runs now (image, instances and their load-balancer health), read only; for status.ts. */
+  status?(io: StageIO, record: DeploymentRecord | undefined): Promise<TargetStatus>;
+  /** Writes the instances' log lines, each prefixed with its instance, read only; for status.ts --logs. */
+  logs?(io: StageIO, query: LogQuery, write: (line: string) => void): Promise<void>;
 }
 
 /**

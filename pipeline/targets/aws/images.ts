@@ -306,6 +306,7 @@ function toRef(image: Image): ImageRef {
   return {
     id: image.ImageId as string,
     fingerprint: tagValue(image, TAGS.fingerprint) ?? 'unknown',
+    ...(tagValue(image, TAGS.gitRevision) ? { gitRevision: tagValue(image, TAGS.gitRevision) as string } : {}),
     ...(image.Name ? { name: image.Name } : {}),
     ...(image.CreationDate ? { createdAt: image.CreationDate } : {}),
   };

@@ -31,6 +31,7 @@ import {
   type NetworkPlan,
 } from './preflight.ts';
 import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
+import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
 import {
   PLACEHOLDER_AMI,
@@ -303,6 +304,9 @@ export function createAwsTarget(
     explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
+
+    status: (io, record) => awsStatus(io, clients, env, record),
+    logs: (io, query, write) => awsLogs(io, clients, env, query, write),
 
     async teardown(io) {
       if (backend.type === 'local' && !(await localStateHasResources(layout.localState))) {

@@ -10,9 +10,13 @@ import { docker } from './docker.ts';
 import { LABEL } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
+/** Written by Packer (packer/app.pkr.hcl docker_labels) on every baked image. */
+const GIT_REVISION_LABEL = 'bakery.git_revision';
+
 interface ImageRow {
   id: string;
   fingerprint: string;
+  gitRevision: string;
   createdAt: string;
   tags: string[];
 }
@@ -35,7 +39,7 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
     'image',
     'inspect',
     '--format',
-    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}`,
+    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${GIT_REVISION_LABEL}"}}`,
     ...ids,
   ]);
   return (
@@ -43,8 +47,8 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [id = '', fingerprint = '', createdAt = '', tags = 'null'] = line.split('|');
-        return { id, fingerprint, createdAt, tags: (JSON.parse(tags) as string[] | null) ?? [] };
+        const [id = '', fingerprint = '', createdAt = '', tags = 'null', gitRevision = ''] = line.split('|');
+        return { id, fingerprint, gitRevision, createdAt, tags: (JSON.parse(tags) as string[] | null) ?? [] };
       })
       // Newest first; ISO timestamps sort as strings.
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
@@ -65,6 +69,7 @@ function toRef(row: ImageRow): ImageRef {
     id: row.id,
     fingerprint: row.fingerprint,
     createdAt: row.createdAt,
+    ...(row.gitRevision ? { gitRevision: row.gitRevision } : {}),
     ...(row.tags[0] ? { name: row.tags[0] } : {}),
   };
 }
@@ -83,7 +88,7 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
           'image',
           'inspect',
           '--format',
-          `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}`,
+          `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}|{{index .Config.Labels "${GIT_REVISION_LABEL}"}}`,
           id,
         ],
         quiet: true,
@@ -93,13 +98,13 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
         throw new UsageError(`--image ${JSON.stringify(id)}: no such Docker image`, [
           'list baked images with: docker images --filter label=bakery.app',
         ]);
-      const [imageId = '', fingerprint = '', app = ''] = result.stdout.trim().split('|');
+      const [imageId = '', fingerprint = '', app = '', gitRevision = ''] = result.stdout.trim().split('|');
       if (!fingerprint || app !== env.app) {
         throw new UsageError(
           `--image ${JSON.stringify(id)} was not baked by bakery for app ${env.app} (it has no ${LABEL.fingerprint} label for this app)`,
         );
       }
-      return { id: imageId, fingerprint, name: id };
+      return { id: imageId, fingerprint, name: id, ...(gitRevision ? { gitRevision } : {}) };
     },
 
     async adopt(io, artifactId, fingerprint) {

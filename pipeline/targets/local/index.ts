@@ -4,7 +4,7 @@
 
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
-import { DeployError } from '../../errors.ts';
+import { DeployError, InputError } from '../../errors.ts';
 import { removeState } from '../../state/files.ts';
 import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
@@ -18,6 +18,7 @@ import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
 import { planFleet, rollout } from './rollout.ts';
 import type { LocalScope } from './scope.ts';
+import { localLogs, localStatus } from './status.ts';
 import { waitForUp } from './wait.ts';
 
 /** The local target finds nothing in preflight that later steps need. */
@@ -105,6 +106,19 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         deadline: 0,
       });
       return failure?.why ?? [];
+    },
+
+    status: (io, record) => localStatus(io, scope, record),
+
+    async logs(io, query, write) {
+      const found = await localLogs(io, scope, query, write);
+      if (found.length === 0)
+        throw new InputError(
+          query.instance
+            ? `--instance ${JSON.stringify(query.instance)}: no such instance of ${env.app}/${env.name}`
+            : `${env.app}/${env.name} has no instances`,
+          ['see the instances with: ./status.ts ' + env.name],
+        );
     },
 
     async teardown(io) {

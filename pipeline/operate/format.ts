@@ -1,0 +1,81 @@
+// Text for status.ts: the status report and the history table. JSON output is the same
+// data unformatted (status-command.ts).
+
+import type { HistoryEntry } from '../state/history.ts';
+import type { DeploymentRecord } from '../state/record.ts';
+import type { UrlCheck } from './drift.ts';
+import type { TargetStatus } from './observed.ts';
+
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] as number))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+const short = (id: string | undefined): string => (id ? id.replace(/^sha256:/, '').slice(0, 12) : '-');
+
+export function formatStatus(
+  title: string,
+  record: DeploymentRecord | undefined,
+  status: TargetStatus,
+  urlCheck: UrlCheck | undefined,
+  drift: readonly string[],
+): string[] {
+  const lines = [title];
+  if (!record) lines.push('deployed: nothing (no deployment record)');
+  else {
+    const image = status.image;
+    lines.push(`deployed: ${record.deployed_at}`);
+    lines.push(
+      `image:    ${image?.name ?? record.image} (${short(record.image)})${image && !image.exists ? ' MISSING' : ''}`,
+      `          fingerprint ${short(record.fingerprint)}, git ${image?.gitRevision ?? '-'}, baked ${image?.bakedAt ?? '-'}, layer ${image?.layer ?? '-'}`,
+    );
+  }
+  if (urlCheck) lines.push(`url:      ${urlCheck.url} → ${urlCheck.result}`);
+  lines.push(`load balancer: ${status.loadBalancer.name} ${status.loadBalancer.state}`);
+  lines.push(`instances: ${status.instances.length} (desired ${status.desired})`);
+  if (status.instances.length > 0)
+    lines.push(
+      ...formatTable(
+        ['NAME', 'IMAGE', 'STATE', 'HEALTH', 'REASON'],
+        status.instances.map((instance) => [
+          instance.name,
+          short(instance.image),
+          instance.state,
+          instance.health,
+          instance.reason ?? '',
+        ]),
+      ).map((line) => `  ${line}`),
+    );
+  lines.push(...(drift.length === 0 ? ['as deployed: no drift'] : drift.map((line) => `drift: ${line}`)));
+  return lines;
+}
+
+export function formatHistory(entries: readonly HistoryEntry[]): string[] {
+  if (entries.length === 0) return ['no deploys recorded yet'];
+  return formatTable(
+    ['STARTED', 'COMMAND', 'OUTCOME', 'EXIT', 'SECONDS', 'IMAGE', 'GIT', 'WHO', 'ERROR'],
+    entries.map((entry) => [
+      entry.started_at.replace(/\.\d+Z$/, 'Z'),
+      entry.command,
+      entry.outcome,
+      String(entry.exit_code),
+      String(entry.seconds),
+      short(entry.image),
+      entry.git_revision ?? '-',
+      entry.who,
+      entry.error ?? '',
+    ]),
+  );
+}
+
+/** The newest `count` entries, newest first. */
+export function newestEntries(history: readonly HistoryEntry[], count: number): HistoryEntry[] {
+  return [...history].reverse().slice(0, count);
+}
