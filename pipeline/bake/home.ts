@@ -1,0 +1,13 @@
+// Where bakery's own baked files (packer/, ansible/, launcher/ and the bundled demo in
+// service/) are: the project directory when it is a bakery checkout (or a copy of one,
+// as the tests make), otherwise the bakery installation this runner belongs to, so that a
+// deploy.yaml in the user's own directory needs nothing of bakery's next to it.
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const INSTALLATION = resolve(import.meta.dirname, '..', '..');
+
+export function bakeryHome(projectRoot: string): string {
+  return existsSync(join(projectRoot, 'packer', 'app.pkr.hcl')) ? projectRoot : INSTALLATION;
+}
