@@ -123,14 +123,14 @@ async function writeBuildInfo(dir: string): Promise<string> {
   return file;
 }
 
-/** Spawn `python3 -m bakery_service` with APP_PORT=0 and wait until it listens and answers /health. */
+/** Spawn the demo under bakery's launcher with APP_PORT=0 and wait until it listens and answers /health. */
 async function startService(opts: ServiceBenchOptions, buildInfoPath: string): Promise<RunningService> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('APP_')));
-  const child = spawn(opts.python, ['-m', 'bakery_service'], {
+  const child = spawn(opts.python, ['-m', 'bakery_launcher', '--entrypoint', 'bakery_service:create_app()'], {
     cwd: opts.serviceDir,
     env: {
       ...env,
-      PYTHONPATH: opts.serviceDir,
+      PYTHONPATH: `${opts.serviceDir}:${path.join(opts.serviceDir, '..', 'launcher')}`,
       PYTHONDONTWRITEBYTECODE: '1',
       APP_HOST: '127.0.0.1',
       APP_PORT: '0',

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
 export const REPO = resolve(import.meta.dirname, '..');
-const COPIED = ['service', 'ansible', 'packer', 'docker', 'package.json', '.ansible-lint', '.yamllint'];
+const COPIED = ['service', 'launcher', 'ansible', 'packer', 'docker', 'package.json', '.ansible-lint', '.yamllint'];
 
 export interface ProjectOptions {
   app: string;

@@ -45,15 +45,23 @@ locals {
   }
 
   # Passed to the playbook as one JSON document (--extra-vars).
-  ansible_extra_vars = jsonencode({
-    app_name         = var.app_name
-    app_environment  = var.environment
-    app_version      = var.version
-    app_fingerprint  = var.fingerprint
-    app_git_revision = var.git_revision
-    app_port         = var.service_port
-    app_baked_at     = local.baked_at
-  })
+  # app_source_dir only when the runner staged a source: otherwise the role's
+  # default (the bundled demo) applies.
+  ansible_extra_vars = jsonencode(merge({
+    app_name            = var.app_name
+    app_environment     = var.environment
+    app_version         = var.version
+    app_fingerprint     = var.fingerprint
+    app_git_revision    = var.git_revision
+    app_port            = var.service_port
+    app_baked_at        = local.baked_at
+    app_entrypoint      = var.app_entrypoint
+    app_interface       = var.app_interface
+    app_requirements    = var.app_requirements
+    app_wheelhouse_dir  = var.app_wheelhouse_dir
+    app_extra_packages  = var.app_packages
+    app_source_revision = var.app_source_revision
+  }, { for key, value in { app_source_dir = var.app_source_dir } : key => value if value != "" }))
 }
 
 source "amazon-ebs" "app" {

@@ -184,3 +184,64 @@ variable "base_docker_image" {
     error_message = "The base_docker_image must not be empty."
   }
 }
+
+# --- the app ------------------------------------------------------------------
+# Set by the runner from deploy.yaml's service keys; the defaults bake the bundled
+# demo (service/) exactly as `packer build` without them always has.
+
+variable "app_source_dir" {
+  type        = string
+  description = "Directory holding the app's staged sources on the machine running the bake; empty means the bundled demo (../service)."
+  default     = ""
+}
+
+variable "app_entrypoint" {
+  type        = string
+  description = "The app: module:attr, or module:factory() for an app factory."
+  default     = "bakery_service:create_app()"
+
+  validation {
+    condition     = regex_replace(var.app_entrypoint, "^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*(\\(\\))?$", "") == ""
+    error_message = "The app_entrypoint must be module:attr or module:factory()."
+  }
+}
+
+variable "app_interface" {
+  type        = string
+  description = "How the app is served: wsgi (Waitress) or asgi (Uvicorn)."
+  default     = "wsgi"
+
+  validation {
+    condition     = var.app_interface == "wsgi" || var.app_interface == "asgi"
+    error_message = "The app_interface must be wsgi or asgi."
+  }
+}
+
+variable "app_requirements" {
+  type        = string
+  description = "pip requirements file relative to the app's sources; empty means none."
+  default     = ""
+}
+
+variable "app_wheelhouse_dir" {
+  type        = string
+  description = "Directory of the wheels the runner resolved the requirements into; needed when app_requirements is set."
+  default     = ""
+}
+
+variable "app_packages" {
+  type        = list(string)
+  description = "Debian packages the app needs at run time."
+  default     = []
+}
+
+variable "app_source_revision" {
+  type        = string
+  description = "Commit of a git source, recorded in the build info; empty for a directory."
+  default     = ""
+
+  validation {
+    condition     = regex_replace(var.app_source_revision, "^([0-9a-f]{40}|[0-9a-f]{64})?$", "") == ""
+    error_message = "The app_source_revision must be empty or a full git commit id."
+  }
+}

@@ -9,6 +9,8 @@ BASE_IMAGE="${BAKERY_BASE_IMAGE:-bakery-base:bookworm}"
 PACKAGES=(
   docker.io packer ansible ansible-lint yamllint debootstrap iproute2 git ca-certificates curl unzip
   python3-flask python3-waitress python3-pytest
+  # Debian's pip resolves an app's requirements into wheels for the image's Python (3.11).
+  python3-pip
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -1,17 +1,24 @@
 // The bake: work out the fingerprint, reuse an image that has it, or run Packer.
 
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunContext, StageIO } from '../context.ts';
-import { ToolError } from '../errors.ts';
+import { ConfigError, ToolError } from '../errors.ts';
+import { resolveAppSource, type ResolvedSource } from '../source/resolve.ts';
 import type { AnyTarget, ImageRef } from '../targets/target.ts';
 import { computeFingerprint, shortFingerprint } from './fingerprint.ts';
+import { bakeryHome } from './home.ts';
 import { artifactIds, packerErrorLines, packerProgress } from './packer.ts';
+import { makeScratch, stageSource, type Scratch } from './stage.ts';
+import { buildWheelhouse } from './wheelhouse.ts';
 
 export interface BakePlan {
   fingerprint: string;
   /** PKR_VAR_ names (without the prefix) and values. */
   variables: Record<string, string>;
+  /** The app's source on this machine, staged into a clean directory only when baking. */
+  source: ResolvedSource;
 }
 
 export async function readVersion(root: string): Promise<string> {
@@ -25,7 +32,7 @@ export async function gitRevision(io: StageIO, root: string): Promise<string> {
     const head = await io.run({ tool: 'git', args: ['rev-parse', '--short=12', 'HEAD'], cwd: root, quiet: true });
     const status = await io.run({
       tool: 'git',
-      args: ['status', '--porcelain', '--', 'service', 'ansible', 'packer'],
+      args: ['status', '--porcelain', '--', 'service', 'ansible', 'packer', 'launcher'],
       cwd: root,
       quiet: true,
     });
@@ -35,23 +42,49 @@ export async function gitRevision(io: StageIO, root: string): Promise<string> {
   }
 }
 
+/** A git source's requirements file can only be checked once it is fetched. */
+function checkRequirements(context: RunContext, source: ResolvedSource): void {
+  const { requirements } = context.env.service;
+  if (requirements === undefined) return;
+  const file = join(source.directory, requirements);
+  if (existsSync(file) && statSync(file).isFile()) return;
+  throw new ConfigError(context.config.file, [
+    {
+      path: 'service.requirements',
+      message: `${JSON.stringify(requirements)} is not a file in the source${source.revision ? ` at commit ${source.revision}` : ''}`,
+    },
+  ]);
+}
+
 export async function planBake(context: RunContext, target: AnyTarget, io: StageIO, facts: unknown): Promise<BakePlan> {
-  const { env, root } = context;
-  // Everything here ends up in the image, so all of it is part of the fingerprint.
+  const { env } = context;
+  const root = bakeryHome(context.root);
+  const source = await resolveAppSource(context, io, root);
+  checkRequirements(context, source);
+  // Everything here ends up in the image, so all of it is part of the fingerprint. The
+  // index URLs are not: they may carry credentials, and they do not change what the
+  // requirements file pins.
   const imageVariables: Record<string, string> = {
     app_name: env.app,
     environment: env.name,
     version: await readVersion(root),
     service_port: String(env.service.port),
+    app_entrypoint: env.service.entrypoint,
+    app_interface: env.service.interface,
+    app_requirements: env.service.requirements ?? '',
+    app_packages: JSON.stringify(env.service.packages),
+    app_source_revision: source.revision,
     ...target.bakeVariables(facts),
   };
   const fingerprint = await computeFingerprint({
     root,
+    appSource: source.directory,
     baseImage: await target.baseImageIdentity(io, facts),
     variables: imageVariables,
   });
   return {
     fingerprint,
+    source,
     variables: {
       ...imageVariables,
       fingerprint,
@@ -71,6 +104,21 @@ export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Prom
   if (removed.length > 0) io.info(`removed ${removed.length} builder(s) left by an earlier run`, removed);
 }
 
+/** The staged source and, with requirements, the wheelhouse: PKR_VAR_ values for them. */
+async function prepareInputs(context: RunContext, io: StageIO, plan: BakePlan, scratch: Scratch) {
+  const staged = join(scratch.directory, 'app');
+  const files = await stageSource(bakeryHome(context.root), plan.source.directory, staged);
+  io.note(`staged ${files.length} app file(s) from ${plan.source.directory} into ${staged}`);
+  const variables: Record<string, string> = { app_source_dir: staged };
+  const { service } = context.env;
+  if (service.requirements !== undefined) {
+    const wheelhouse = join(scratch.directory, 'wheelhouse');
+    await buildWheelhouse(io, service, join(staged, service.requirements), wheelhouse, context.processEnv);
+    variables.app_wheelhouse_dir = wheelhouse;
+  }
+  return variables;
+}
+
 export async function bakeImage(
   context: RunContext,
   target: AnyTarget,
@@ -85,7 +133,23 @@ export async function bakeImage(
     ANSIBLE_NOCOLOR: '1',
     ...(await target.bakeEnvironment?.(io)),
   };
-  for (const [name, value] of Object.entries(plan.variables)) env[`PKR_VAR_${name}`] = value;
+  const scratch = await makeScratch('bake');
+  try {
+    const inputs = await prepareInputs(context, io, plan, scratch);
+    for (const [name, value] of Object.entries({ ...plan.variables, ...inputs })) env[`PKR_VAR_${name}`] = value;
+    return await runPacker(context, target, io, plan, env);
+  } finally {
+    await scratch.remove();
+  }
+}
+
+async function runPacker(
+  context: RunContext,
+  target: AnyTarget,
+  io: StageIO,
+  plan: BakePlan,
+  env: Record<string, string>,
+): Promise<ImageRef> {
   io.progress(`baking ${target.packerSource} ${shortFingerprint(plan.fingerprint)}`);
 
   let lines: string[];
@@ -94,7 +158,7 @@ export async function bakeImage(
     const result = await io.run({
       tool: 'packer',
       args: ['build', `-only=${target.packerSource}`, '-machine-readable', '-color=false', 'packer/'],
-      cwd: context.root,
+      cwd: bakeryHome(context.root),
       env,
       progress: (line) => {
         const text = packerProgress(line);

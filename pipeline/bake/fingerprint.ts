@@ -1,25 +1,37 @@
 // The bake fingerprint: what decides whether an image must be baked again. It covers
-// every file that goes into the image (service/, ansible/, packer/), the base image's
-// identity and the bake variables, so the same inputs always map to the same image.
+// every file that goes into the image (the app's source as app/..., bakery's ansible/,
+// packer/ and launcher/), the base image's identity and the bake variables (interface,
+// packages, a git source's commit), so the same inputs always map to the same image.
 
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
-export const BAKED_DIRECTORIES = ['service', 'ansible', 'packer'] as const;
+import { listSourceFiles, readSourceIgnore } from './source-files.ts';
 
-// Caches and test-only files never reach the image (the app role skips them too), so
-// they must not force a bake.
+/** bakery's own directories that go into every image. */
+export const BAKED_DIRECTORIES = ['ansible', 'packer', 'launcher'] as const;
+
+// Caches and test-only files never reach the image, so they must not force a bake.
 const IGNORED_NAMES = new Set(['__pycache__', '.pytest_cache', 'packer_cache', '.mypy_cache', '.DS_Store']);
-const IGNORED_PATHS = new Set(['service/tests']);
+const IGNORED_PATHS = new Set(['launcher/tests']);
 const IGNORED_SUFFIXES = ['.pyc', '.pyo', '.swp', '~'];
 
 function isIgnored(path: string, name: string): boolean {
   return IGNORED_NAMES.has(name) || IGNORED_PATHS.has(path) || IGNORED_SUFFIXES.some((suffix) => name.endsWith(suffix));
 }
 
-/** Every file under the baked directories, as sorted POSIX paths relative to root. */
-export async function listBakedFiles(root: string): Promise<string[]> {
+/**
+ * Every file that goes into the image, as sorted POSIX paths: bakery's baked directories
+ * relative to root, and the app's source (minus the ignore list) under "app/".
+ */
+export async function listBakedFiles(root: string, appSource: string): Promise<string[]> {
+  const ignore = await readSourceIgnore(root);
+  const appFiles = (await listSourceFiles(appSource, ignore)).map((path) => `app/${path}`);
+  return [...(await listBakeryFiles(root)), ...appFiles].sort();
+}
+
+async function listBakeryFiles(root: string): Promise<string[]> {
   const files: string[] = [];
   async function walk(directory: string): Promise<void> {
     let entries;
@@ -43,6 +55,8 @@ export async function listBakedFiles(root: string): Promise<string[]> {
 
 export interface FingerprintInputs {
   root: string;
+  /** The app's source directory (the bundled demo's is root/service). */
+  appSource: string;
   /** Digest or id of the base image: a new base means a new image. */
   baseImage: string;
   /** Bake variables that end up in the image (not the bake time). */
@@ -51,9 +65,9 @@ export interface FingerprintInputs {
 
 export async function computeFingerprint(inputs: FingerprintInputs): Promise<string> {
   const hash = createHash('sha256');
-  hash.update('bakery-fingerprint-v1\n');
-  for (const path of await listBakedFiles(inputs.root)) {
-    const absolute = join(inputs.root, path);
+  hash.update('bakery-fingerprint-v2\n');
+  for (const path of await listBakedFiles(inputs.root, inputs.appSource)) {
+    const absolute = path.startsWith('app/') ? join(inputs.appSource, path.slice(4)) : join(inputs.root, path);
     const [content, info] = await Promise.all([readFile(absolute), stat(absolute)]);
     const executable = (info.mode & 0o111) !== 0 ? 'x' : '-';
     hash.update(`file ${path} ${executable} ${createHash('sha256').update(content).digest('hex')}\n`);

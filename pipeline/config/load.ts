@@ -18,7 +18,9 @@ import {
   type HealthSettings,
   type LocalEnvironment,
   type RawEnvironment,
+  type ServiceSettings,
 } from './schema.ts';
+import { resolveService, writtenKeys } from './service.ts';
 
 const DEFAULT_BASE_AMI = { owner: '136693071363', name: 'debian-12-amd64-*' };
 
@@ -84,7 +86,10 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
 
   const environments: Record<string, Environment> = {};
   for (const [name, environment] of Object.entries(raw.environments)) {
-    const normalized = normalizeEnvironment(raw.app, name, environment, `environments.${name}`, issues);
+    const path = `environments.${name}`;
+    const service = resolveService(file, raw.service, environment.service, writtenKeys(data, name), path, issues);
+    if (!service) continue;
+    const normalized = normalizeEnvironment(raw.app, name, { ...environment, service }, path, issues);
     if (normalized) environments[name] = normalized;
   }
   issues.push(...checkLocalPorts(environments));
@@ -95,7 +100,7 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
 function normalizeEnvironment(
   app: string,
   name: string,
-  raw: RawEnvironment,
+  raw: Omit<RawEnvironment, 'service'> & { service: ServiceSettings },
   path: string,
   issues: ConfigIssue[],
 ): Environment | undefined {
@@ -149,7 +154,11 @@ function normalizeEnvironment(
   } satisfies AwsEnvironment;
 }
 
-function applyHealthDefaults(raw: RawEnvironment, path: string, issues: ConfigIssue[]): HealthSettings {
+function applyHealthDefaults(
+  raw: Pick<RawEnvironment, 'health' | 'target'>,
+  path: string,
+  issues: ConfigIssue[],
+): HealthSettings {
   const given = definedOnly(raw.health);
   const health: HealthSettings = { ...HEALTH_DEFAULTS[raw.target], ...given };
   // A default timeout must fit under an interval the user chose (aws interval_s: 5 would

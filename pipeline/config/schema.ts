@@ -12,8 +12,10 @@ import {
   orOff,
   record,
   refine,
+  show,
   string,
   type Infer,
+  type Schema,
 } from './schema-kit.ts';
 
 export const TARGETS = ['local', 'aws'] as const;
@@ -49,23 +51,132 @@ export const instancesSchema = refine(
       : [{ path, message: `min (${value.min}) must be <= desired (${value.desired}) <= max (${value.max})` }],
 );
 
-export const serviceSchema = object(
+// Where the app comes from and how it is served. Shared by the top-level `service` and
+// each environment's (which overrides it key by key); absent means the bundled demo.
+const GIT_URL = /^(https:\/\/|ssh:\/\/|file:\/\/|git@[A-Za-z0-9.-]+:)\S+$/;
+
+export interface GitSource {
+  git: string;
+  ref: string;
+}
+export type ServiceSource = string | GitSource;
+
+const gitSourceSchema = object(
   {
-    port: integer({
-      description: 'TCP port the service listens on inside each instance.',
-      min: 1024,
-      max: 65535,
-      default: 8080,
+    git: string({
+      description: 'Git URL of the app (https, ssh or file).',
+      pattern: GIT_URL,
+      allowed: 'a git URL starting with https://, ssh://, file:// or git@host:',
+      maxLength: 2000,
     }),
-    health_path: string({
-      description: 'Path the load balancer and the verify stage poll.',
-      pattern: /^\/[A-Za-z0-9._~/-]*$/,
-      allowed: 'an absolute URL path such as "/health"',
-      maxLength: 200,
-      default: '/health',
+    ref: string({
+      description: 'Branch, tag or commit to deploy; resolved to a commit at bake time.',
+      pattern: /^[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$/,
+      allowed: 'a branch, tag or commit such as "main" or "v1.4.2"',
+      default: 'HEAD',
     }),
   },
-  { description: 'The service inside the image.', defaultToEmpty: true },
+  { description: 'A git source: URL and ref.' },
+);
+
+/** A directory (relative to deploy.yaml) or { git, ref }. */
+const sourceSchema: Schema<ServiceSource> = {
+  description:
+    'Where the app comes from: a directory relative to deploy.yaml, or { git: URL, ref: REF } (default: the bundled demo in service/).',
+  fallback: undefined,
+  check(value, path, issues) {
+    if (typeof value === 'string') {
+      if (value.trim() === '' || value.includes('\0')) {
+        issues.push({ path, message: `${JSON.stringify(value)} is not allowed: expected a directory or { git, ref }` });
+        return undefined;
+      }
+      return value;
+    }
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return gitSourceSchema.check(value, path, issues);
+    issues.push({ path, message: `${show(value)} is not allowed: expected a directory or { git: URL, ref: REF }` });
+    return undefined;
+  },
+  jsonSchema: () => ({
+    description: sourceSchema.description,
+    oneOf: [{ type: 'string' }, gitSourceSchema.jsonSchema()],
+  }),
+};
+
+export const ENTRYPOINT =
+  /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\(\))?$/;
+export const INTERFACES = ['wsgi', 'asgi'] as const;
+export type AppInterface = (typeof INTERFACES)[number];
+
+const INDEX_URL = /^https?:\/\/\S+$/;
+const indexUrl = (description: string) =>
+  string({ description, pattern: INDEX_URL, allowed: 'an http(s) URL of a PEP 503 index', maxLength: 2000 });
+
+const appFields = {
+  source: optional(sourceSchema),
+  entrypoint: optional(
+    string({
+      description:
+        "The app: module:attribute, or module:factory() for an app factory (default: the demo's bakery_service:create_app()).",
+      pattern: ENTRYPOINT,
+      allowed: 'module:attribute or module:factory(), such as "shop.wsgi:application"',
+      maxLength: 200,
+    }),
+  ),
+  interface: optional(
+    oneOf(INTERFACES, { description: 'How the app is served: wsgi (Waitress) or asgi (Uvicorn) (default wsgi).' }),
+  ),
+  requirements: optional(
+    string({
+      description: 'pip requirements file, relative to the source; resolved into a wheelhouse at bake time.',
+      pattern: /^[^\0]{1,500}$/,
+      allowed: 'a file path relative to the source',
+    }),
+  ),
+  index_url: optional(indexUrl('Package index for the requirements (default: PyPI).')),
+  extra_index_urls: optional(
+    list(indexUrl('Extra package index.'), {
+      description: 'Extra package indexes for the requirements.',
+      maxItems: 10,
+    }),
+  ),
+  packages: optional(
+    list(
+      string({
+        description: 'Debian package name.',
+        pattern: /^[a-z0-9][a-z0-9+.-]{1,100}$/,
+        allowed: 'a Debian package name such as "libpq5"',
+      }),
+      { description: 'Debian packages the app needs at run time.', maxItems: 100 },
+    ),
+  ),
+};
+
+const PORT_DESCRIPTION = 'TCP port the service listens on inside each instance.';
+const HEALTH_PATH = {
+  description: 'Path the load balancer and the verify stage poll.',
+  pattern: /^\/[A-Za-z0-9._~/-]*$/,
+  allowed: 'an absolute URL path such as "/health"',
+  maxLength: 200,
+};
+
+export const serviceSchema = object(
+  {
+    port: integer({ description: PORT_DESCRIPTION, min: 1024, max: 65535, default: 8080 }),
+    health_path: string({ ...HEALTH_PATH, default: '/health' }),
+    ...appFields,
+  },
+  { description: 'The service inside the image (overrides the top-level service key by key).', defaultToEmpty: true },
+);
+
+/** The top-level service: every key optional, each environment's service overrides it. */
+export const sharedServiceSchema = object(
+  {
+    port: optional(integer({ description: PORT_DESCRIPTION, min: 1024, max: 65535 })),
+    health_path: optional(string(HEALTH_PATH)),
+    ...appFields,
+  },
+  { description: 'The app and how it is served, shared by all environments.' },
 );
 
 // Health defaults differ by target (the ALB allows intervals of 5 s at the least, HAProxy
@@ -346,6 +457,7 @@ export const configSchema = object(
       keyAllowed: 'lower-case letters, digits and "-", starting with a letter',
       minEntries: 1,
     }),
+    service: optional(sharedServiceSchema),
   },
   { description: 'bakery deployment configuration (deploy.yaml).' },
 );
@@ -353,7 +465,29 @@ export const configSchema = object(
 export type RawConfig = Infer<typeof configSchema>;
 export type RawEnvironment = Infer<typeof environmentSchema>;
 export type Instances = Infer<typeof instancesSchema>;
-export type ServiceSettings = Infer<typeof serviceSchema>;
+export type RawServiceSettings = Infer<typeof serviceSchema>;
+
+/** Where the app comes from, resolved: the bundled demo, a directory (absolute) or a git ref. */
+export type AppSource =
+  | { kind: 'bundled' }
+  | { kind: 'directory'; path: string; key: string }
+  | { kind: 'git'; url: string; ref: string; key: string };
+
+/** The demo's entrypoint, served when no service.source is given. */
+export const BUNDLED_ENTRYPOINT = 'bakery_service:create_app()';
+
+export interface ServiceSettings {
+  port: number;
+  health_path: string;
+  source: AppSource;
+  entrypoint: string;
+  interface: AppInterface;
+  /** Relative to the source. */
+  requirements?: string;
+  index_url?: string;
+  extra_index_urls: string[];
+  packages: string[];
+}
 export type HealthSettings = Required<Infer<typeof healthSchema>>;
 export type LocalSettings = Infer<typeof localSchema>;
 export type RolloutSettings = Infer<typeof rolloutSchema>;

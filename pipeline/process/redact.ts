@@ -12,6 +12,8 @@ const PATTERNS: RegExp[] = [
   /(aws_secret_access_key|secret_?access_?key|SecretAccessKey)(["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}/gi,
   // Session tokens after a telling name.
   /(aws_session_token|session_?token|SessionToken)(["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{100,}/gi,
+  // A password in a URL (a private package index, a git remote): scheme://user:PASSWORD@host.
+  /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+)(:)[^\s@/]+(?=@)/gi,
 ];
 
 export const MASK = '[REDACTED]';

@@ -1,4 +1,4 @@
-"""The bakery demo service: a Flask app factory, served by Waitress."""
+"""The bakery demo: a plain Flask app factory, served by bakery's launcher like any other app."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from flask import Flask
 
 from . import api, health, pages, slow
-from .access_log import register_access_log
 from .build_info import load_build_info
 from .errors import register_error_handlers
 from .facts import attach_facts
@@ -38,5 +37,4 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     register_error_handlers(app)
     register_security_headers(app)
-    register_access_log(app)
     return app

@@ -1,4 +1,4 @@
-"""Run the real service under Waitress in a subprocess, as systemd does."""
+"""Run the demo under the launcher (Waitress) in a subprocess, as systemd does."""
 
 from __future__ import annotations
 
@@ -13,19 +13,20 @@ import time
 from pathlib import Path
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
+LAUNCHER_DIR = SERVICE_DIR.parent / "launcher"
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
 
 class ServiceProcess:
-    """A `python3 -m bakery_service` child on a free loopback port, with its output captured."""
+    """The demo under bakery's launcher, as the unit runs it, on a free loopback port, output captured."""
 
     def __init__(self, env: dict[str, str]) -> None:
         """Start the child with the APP_* settings in env; APP_PORT=0 picks a free port."""
         child_env = {key: value for key, value in os.environ.items() if not key.startswith("APP_")}
-        child_env.update(PYTHONPATH=str(SERVICE_DIR), PYTHONDONTWRITEBYTECODE="1")
+        child_env.update(PYTHONPATH=f"{SERVICE_DIR}:{LAUNCHER_DIR}", PYTHONDONTWRITEBYTECODE="1")
         child_env.update({"APP_HOST": "127.0.0.1", "APP_PORT": "0", **env})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bakery_service"],
+            [sys.executable, "-m", "bakery_launcher", "--entrypoint", "bakery_service:create_app()"],
             cwd=SERVICE_DIR,
             env=child_env,
             stdout=subprocess.PIPE,

@@ -150,10 +150,15 @@ Bake('the build information and the service code are installed, without tests or
     git_revision: variables.git_revision,
     baked_at: variables.baked_at,
     environment: variables.environment,
+    // The defaults: the bundled demo, served by the launcher like any other app.
+    entrypoint: 'bakery_service:create_app()',
+    interface: 'wsgi',
+    source_revision: '',
   });
   const installed = await inContainer(context, 'find', `/opt/${variables.app_name}`, '-printf', '%u:%g %m %P\\n');
   assert.is(installed.code, 0, installed.stderr);
-  assert.match(installed.stdout, /^root:\S+ 640 bakery_service\/__main__\.py$/m);
+  assert.match(installed.stdout, /^root:\S+ 640 app\/bakery_service\/__init__\.py$/m);
+  assert.match(installed.stdout, /^root:\S+ 640 launcher\/bakery_launcher\/__main__\.py$/m);
   assert.not.match(installed.stdout, /(^| )tests(\/|$)|__pycache__|\.pyc$|\.pytest_cache/m);
 });
 

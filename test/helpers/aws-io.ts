@@ -1,6 +1,7 @@
 // A StageIO that records what a stage says, for unit tests of the aws target's modules,
 // and SDK clients whose calls aws-sdk-client-mock answers.
 
+import { bundledService } from '../../pipeline/config/service.ts';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsEnvironment } from '../../pipeline/config/schema.ts';
 import type { StageIO } from '../../pipeline/context.ts';
@@ -128,7 +129,7 @@ export function awsEnvironment(
     app: 'demo',
     target: 'aws',
     instances: { min: 2, desired: 2, max: 4 },
-    service: { port: 8080, health_path: '/health' },
+    service: bundledService(),
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
     image: { keep: 3 },
     rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },

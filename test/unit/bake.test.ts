@@ -1,10 +1,12 @@
 // The bake fingerprint and the reading of Packer's machine-readable output.
 
-import { mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { computeFingerprint, listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
+import { SOURCE_IGNORE_FILE } from '../../pipeline/bake/source-files.ts';
+import { REPO_ROOT } from '../support/files.ts';
 import { artifactIds, packerErrorLines, packerProgress, parseMachineLine } from '../../pipeline/bake/packer.ts';
 import { suite } from '../support/suite.ts';
 
@@ -14,6 +16,8 @@ async function project(): Promise<string> {
     'service/bakery_service/__init__.py': 'def create_app(): ...\n',
     'service/tests/test_app.py': 'def test(): ...\n',
     'ansible/playbook.yml': '- hosts: all\n',
+    'ansible/roles/app/files/.keep': '',
+    'launcher/bakery_launcher/__main__.py': 'main()\n',
     'packer/app.pkr.hcl': 'source "docker" "app" {}\n',
     'README.md': 'not baked\n',
   };
@@ -21,11 +25,13 @@ async function project(): Promise<string> {
     await mkdir(join(root, path, '..'), { recursive: true });
     await writeFile(join(root, path), text);
   }
+  await copyFile(join(REPO_ROOT, SOURCE_IGNORE_FILE), join(root, SOURCE_IGNORE_FILE));
   return root;
 }
 
 const inputs = (root: string) => ({
   root,
+  appSource: join(root, 'service'),
   baseImage: 'bakery-base:bookworm@sha256:1',
   variables: { app_name: 'demo', environment: 'local' },
 });
@@ -75,17 +81,43 @@ Fingerprint('changes with the base image and with a bake variable', async (conte
   );
 });
 
-Fingerprint('ignores caches, service tests and files outside the baked directories', async (context) => {
-  await mkdir(join(context.root, 'service/bakery_service/__pycache__'), { recursive: true });
-  await writeFile(join(context.root, 'service/bakery_service/__pycache__/x.cpython-311.pyc'), 'bytecode');
-  await writeFile(join(context.root, 'service/tests/test_app.py'), 'def test(): assert True\n');
-  await writeFile(join(context.root, 'README.md'), 'changed\n');
-  assert.is(await computeFingerprint(inputs(context.root)), context.base);
-  assert.equal(await listBakedFiles(context.root), [
-    'ansible/playbook.yml',
-    'packer/app.pkr.hcl',
-    'service/bakery_service/__init__.py',
-  ]);
+Fingerprint(
+  'ignores caches, tests, VCS and venv directories and files outside the baked directories',
+  async (context) => {
+    await mkdir(join(context.root, 'service/bakery_service/__pycache__'), { recursive: true });
+    await writeFile(join(context.root, 'service/bakery_service/__pycache__/x.cpython-311.pyc'), 'bytecode');
+    await writeFile(join(context.root, 'service/tests/test_app.py'), 'def test(): assert True\n');
+    await mkdir(join(context.root, 'service/.git'), { recursive: true });
+    await writeFile(join(context.root, 'service/.git/HEAD'), 'ref: refs/heads/main\n');
+    await mkdir(join(context.root, 'service/.venv/bin'), { recursive: true });
+    await writeFile(join(context.root, 'service/.venv/bin/python'), '');
+    await writeFile(join(context.root, 'service/.DS_Store'), '');
+    await writeFile(join(context.root, 'README.md'), 'changed\n');
+    assert.is(await computeFingerprint(inputs(context.root)), context.base);
+    assert.equal(await listBakedFiles(context.root, join(context.root, 'service')), [
+      'ansible/playbook.yml',
+      'ansible/roles/app/files/.keep',
+      'ansible/roles/app/files/source-ignore.yml',
+      'app/bakery_service/__init__.py',
+      'launcher/bakery_launcher/__main__.py',
+      'packer/app.pkr.hcl',
+    ]);
+  },
+);
+
+Fingerprint('covers the app source wherever it is, and the launcher', async (context) => {
+  const elsewhere = await mkdtemp(join(tmpdir(), 'bakery-fingerprint-app-'));
+  try {
+    await writeFile(join(elsewhere, 'shop.py'), 'app = None\n');
+    const own = await computeFingerprint({ ...inputs(context.root), appSource: elsewhere });
+    assert.is.not(own, context.base);
+    await writeFile(join(elsewhere, 'requirements.txt'), 'tiny==1.0\n');
+    assert.is.not(await computeFingerprint({ ...inputs(context.root), appSource: elsewhere }), own);
+  } finally {
+    await rm(elsewhere, { recursive: true, force: true });
+  }
+  await writeFile(join(context.root, 'launcher/bakery_launcher/__main__.py'), 'main()  # changed\n');
+  assert.is.not(await computeFingerprint(inputs(context.root)), context.base);
 });
 
 Fingerprint.run();

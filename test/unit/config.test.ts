@@ -1,4 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { bundledService } from '../../pipeline/config/service.ts';
 import { join } from 'node:path';
 import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
@@ -656,7 +657,7 @@ defaults('fills every default of a minimal local environment', () => {
         app: 'shop',
         target: 'local',
         instances: { min: 1, desired: 2, max: 4 },
-        service: { port: 8080, health_path: '/health' },
+        service: bundledService(),
         health: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
         image: { keep: 3 },
         rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
@@ -676,7 +677,7 @@ defaults('fills every default of a minimal aws environment', () => {
     app: 'shop',
     target: 'aws',
     instances: { min: 1, desired: 2, max: 4 },
-    service: { port: 8080, health_path: '/health' },
+    service: bundledService(),
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
     image: { keep: 3 },
     rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from bakery_service.graceful import DrainableServer, finish_in_flight
-from bakery_service.server import waitress_adjustments
-from bakery_service.settings import ServerSettings
+from bakery_launcher.graceful import DrainableServer, finish_in_flight
+from bakery_launcher.settings import ServerSettings
+from bakery_launcher.wsgi import waitress_adjustments
 
 
 def hello(environ, start_response):

@@ -1,10 +1,9 @@
-"""Waitress tuned for life behind a load balancer, with a graceful stop."""
+"""WSGI apps on Waitress, tuned for life behind a load balancer, with a graceful stop."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask
 from waitress.adjustments import Adjustments
 
 from .graceful import DrainableServer, StopSignals, finish_in_flight, serve_until_stopped
@@ -49,7 +48,7 @@ def waitress_adjustments(settings: ServerSettings) -> Adjustments:
     )
 
 
-def serve(app: Flask, settings: ServerSettings) -> None:
+def serve(app, settings: ServerSettings) -> None:
     """Serve app until SIGTERM or SIGINT, then drain in-flight requests and return."""
     socket_map: dict = {}
     # Handlers go in before the listener exists: once "listening on" is logged,
