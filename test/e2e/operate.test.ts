@@ -8,7 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
 import type { HistoryEntry } from '../../pipeline/state/history.ts';
-import { createProject, dockerText, runEntry, type CommandResult, type TempProject } from '../helpers/local-project.ts';
+import {
+  createProject,
+  dockerText,
+  runEntry,
+  spawnEntry,
+  type CommandResult,
+  type TempProject,
+} from '../helpers/local-project.ts';
 import { startLoad } from '../helpers/load.ts';
 import { suite } from '../support/suite.ts';
 
@@ -143,6 +150,28 @@ operate('--logs shows a known request, prefixed with the instance that served it
   const bad = await status(context, '--logs', '--since', 'yesterday');
   assert.is(bad.exitCode, 2);
   assert.match(bad.stderr, /--since "yesterday" is not allowed/);
+});
+
+operate('--logs --follow prints a request made after it started, and Ctrl-C ends it with exit 0', async (context) => {
+  const marker = `/ops-follow-${randomBytes(4).toString('hex')}`;
+  const child = spawnEntry('status.ts', ['local', '--config', context.project.config, '--logs', '--follow']);
+  let seen = '';
+  const found = new Promise<void>((resolve) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(`path=${marker}`)) resolve();
+    });
+  });
+  // The journal's last lines come first: once they are there, following has begun.
+  const deadline = Date.now() + 20_000;
+  while (!seen.includes(' | ') && Date.now() < deadline) await sleep(200);
+  const response = await request(`http://127.0.0.1:${PORT}${marker}`);
+  await response.body.dump();
+  const appeared = await Promise.race([found.then(() => true), sleep(20_000).then(() => false)]);
+  child.kill('SIGINT');
+  const result = await child;
+  assert.ok(appeared, `the request ${marker} appeared while following:\n${seen.slice(-2000)}`);
+  assert.is(result.exitCode, 0, String(result.stderr));
 });
 
 operate('an instance killed with docker kill is drift: exit 1 naming it; it heals', async (context) => {
