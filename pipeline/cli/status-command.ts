@@ -171,6 +171,7 @@ async function showStatus(target: AnyTarget, context: RunContext, json: boolean,
         load_balancer: status.loadBalancer,
         desired: status.desired,
         instances: status.instances,
+        alarms: status.alarms ?? null,
         drift,
       }),
     ]);

@@ -39,6 +39,7 @@ export function findDrift(
   ).length;
   if (serving < status.desired)
     drift.push(`${serving} of ${status.desired} desired instance(s) serve the deployed image`);
+  for (const alarm of status.alarms ?? []) drift.push(`alarm ${alarm.name} is in ALARM: ${alarm.reason}`);
   if (urlCheck && !urlCheck.ok) drift.push(`${urlCheck.url} answers ${urlCheck.result}, not 200`);
   return drift;
 }

@@ -53,6 +53,10 @@ export function formatStatus(
         ]),
       ).map((line) => `  ${line}`),
     );
+  if (status.alarms !== undefined)
+    lines.push(
+      `alarms in ALARM: ${status.alarms.length === 0 ? 'none' : status.alarms.map((alarm) => alarm.name).join(', ')}`,
+    );
   lines.push(...(drift.length === 0 ? ['as deployed: no drift'] : drift.map((line) => `drift: ${line}`)));
   return lines;
 }

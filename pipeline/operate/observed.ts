@@ -43,6 +43,8 @@ export interface TargetStatus {
   loadBalancer: LoadBalancerStatus;
   /** Instances the environment asks for (deploy.yaml, or the Auto Scaling group's desired capacity). */
   desired: number;
+  /** The stack's alarms that are in ALARM now (aws; local has none). */
+  alarms?: Array<{ name: string; reason: string }>;
 }
 
 export interface LogQuery {

@@ -9,6 +9,7 @@ import {
   DescribeTargetHealthCommand,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import * as assert from 'uvu/assert';
 import { InputError, UsageError } from '../../pipeline/errors.ts';
 import { findDrift } from '../../pipeline/operate/drift.ts';
@@ -63,6 +64,13 @@ function answerFleet(mocks: Mocks, images: Record<string, string>, health: Recor
         ({ Target: { Id, Port: 8080 }, TargetHealth: { State, Reason, Description } }) as TargetHealthDescription,
     ),
   });
+  // The stack's alarms, all quiet unless a test says otherwise.
+  mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: `${NAME}-target-5xx-rate`, StateValue: 'OK', StateReason: 'Threshold not crossed' },
+      { AlarmName: `${NAME}-unhealthy-hosts`, StateValue: 'OK', StateReason: 'Threshold not crossed' },
+    ],
+  });
   mocks.ec2.on(DescribeImagesCommand).resolves({
     Images: [
       {
@@ -110,7 +118,26 @@ Status('a healthy fleet on the deployed AMI is as deployed', async ({ mocks }) =
     ],
   );
   assert.equal(status.loadBalancer, { name: NAME, state: 'active', up: true });
+  assert.equal(status.alarms, []);
   assert.equal(findDrift(RECORD, status, { url: `${RECORD.url}health`, result: '200', ok: true }), []);
+});
+
+Status("an alarm of the stack in ALARM is drift, with CloudWatch's reason", async ({ mocks }) => {
+  answerFleet(mocks, { 'i-1': 'ami-new', 'i-2': 'ami-new' }, { 'i-1': ['healthy'], 'i-2': ['healthy'] });
+  mocks.elbv2.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [{ State: { Code: 'active' } }] });
+  const reason = 'Threshold Crossed: 1 datapoint [0.2] was greater than the threshold (0.01).';
+  mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: `${NAME}-target-5xx-rate`, StateValue: 'ALARM', StateReason: reason },
+      { AlarmName: `${NAME}-unhealthy-hosts`, StateValue: 'OK', StateReason: 'Threshold not crossed' },
+    ],
+  });
+  const status = await awsStatus(recordingIO(), mocks.clients, ENV, RECORD);
+  const asked = mocks.cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input.AlarmNames;
+  assert.equal(asked, [`${NAME}-target-5xx-rate`, `${NAME}-unhealthy-hosts`, `${NAME}-target-p99`]);
+  assert.equal(findDrift(RECORD, status, { url: `${RECORD.url}health`, result: '200', ok: true }), [
+    `alarm ${NAME}-target-5xx-rate is in ALARM: ${reason}`,
+  ]);
 });
 
 Status(

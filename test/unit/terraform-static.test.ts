@@ -4,6 +4,7 @@
 // configuration. Everything about planned values lives in the tftest files.
 
 import * as assert from 'uvu/assert';
+import { ALARM_SUFFIXES } from '../../pipeline/targets/aws/alarms.ts';
 import { suite } from '../support/suite.ts';
 import { loadStack, resource, resourcesOf, securityGroupRules, type Block, type Stack } from '../helpers/terraform.ts';
 
@@ -60,6 +61,15 @@ Static('the outputs the runner and the README rely on exist and are described', 
     assert.ok(output, `output ${name} is missing`);
     assert.type(output?.description, 'string', `output ${name} has no description`);
   }
+});
+
+Static('the alarm names status.ts asks CloudWatch for are the ones alarms.tf gives the stack', ({ stack }) => {
+  const alarms = stack.resources.get('aws_cloudwatch_metric_alarm') ?? new Map<string, Block>();
+  const names = [...alarms.values()].map((alarm) => {
+    const block = Array.isArray(alarm) ? (alarm[0] as Block) : alarm;
+    return String(block.alarm_name).replace('${var.name}-', '');
+  });
+  assert.equal(names.sort(), [...ALARM_SUFFIXES].sort());
 });
 
 Static('the single main resources are named this', ({ stack }) => {

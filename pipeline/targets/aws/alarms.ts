@@ -10,6 +10,19 @@ import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwa
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
 
+/**
+ * The alarms terraform/alarms.tf gives a stack, by name suffix. The refresh wait takes the
+ * names from Terraform's alarm_names output; status.ts, which runs no Terraform, asks
+ * CloudWatch for these (the p99 alarm exists only with rollout.max_p99_ms; a name that
+ * does not exist is simply not in the answer). test/unit/terraform-static.test.ts keeps
+ * the two in step.
+ */
+export const ALARM_SUFFIXES = ['target-5xx-rate', 'unhealthy-hosts', 'target-p99'] as const;
+
+export function stackAlarmNames(stack: string): string[] {
+  return ALARM_SUFFIXES.map((suffix) => `${stack}-${suffix}`);
+}
+
 export interface AlarmState {
   name: string;
   /** OK, ALARM or INSUFFICIENT_DATA. */

@@ -2,7 +2,7 @@
 // image each one booted and its target health in the ALB's target group (reason code and
 // description), the load balancer's state, the deployed AMI's tags; and, for
 // status.ts --logs, each instance's console output and the target-health reasons.
-// Alarms in ALARM are not read here yet: the CloudWatch alarms are being added separately.
+// And the stack's CloudWatch alarms that are in ALARM.
 
 import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
@@ -18,6 +18,7 @@ import type {
   TargetStatus,
 } from '../../operate/observed.ts';
 import type { DeploymentRecord } from '../../state/record.ts';
+import { describeAlarms, stackAlarmNames } from './alarms.ts';
 import { callAws } from './call.ts';
 import type { AwsClients } from './clients.ts';
 import { isAwsErrorCode } from './errors.ts';
@@ -35,10 +36,11 @@ export async function awsStatus(
   record: DeploymentRecord | undefined,
 ): Promise<TargetStatus> {
   const name = stackName(env);
-  const [group, loadBalancer, image] = await Promise.all([
+  const [group, loadBalancer, image, alarms] = await Promise.all([
     describeGroup(io, clients, name),
     describeLoadBalancer(io, clients, name),
     record ? imageDetails(io, clients, record.image) : Promise.resolve(undefined),
+    describeAlarms(clients, stackAlarmNames(name), io),
   ]);
   const members = group?.Instances ?? [];
   const ids = members.map((member) => member.InstanceId).filter((id): id is string => Boolean(id));
@@ -71,6 +73,7 @@ export async function awsStatus(
     instances,
     loadBalancer,
     desired: group?.DesiredCapacity ?? env.instances.desired,
+    alarms: alarms.filter((alarm) => alarm.state === 'ALARM').map(({ name, reason }) => ({ name, reason })),
   };
 }
 
