@@ -176,7 +176,7 @@ export async function runCommand<C extends object>(
 }
 
 /** The parsed flags, or the exit code once --help, --version or a bad flag has been answered. */
-function parseOrAnswer(spec: CommandSpec, argv: readonly string[], streams: Streams): ParsedArgs | number {
+export function parseOrAnswer(spec: CommandSpec, argv: readonly string[], streams: Streams): ParsedArgs | number {
   let args: ParsedArgs;
   try {
     args = parseArgs(spec, argv);
@@ -339,6 +339,13 @@ function errorMessage(error: unknown): string {
 
 function describeError(error: unknown): string {
   return formatMessage('error', errorMessage(error), isBakeryError(error) ? error.details : []);
+}
+
+/** Writes an error for a person; a stack trace only for a bug (an error that is not bakery's). Returns its exit code. */
+export function writeError(error: unknown, streams: Pick<Streams, 'err'>): number {
+  streams.err.write(`${describeError(error)}\n`);
+  if (!isBakeryError(error) && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`);
+  return exitCodeOf(error);
 }
 
 /** Sets the exit code from a command's result; the one place that decides it. */

@@ -6,8 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateDirOf, stageIO, type RunContext } from '../context.ts';
-import { EXIT, InterruptedError, UsageError, exitCodeOf, isBakeryError } from '../errors.ts';
-import { bakeryVersion } from '../install.ts';
+import { EXIT, InterruptedError, UsageError } from '../errors.ts';
 import { findDrift, type UrlCheck } from '../operate/drift.ts';
 import { formatHistory, formatStatus, newestEntries } from '../operate/format.ts';
 import type { LogQuery } from '../operate/observed.ts';
@@ -22,8 +21,8 @@ import { readHistory } from '../state/history.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import { createTarget } from '../targets/index.ts';
 import type { AnyTarget } from '../targets/target.ts';
-import { STATUS_SPEC, formatHelp, parseArgs, type ParsedArgs } from './flags.ts';
-import { loadSession, processStreams, type Session, type Streams } from './session.ts';
+import { STATUS_SPEC, type ParsedArgs } from './flags.ts';
+import { loadSession, parseOrAnswer, processStreams, writeError, type Session, type Streams } from './session.ts';
 
 const DEFAULT_HISTORY = 10;
 const DEFAULT_LOG_LINES = 100;
@@ -74,16 +73,9 @@ function quietReporter(streams: Streams): Reporter {
 
 export async function statusCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
   const reporter = quietReporter(streams);
+  const args = parseOrAnswer(STATUS_SPEC, argv, streams);
+  if (typeof args === 'number') return args;
   try {
-    const args = parseArgs(STATUS_SPEC, argv);
-    if (args.flags.has('help')) {
-      streams.out.write(formatHelp(STATUS_SPEC));
-      return EXIT.ok;
-    }
-    if (args.flags.has('version')) {
-      streams.out.write(`bakery ${bakeryVersion()}\n`);
-      return EXIT.ok;
-    }
     const mode = statusMode(args);
     const { session, root } = await loadSession(args, args.positionals[0] ?? 'local', reporter, streams);
     const stateDir = stateDirOf(root, session.env.name);
@@ -99,10 +91,7 @@ export async function statusCommand(argv: readonly string[], streams: Streams = 
         : showStatus(target, context, json, streams),
     );
   } catch (error) {
-    const details = isBakeryError(error) ? error.details : [];
-    streams.err.write(`${formatMessage('error', error instanceof Error ? error.message : String(error), details)}\n`);
-    if (!isBakeryError(error) && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`);
-    return exitCodeOf(error);
+    return writeError(error, streams);
   }
 }
 
