@@ -146,7 +146,12 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'prune',
       title: 'Prune old images',
       run: async (results, { io }) => {
-        const history = await readHistory(context.stateDir);
+        // Without the history nothing says which images are the way back: keep them all.
+        const history = await readHistory(context.stateDir).catch((error: unknown) => {
+          io.warn(`kept every image: the deploy history could not be read (${String(error)})`);
+          return undefined;
+        });
+        if (!history) return;
         const removed = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
         if (removed.length > 0) io.info(`removed ${removed.length} old image(s)`, removed);
       },
