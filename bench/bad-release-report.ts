@@ -73,7 +73,7 @@ export function renderBadReleaseMarkdown(result: BadReleaseResult): string {
     `A release whose \`/health\` answers 200 and whose \`/\` answers 500, deployed onto ${settings.desired} good instances ` +
       `under ${settings.load.concurrency} request loops (${settings.load.pauseMs} ms pause), load kept on ${settings.tailS} s after each deploy. ` +
       `bakery: canary of ${settings.canary.instances} for ${settings.canary.bake_s} s, max_error_rate ${settings.maxErrorRate} ` +
-      `(share ${canaryShare(settings).toFixed(3)}); then naive: \`--rebake --strategy recreate\` onto the same good fleet.`,
+      `(share ${canaryShare(settings).toFixed(3)}); then naive: \`--strategy recreate\` (no canary; the bad image bakery baked is reused) onto the same good fleet.`,
     '',
     renderGoalTable(result.goals),
     '',

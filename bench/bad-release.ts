@@ -1,6 +1,6 @@
 // `npm run bench -- --scenario bad-release`: a release whose /health answers 200 but
 // whose / answers 500, deployed under load by bakery (rolling, canary first) and then
-// by the naive pipeline (--rebake --strategy recreate), onto the same good fleet.
+// by the naive pipeline (--strategy recreate, no canary), onto the same good fleet.
 // bakery's canary takes its share of the traffic for at most bake_s, is judged on
 // HAProxy's counters and removed (deploy exits 1, the old version keeps serving); the
 // naive pipeline passes the health checks and puts the bad release in front of
@@ -204,7 +204,7 @@ export function badReleaseGoals(
     row(
       'share of traffic that saw the bad release while it served',
       (r) => r.exposure.badShareWhileServing,
-      `≈ ${share} (the canary's share); naive: everything after the switch`,
+      `— (reported: bakery ≈ ${share}, the canary's share; naive 1, everything after the switch)`,
     ),
     row(
       `share of requests failing ${settings.tailS} s after the deploy`,

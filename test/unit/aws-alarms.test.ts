@@ -118,6 +118,29 @@ Alarms('a rollback names the alarm that fired, its reason, and the refresh reaso
   assert.ok(io.infos.includes(`alarm ${FIVE_XX}: OK → ALARM: ${BREACH}`));
 });
 
+Alarms('a rollback after two alarms fired names both', async ({ mocks }) => {
+  mocks.autoscaling.on(DescribeInstanceRefreshesCommand).resolves(ROLLED_BACK);
+  mocks.cloudwatch
+    .on(DescribeAlarmsCommand)
+    .resolves({ MetricAlarms: [alarm(FIVE_XX, 'ALARM', BREACH), alarm(UNHEALTHY, 'ALARM', 'hosts down')] });
+  const io = recordingIO();
+  const error = (await waitForRefresh(io, {
+    clients: mocks.clients,
+    asgName: 'demo-staging',
+    refreshId: 'r1',
+    pollMs: 1,
+    deadlineMs: 5_000,
+    alarmNames: NAMES,
+  }).catch((e: unknown) => e)) as DeployError;
+  assert.match(error.message, `ended RollbackSuccessful after alarms ${FIVE_XX}, ${UNHEALTHY} fired: `);
+  assert.equal(error.details.slice(0, 2), [
+    `alarm ${FIVE_XX} fired at 2026-12-02T14:02:00.000Z: ${BREACH}`,
+    `alarm ${UNHEALTHY} fired at 2026-12-02T14:02:00.000Z: hosts down`,
+  ]);
+  // Already in ALARM at the first look: said as such, not as a change.
+  assert.equal(io.infos, [`alarm ${FIVE_XX} is ALARM: ${BREACH}`, `alarm ${UNHEALTHY} is ALARM: hosts down`]);
+});
+
 Alarms('a rollback no alarm explains keeps the refresh reason alone', async ({ mocks }) => {
   mocks.autoscaling.on(DescribeInstanceRefreshesCommand).resolves(ROLLED_BACK);
   mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [alarm(FIVE_XX, 'OK'), alarm(UNHEALTHY, 'OK')] });

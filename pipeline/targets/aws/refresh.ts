@@ -154,7 +154,7 @@ function alarmVerdict(watch: AlarmWatch): { headline: string; lines: string[] } 
   if (watch.fired.length === 0) return { headline: '', lines: [] };
   const names = watch.fired.map((alarm) => alarm.name).join(', ');
   return {
-    headline: ` after alarm ${names} fired`,
+    headline: ` after alarm${watch.fired.length > 1 ? 's' : ''} ${names} fired`,
     lines: watch.fired.map(describeFiredAlarm),
   };
 }
