@@ -4,7 +4,7 @@
 import * as assert from 'uvu/assert';
 import { describeCheck, parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
 import type { Instance } from '../../pipeline/targets/local/instances.ts';
-import { planFleet } from '../../pipeline/targets/local/rollout.ts';
+import { isUnsettled, planFleet } from '../../pipeline/targets/local/rollout.ts';
 import { suite } from '../support/suite.ts';
 
 const NO_TRAFFIC = {
@@ -34,6 +34,16 @@ function server(name: string, status: string): ServerState {
 }
 
 const Fleet = suite('planFleet');
+
+Fleet('a server HAProxy has not checked since it (re)started is not decided yet, nor one between states', () => {
+  // As `show stat` reads right after a restarted LB loads its saved servers.
+  assert.ok(isUnsettled({ ...server('a', 'UP 1/2'), checkStatus: 'INI' }));
+  assert.ok(isUnsettled({ ...server('a', 'DOWN'), checkStatus: 'INI' }));
+  assert.ok(isUnsettled(server('a', 'DOWN 1/2')), 'going up');
+  assert.ok(isUnsettled(server('a', 'UP 1/3')), 'going down');
+  assert.not.ok(isUnsettled(server('a', 'UP')));
+  assert.not.ok(isUnsettled({ ...server('a', 'DOWN'), checkStatus: 'L7STS' }), 'checked and failed is decided');
+});
 
 Fleet('keeps running, UP instances on the wanted image, up to desired', () => {
   const fleet = planFleet(

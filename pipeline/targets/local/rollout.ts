@@ -39,6 +39,40 @@ export function planFleet(instances: Instance[], servers: ServerState[], image: 
   return { keep, retire: instances.filter((instance) => !kept.has(instance.name)) };
 }
 
+/**
+ * A server whose health is still being decided: HAProxy just (re)started and has not
+ * checked it yet (check status INI), or it is between states ("UP 1/2", "DOWN 1/2").
+ */
+export function isUnsettled(server: ServerState): boolean {
+  return server.checkStatus === 'INI' || /^(UP|DOWN) \d+\/\d+$/.test(server.status);
+}
+
+/**
+ * The load balancer's servers once their health is decided. Right after the LB was
+ * repaired (restarted, recreated with its saved servers) every server starts unchecked:
+ * planning then would take healthy instances for failed ones and replace them. Waits at
+ * most as long as the checks need to bring a server up or down (rise or fall checks).
+ */
+async function settledServerStates(io: StageIO, scope: LocalScope): Promise<ServerState[]> {
+  const { health } = scope.env;
+  const checks = Math.max(health.healthy_threshold, health.unhealthy_threshold) + 1;
+  const result = await pollUntil(io, {
+    what: 'the load balancer to check its servers',
+    deadlineMs: checks * health.interval_s * 1000 + 2000,
+    intervalMs: POLL_MS,
+    attempt: async () => {
+      const servers = await serverStates(io, scope.names.lb);
+      const unsettled = servers.filter(isUnsettled);
+      return unsettled.length === 0
+        ? { done: true, value: servers }
+        : { done: false, status: `waiting for the first health checks of ${unsettled.map((s) => s.name).join(', ')}` };
+    },
+    onStatus: (status) => io.progress(status),
+  });
+  // Undecided at the deadline: plan with what the load balancer says now.
+  return result.done ? result.value : serverStates(io, scope.names.lb);
+}
+
 /** Replaces what the plan retires; skips when every wanted instance already runs the image and is UP. */
 export async function rollout(
   io: StageIO,
@@ -46,9 +80,9 @@ export async function rollout(
   image: ImageRef,
   strategy: RolloutStrategy,
 ): Promise<RolloutResult> {
-  const { env, names } = scope;
+  const { env } = scope;
   const instances = await listInstances(io, scope);
-  const servers = await serverStates(io, names.lb);
+  const servers = await settledServerStates(io, scope);
   const fleet = planFleet(instances, servers, image, env.instances.desired);
   const needed = env.instances.desired - fleet.keep.length;
   const kept = fleet.keep.map((instance) => instance.name);
