@@ -193,17 +193,22 @@ Own('an ASGI app (FastAPI on Uvicorn) is deployed the same way', async (context)
   assert.is(body.hello, 'asgi');
   assert.match(body.client, /^\d+\.\d+\.\d+\.\d+$/);
   assert.is.not(body.client, '203.0.113.9');
-  const [instance] = await instanceNames(ASGI.app);
-  const journal = await dockerText([
-    'exec',
-    instance as string,
-    'journalctl',
-    '--no-pager',
-    '-u',
-    `${ASGI.app}.service`,
-  ]);
-  assert.match(journal, `bakery.access: method=GET path=/ status=200 duration_ms=`);
-  assert.match(journal, `client=${body.client}`);
+  // HAProxy may have sent the request to any instance: read every instance's journal,
+  // for a few seconds, as journald may write the line a moment later.
+  let line: string | undefined;
+  for (let attempt = 0; attempt < 20 && !line; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+    const journals: string[] = [];
+    for (const instance of await instanceNames(ASGI.app)) {
+      journals.push(await dockerText(['exec', instance, 'journalctl', '--no-pager', '-u', `${ASGI.app}.service`]));
+    }
+    line = journals
+      .join('\n')
+      .split('\n')
+      .find((entry) => entry.includes('bakery.access: method=GET path=/ status=200 duration_ms='));
+  }
+  assert.ok(line, 'one access-log line for the request, in the journal');
+  assert.match(line as string, `client=${body.client}`);
 });
 
 Own(
