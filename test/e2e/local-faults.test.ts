@@ -1,7 +1,8 @@
 // Faults on the local target, as an operator's bad night brings them (issue 14), with
 // the real Packer, Ansible, Docker engine, HAProxy and service: a full .deploy/, a
-// runner killed during a bake, the load balancer killed under load, and a record that
-// cannot be written after a healthy rollout. Bounded in time; loopback and
+// runner killed during a bake, releases that never become healthy followed by a good
+// one (and the way back to the first), the load balancer killed under load, and a
+// record that cannot be written after a healthy rollout. Bounded in time; loopback and
 // the project's own containers only. Failed requests per scenario are printed.
 
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -11,12 +12,13 @@ import { execa } from 'execa';
 import { Agent, request } from 'undici';
 import * as assert from 'uvu/assert';
 import { createProject, dockerText, leftovers, spawnEntry, type TempProject } from '../helpers/local-project.ts';
-import type { LoadLoop } from '../helpers/load.ts';
+import { startLoad, type LoadLoop } from '../helpers/load.ts';
 import { suite } from '../support/suite.ts';
 
 const APP = 'e2e-faults';
 const PORT = 18300;
 const DEADLINE_S = 90;
+const FAILING_DEADLINE_S = 30;
 
 interface Summary {
   ok: boolean;
@@ -41,6 +43,11 @@ async function containerIds(role: 'instance' | 'lb' | 'builder'): Promise<string
     `label=bakery.role=${role}`,
   ]);
   return out.split('\n').filter(Boolean).sort();
+}
+
+async function imageExists(id: string): Promise<boolean> {
+  const { exitCode } = await execa('docker', ['image', 'inspect', id], { reject: false });
+  return exitCode === 0;
 }
 
 async function filesNamed(dir: string, pattern: RegExp): Promise<string[]> {
@@ -90,10 +97,13 @@ const measured: string[] = [];
 const faults = suite<{
   project: TempProject;
   good?: string;
+  goodAgain?: string;
+  failed: string[];
   traffic?: LoadLoop | undefined;
 }>('faults on the local target');
 
 faults.before(async (context) => {
+  context.failed = [];
   context.project = await createProject({
     app: APP,
     port: PORT,
@@ -164,6 +174,65 @@ faults('a runner killed during a bake leaks its builder; the next deploy removes
   context.good = summaryOf(result.stdout).image;
   assert.ok(context.good);
 });
+
+faults(
+  'two releases that never become healthy do not cost the last good image: a good one after them prunes them, and the way back works',
+  async (context) => {
+    // A crash loop on a loaded machine may never reach systemd's start limit (20 starts in
+    // 60 s): then the rollout waits health.deadline_s, so the failing releases get a short one.
+    await context.project.edit('deploy.yaml', (text) =>
+      text.replace(`deadline_s: ${DEADLINE_S}`, `deadline_s: ${FAILING_DEADLINE_S}`),
+    );
+    const traffic = startLoad(context.project.url, { concurrency: 2, pauseMs: 20, maxMs: 8 * 60_000 });
+    context.traffic = traffic;
+    for (const code of [3, 4]) {
+      // Imports and starts, but its health check fails: an image that never becomes healthy.
+      await context.project.edit('service/bakery_service/health.py', (text) =>
+        text.replace(/return \{"status": "[^"]*"\}(, 500)?/, `return {"status": "broken-${code}"}, 500`),
+      );
+      const started = Date.now();
+      const result = await context.project.deploy('--json');
+      const seconds = (Date.now() - started) / 1000;
+      assert.is(result.exitCode, 1, result.stderr);
+      const how = /the new image (failed for good|did not become healthy within \d+ s)/.exec(result.stderr)?.[1];
+      assert.ok(how, result.stderr.slice(-3000));
+      assert.match(result.stderr, /previous instance\(s\) keep serving/);
+      const failedImage = summaryOf(result.stdout).image as string;
+      assert.ok(failedImage && failedImage !== context.good);
+      context.failed.push(failedImage);
+      measured.push(
+        `never-healthy release ${context.failed.length}: exit 1 after ${seconds.toFixed(0)} s (${how}), the previous release kept serving`,
+      );
+    }
+    await context.project.edit('deploy.yaml', (text) =>
+      text.replace(`deadline_s: ${FAILING_DEADLINE_S}`, `deadline_s: ${DEADLINE_S}`),
+    );
+    // A good release again, with a different image.
+    await context.project.edit('service/bakery_service/health.py', (text) =>
+      text.replace(/return \{"status": "[^"]*"\}, 500/, 'return {"status": "ok again"}'),
+    );
+    const result = await context.project.deploy('--json');
+    assert.is(result.exitCode, 0, result.stderr);
+    context.goodAgain = summaryOf(result.stdout).image as string;
+    assert.ok(context.goodAgain !== context.good);
+    assert.match(result.stderr, /removed 2 old image\(s\)/);
+    assert.match(result.stderr, /never healthy/);
+    for (const id of context.failed) assert.not.ok(await imageExists(id), `never-healthy ${id} was pruned`);
+    assert.ok(await imageExists(context.good as string), 'the last good image before them is kept');
+
+    const back = await context.project.deploy('--json', '--image', context.good as string);
+    assert.is(back.exitCode, 0, back.stderr);
+    assert.is(summaryOf(back.stdout).image, context.good);
+    const load = await traffic.stop();
+    context.traffic = undefined;
+    measured.push(
+      `two never-healthy releases, a good one, rollback to the first: ${load.failed} of ${load.total} requests failed${load.failures.length > 0 ? ` (${load.failures.slice(0, 3).join('; ')})` : ''}`,
+    );
+    const page = await request(context.project.url);
+    assert.is(page.statusCode, 200);
+    await page.body.dump();
+  },
+);
 
 faults(
   'the load balancer killed under load: the next deploy brings it back with its servers, no 503, same instances',
