@@ -9,6 +9,7 @@ BASE_IMAGE="${BAKERY_BASE_IMAGE:-bakery-base:bookworm}"
 PACKAGES=(
   docker.io packer ansible ansible-lint yamllint debootstrap iproute2 git ca-certificates curl unzip
   python3-flask python3-waitress python3-pytest
+  qemu-system-x86 qemu-utils parted openssh-client
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }
