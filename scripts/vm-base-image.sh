@@ -9,7 +9,8 @@
 # "admin" user with password-less sudo, as on Debian's AMI. Nothing is
 # downloaded but Debian's packages.
 #
-# Cached by its inputs (this script, the suite, the mirror): the directory is
+# Cached by its inputs (this script, the suite, the mirror) for a week at most
+# (it carries that day's updates): the directory is
 #   ${BAKERY_VM_CACHE:-~/.cache/bakery/vm}/<sha256 of the inputs, 16 hex>/
 #     base.qcow2        the disk (4 GiB virtual, one ext4 partition)
 #     id_ed25519[.pub]  the build key, authorized for admin
@@ -46,7 +47,9 @@ key="$(
   } | sha256sum | cut -c1-16
 )"
 dir="$cache_root/$key"
-if [ -f "$dir/base.qcow2" ] && [ -f "$dir/id_ed25519" ]; then
+# Also rebuilt once a week: the disk carries the security updates of its day.
+max_age_days="${BAKERY_VM_BASE_MAX_AGE_DAYS:-7}"
+if [ -f "$dir/id_ed25519" ] && [ -n "$(find "$dir/base.qcow2" -mtime -"$max_age_days" 2>/dev/null)" ]; then
   say "cached: $dir"
   printf '%s\n' "$dir"
   exit 0
@@ -80,7 +83,39 @@ if ! DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase \
 fi
 say "debootstrap done after $((SECONDS - started)) s"
 
+# The release's updates and security fixes, from the same sources the playbook
+# writes (roles/base): applied here at native speed, so the bake's full upgrade
+# in the VM, under software emulation where KVM does not work, finds nothing
+# to do (a kernel update alone costs minutes there).
+security_mirror="${BAKERY_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+rm -f "$rootfs/etc/apt/sources.list"
+cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: $mirror
+Suites: $suite $suite-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $security_mirror
+Suites: $suite-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+mount -t proc proc "$rootfs/proc"
+mount -t sysfs sysfs "$rootfs/sys"
+mount --bind /dev "$rootfs/dev"
+if ! chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive sh -c \
+  'apt-get update -q && apt-get full-upgrade -y -q --no-install-recommends && apt-get autoremove -y -q --purge' \
+  >"$work/upgrade.log" 2>&1; then
+  tail -n 30 "$work/upgrade.log" >&2
+  exit 1
+fi
+umount "$rootfs/dev" "$rootfs/sys" "$rootfs/proc"
+say "updates applied after $((SECONDS - started)) s"
+
 root_uuid="$(cat /proc/sys/kernel/random/uuid)"
+# The newest kernel (debootstrap's and, after the updates, maybe a newer one).
 kernel="$(cd "$rootfs/boot" && ls vmlinuz-* | sort -V | tail -n 1)"
 initrd="initrd.img-${kernel#vmlinuz-}"
 [ -f "$rootfs/boot/$initrd" ] || {
