@@ -2,6 +2,8 @@
 #
 #   amazon-ebs.app  an AMI for the aws target, from the official Debian 12 AMI
 #   docker.app      a Docker image for the local target, from a Debian 12 image
+#   qemu.app        a qcow2 from a VM with its own kernel: the AMI's stand-in
+#                   where no cloud is reachable (test:vm bakes and boots it)
 #
 # Both run the same Ansible playbook (../ansible/playbook.yml), so what is
 # tested locally is what ships to AWS. Pick one with
@@ -141,10 +143,63 @@ source "docker" "app" {
   )
 }
 
+# The AMI's stand-in on a machine with no cloud: a VM with its own kernel under
+# qemu, booted from the Debian 12 disk scripts/vm-base-image.sh makes (kernel,
+# GRUB, systemd, sshd, the admin user with sudo, as on Debian's AMI). The same
+# playbook then takes the VM's branches (kernel command line, AppArmor, sysctl,
+# SSH masked, the smoke test), because the facts say "own kernel", not because
+# of this source's name. The result is a standalone qcow2.
+source "qemu" "app" {
+  iso_url          = var.qemu_base_disk
+  iso_checksum     = "none"
+  disk_image       = true
+  use_backing_file = false
+  format           = "qcow2"
+  # The base disk's size: its one partition does not grow.
+  disk_size       = "4096M"
+  disk_interface  = "virtio"
+  net_device      = "virtio-net"
+  accelerator     = var.qemu_accelerator
+  cpus            = var.qemu_cpus
+  memory          = 1024
+  headless        = true
+  skip_compaction = true
+
+  output_directory = var.qemu_output_directory
+  vm_name          = "${var.app_name}-${var.environment}-${substr(var.fingerprint, 0, 12)}.qcow2"
+
+  # Loopback only: user-mode networking forwards 127.0.0.1:<port> (bakery's
+  # own range) to the VM's SSH server. No VNC: there is nothing to type, GRUB
+  # boots the disk with no menu.
+  host_port_min = 18380
+  host_port_max = 18389
+  disable_vnc   = true
+  boot_wait     = "1s"
+  # Packer 1.6.6 forwards the port on every interface and still starts a VNC
+  # server: these replace its -netdev and -vnc arguments. The serial console
+  # (kernel, systemd) goes to a file for when a boot goes wrong.
+  qemuargs = [
+    ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
+    ["-vnc", "none"],
+    ["-serial", "file:${var.qemu_output_directory}.serial.log"],
+  ]
+
+  communicator         = "ssh"
+  ssh_username         = var.ssh_username
+  ssh_private_key_file = var.qemu_ssh_private_key_file
+  # Packer reads the key file while validating: without one (a template check
+  # with no base disk made yet) the agent's keys are the fallback.
+  ssh_agent_auth   = var.qemu_ssh_private_key_file == ""
+  ssh_timeout      = var.qemu_ssh_timeout
+  shutdown_command = "sudo systemctl poweroff"
+  shutdown_timeout = "5m"
+}
+
 build {
   sources = [
     "source.amazon-ebs.app",
     "source.docker.app",
+    "source.qemu.app",
   ]
 
   # IMDSv2 (session tokens required) on the builder instance. Packer 1.6.6's

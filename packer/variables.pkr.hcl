@@ -245,3 +245,58 @@ variable "app_source_revision" {
     error_message = "The app_source_revision must be empty or a full git commit id."
   }
 }
+
+# --- qemu ---------------------------------------------------------------------
+# The qemu.app source is the AMI's stand-in on a machine with no cloud: a VM with
+# a real kernel, booted from the disk scripts/vm-base-image.sh makes.
+
+variable "qemu_base_disk" {
+  type        = string
+  description = "Base disk of the VM bake (qcow2), as made by scripts/vm-base-image.sh: Debian 12 with a kernel, GRUB, sshd and the admin user."
+  default     = "vm-base/base.qcow2"
+
+  validation {
+    condition     = regex_replace(var.qemu_base_disk, "^.+[.]qcow2$", "") == ""
+    error_message = "The qemu_base_disk must be the path of a .qcow2 file."
+  }
+}
+
+variable "qemu_ssh_private_key_file" {
+  type        = string
+  description = "Private key Packer connects to the VM with as ssh_username (the build key scripts/vm-base-image.sh authorizes); empty means the keys of a running ssh-agent."
+  default     = ""
+}
+
+variable "qemu_accelerator" {
+  type        = string
+  description = "qemu accelerator: kvm where the kernel boots under it, tcg (software emulation) otherwise (pipeline/bake/accelerator.ts decides)."
+  default     = "kvm"
+
+  validation {
+    condition     = contains(["kvm", "tcg"], var.qemu_accelerator)
+    error_message = "The qemu_accelerator must be kvm or tcg."
+  }
+}
+
+variable "qemu_output_directory" {
+  type        = string
+  description = "Directory the VM bake writes its qcow2 to (must not exist yet)."
+  default     = "output-qemu"
+}
+
+variable "qemu_ssh_timeout" {
+  type        = string
+  description = "How long Packer waits for the VM's SSH server: a boot under software emulation takes a minute or more."
+  default     = "10m"
+}
+
+variable "qemu_cpus" {
+  type        = number
+  description = "Virtual CPUs of the build VM."
+  default     = 2
+
+  validation {
+    condition     = var.qemu_cpus >= 1 && var.qemu_cpus <= 16 && floor(var.qemu_cpus) == var.qemu_cpus
+    error_message = "The qemu_cpus must be an integer from 1 to 16."
+  }
+}

@@ -11,6 +11,8 @@ PACKAGES=(
   python3-flask python3-waitress python3-pytest
   # Debian's pip resolves an app's requirements into wheels for the image's Python (3.11).
   python3-pip
+  # The VM bake (packer qemu.app) and its base disk (scripts/vm-base-image.sh).
+  qemu-system-x86 qemu-utils parted openssh-client
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -48,7 +48,7 @@ Packer('packer validate accepts the template with realistic variables for both s
 });
 
 Packer('packer validate accepts -only=docker.app and -only=amazon-ebs.app', async () => {
-  for (const build of ['docker.app', 'amazon-ebs.app']) {
+  for (const build of ['docker.app', 'amazon-ebs.app', 'qemu.app']) {
     const result = await packer(['validate', `-only=${build}`, `${PACKER_DIR}/`]);
     assert.is(result.code, 0, `packer validate -only=${build} failed:\n${tailOf(result)}`);
   }
@@ -143,11 +143,11 @@ function locals(hcl: Block): Block {
   return Object.assign({}, ...((hcl.locals as Block[] | undefined) ?? [])) as Block;
 }
 
-Template('one unnamed build runs both sources, so -only takes docker.app and amazon-ebs.app', ({ hcl }) => {
+Template('one unnamed build runs every source, so -only takes docker.app, amazon-ebs.app and qemu.app', ({ hcl }) => {
   const builds = hcl.build as Block[];
   assert.is(builds.length, 1);
   assert.is((builds[0] as Block).name, undefined);
-  assert.equal((builds[0] as Block).sources, ['source.amazon-ebs.app', 'source.docker.app']);
+  assert.equal((builds[0] as Block).sources, ['source.amazon-ebs.app', 'source.docker.app', 'source.qemu.app']);
 });
 
 Template(
