@@ -10,9 +10,6 @@ import { docker } from './docker.ts';
 import { LABEL } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
-/** Written by Packer (packer/app.pkr.hcl docker_labels) on every baked image. */
-const GIT_REVISION_LABEL = 'bakery.git_revision';
-
 interface ImageRow {
   id: string;
   fingerprint: string;
@@ -39,7 +36,7 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
     'image',
     'inspect',
     '--format',
-    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${GIT_REVISION_LABEL}"}}`,
+    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${LABEL.gitRevision}"}}`,
     ...ids,
   ]);
   return (
@@ -88,7 +85,7 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
           'image',
           'inspect',
           '--format',
-          `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}|{{index .Config.Labels "${GIT_REVISION_LABEL}"}}`,
+          `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}|{{index .Config.Labels "${LABEL.gitRevision}"}}`,
           id,
         ],
         quiet: true,

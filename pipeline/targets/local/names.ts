@@ -9,6 +9,10 @@ export const LABEL = {
   role: 'bakery.role',
   fingerprint: 'bakery.fingerprint',
   configHash: 'bakery.config-hash',
+  // On images, from packer/app.pkr.hcl's docker_labels.
+  gitRevision: 'bakery.git_revision',
+  bakedAt: 'bakery.baked_at',
+  layer: 'bakery.layer',
 } as const;
 
 export type Role = 'instance' | 'lb' | 'network';

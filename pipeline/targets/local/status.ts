@@ -11,13 +11,6 @@ import { listInstances, type Instance } from './instances.ts';
 import { LABEL, ownerFilters } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
-/** Labels Packer writes on every baked image (packer/app.pkr.hcl docker_labels). */
-const IMAGE_LABELS = {
-  gitRevision: 'bakery.git_revision',
-  bakedAt: 'bakery.baked_at',
-  layer: 'bakery.layer',
-} as const;
-
 export async function localStatus(
   io: StageIO,
   scope: LocalScope,
@@ -69,9 +62,9 @@ async function imageDetails(io: StageIO, id: string): Promise<ImageDetails> {
       [
         '{{.Id}}',
         label(LABEL.fingerprint),
-        label(IMAGE_LABELS.gitRevision),
-        label(IMAGE_LABELS.bakedAt),
-        label(IMAGE_LABELS.layer),
+        label(LABEL.gitRevision),
+        label(LABEL.bakedAt),
+        label(LABEL.layer),
         '{{json .RepoTags}}',
       ].join('|'),
       id,
