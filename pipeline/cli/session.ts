@@ -120,18 +120,8 @@ export async function runCommand<C extends object>(
     historyExtras = hooks.historyFields?.(session, undefined) ?? {};
     const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
     summary.log_dir = logDir;
-    runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
-    const context: RunContext = {
-      root,
-      config: session.config,
-      env: session.env,
-      stateDir,
-      logDir,
-      runner,
-      reporter,
-      signal: interrupts.signal,
-      processEnv: streams.env,
-    };
+    const context = createRunContext(session, { root, stateDir, logDir }, interrupts, reporter, streams);
+    runner = context.runner;
     const target = await createTarget(context);
     const { stages, initial } = hooks.stages(session, context, target);
 
@@ -173,6 +163,25 @@ export async function runCommand<C extends object>(
   }
   if (stdoutLine !== undefined) streams.out.write(`${stdoutLine}\n`);
   return summary.exit_code;
+}
+
+/** What a run's code sees of it, with a process runner logging to `where.logDir` (the caller closes it). */
+export function createRunContext(
+  session: Session,
+  where: { root: string; stateDir: string; logDir: string },
+  interrupts: Interrupts,
+  reporter: Reporter,
+  streams: Streams,
+): RunContext {
+  return {
+    ...where,
+    config: session.config,
+    env: session.env,
+    runner: new ProcessRunner({ logDir: where.logDir, reporter, redactor: new Redactor(streams.env), interrupts }),
+    reporter,
+    signal: interrupts.signal,
+    processEnv: streams.env,
+  };
 }
 
 /** The parsed flags, or the exit code once --help, --version or a bad flag has been answered. */

@@ -14,15 +14,21 @@ import { parseSince } from '../operate/since.ts';
 import type { Reporter } from '../output/events.ts';
 import { formatMessage } from '../output/format.ts';
 import { Interrupts } from '../process/interrupts.ts';
-import { Redactor } from '../process/redact.ts';
-import { ProcessRunner } from '../process/runner.ts';
 import { probeOnce } from '../stages/http-health.ts';
 import { readHistory } from '../state/history.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import { createTarget } from '../targets/index.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { STATUS_SPEC, type ParsedArgs } from './flags.ts';
-import { loadSession, parseOrAnswer, processStreams, writeError, type Session, type Streams } from './session.ts';
+import {
+  createRunContext,
+  loadSession,
+  parseOrAnswer,
+  processStreams,
+  writeError,
+  type Session,
+  type Streams,
+} from './session.ts';
 
 const DEFAULT_HISTORY = 10;
 const DEFAULT_LOG_LINES = 100;
@@ -110,20 +116,10 @@ async function withTarget(
 ): Promise<number> {
   const logDir = await mkdtemp(join(tmpdir(), `bakery-status-${session.env.name}-`));
   const interrupts = new Interrupts().install();
-  const runner = new ProcessRunner({ logDir, reporter, redactor: new Redactor(streams.env), interrupts });
+  const context = createRunContext(session, { root, stateDir, logDir }, interrupts, reporter, streams);
+  const { runner } = context;
   let failed = true;
   try {
-    const context: RunContext = {
-      root,
-      config: session.config,
-      env: session.env,
-      stateDir,
-      logDir,
-      runner,
-      reporter,
-      signal: interrupts.signal,
-      processEnv: streams.env,
-    };
     const code = await use(await createTarget(context), context);
     failed = false;
     return code;
