@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { DeployError, PreflightError } from '../../pipeline/errors.ts';
+import { DeployError, PreflightError, StateFileError } from '../../pipeline/errors.ts';
 import {
   backendConfig,
   formatPlan,
@@ -207,6 +207,24 @@ Terraform(
     }
   },
 );
+
+Terraform('a working copy that cannot be written is a StateFileError naming it, not a raw errno', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'bakery-tf-stage-'));
+  try {
+    const staged = terraformLayout(join(root, 'terraform'), join(root, '.deploy', 'staging'));
+    await mkdir(staged.moduleDir, { recursive: true });
+    await writeFile(join(staged.moduleDir, 'main.tf'), '# main\n');
+    // .deploy/staging is a file: nothing can be created under it (ENOTDIR), as on a broken mount.
+    await mkdir(join(root, '.deploy'));
+    await writeFile(join(root, '.deploy', 'staging'), '');
+    const error = await stageModule(staged, { type: 'local', settings: {} }).catch((e: unknown) => e);
+    assert.instance(error, StateFileError);
+    assert.match((error as StateFileError).message, /could not write Terraform's working copy of the stack/);
+    assert.ok((error as StateFileError).details.includes(`path: ${staged.workDir}`));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
 
 Terraform('an installation without terraform/ says so', async () => {
   const error = await stageModule(terraformLayout('/nonexistent/terraform', '/nonexistent/.deploy/x'), {
