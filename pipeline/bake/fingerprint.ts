@@ -4,10 +4,10 @@
 // packages, a git source's commit), so the same inputs always map to the same image.
 
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
-import { listSourceFiles, readSourceIgnore } from './source-files.ts';
+import { listFiles, listSourceFiles, readSourceIgnore } from './source-files.ts';
 
 /** bakery's own directories that go into every image. */
 export const BAKED_DIRECTORIES = ['ansible', 'packer', 'launcher'] as const;
@@ -33,23 +33,10 @@ export async function listBakedFiles(root: string, appSource: string): Promise<s
 
 async function listBakeryFiles(root: string): Promise<string[]> {
   const files: string[] = [];
-  async function walk(directory: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(directory, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    for (const entry of entries) {
-      const absolute = join(directory, entry.name);
-      const path = relative(root, absolute).split(sep).join('/');
-      if (isIgnored(path, entry.name)) continue;
-      if (entry.isDirectory()) await walk(absolute);
-      else if (entry.isFile()) files.push(path);
-    }
+  for (const directory of BAKED_DIRECTORIES) {
+    const inside = await listFiles(join(root, directory), (path, name) => isIgnored(`${directory}/${path}`, name));
+    files.push(...inside.map((path) => `${directory}/${path}`));
   }
-  for (const directory of BAKED_DIRECTORIES) await walk(join(root, directory));
   return files.sort();
 }
 

@@ -24,8 +24,13 @@ export function isIgnored(name: string, ignore: SourceIgnore): boolean {
   return ignore.names.includes(name) || ignore.suffixes.some((suffix) => name.endsWith(suffix));
 }
 
-/** Every file under `directory` not ignored, as sorted POSIX paths relative to it. Symlinks are skipped. */
-export async function listSourceFiles(directory: string, ignore: SourceIgnore): Promise<string[]> {
+/**
+ * Every file under `directory` that `skip` does not leave out (it sees each entry's POSIX
+ * path relative to `directory` and its name; a skipped directory is not entered), as
+ * sorted POSIX paths relative to `directory`. Symlinks are skipped; a missing directory
+ * has no files.
+ */
+export async function listFiles(directory: string, skip: (path: string, name: string) => boolean): Promise<string[]> {
   const files: string[] = [];
   async function walk(current: string): Promise<void> {
     let entries;
@@ -36,12 +41,18 @@ export async function listSourceFiles(directory: string, ignore: SourceIgnore): 
       throw error;
     }
     for (const entry of entries) {
-      if (isIgnored(entry.name, ignore)) continue;
       const absolute = join(current, entry.name);
+      const path = relative(directory, absolute).split(sep).join('/');
+      if (skip(path, entry.name)) continue;
       if (entry.isDirectory()) await walk(absolute);
-      else if (entry.isFile()) files.push(relative(directory, absolute).split(sep).join('/'));
+      else if (entry.isFile()) files.push(path);
     }
   }
   await walk(directory);
   return files.sort();
+}
+
+/** Every file of the app's source not on the ignore list. */
+export function listSourceFiles(directory: string, ignore: SourceIgnore): Promise<string[]> {
+  return listFiles(directory, (_path, name) => isIgnored(name, ignore));
 }
