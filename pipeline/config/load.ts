@@ -21,6 +21,7 @@ import {
   type ServiceSettings,
 } from './schema.ts';
 import { resolveService, writtenKeys } from './service.ts';
+import { checkSettings } from './settings.ts';
 
 const DEFAULT_BASE_AMI = { owner: '136693071363', name: 'debian-12-amd64-*' };
 
@@ -106,6 +107,7 @@ function normalizeEnvironment(
 ): Environment | undefined {
   const before = issues.length;
   const health = applyHealthDefaults(raw, path, issues);
+  issues.push(...checkSettings(raw.target, raw.service, path));
   const common = {
     name,
     app,

@@ -17,6 +17,7 @@ import {
   type Infer,
   type Schema,
 } from './schema-kit.ts';
+import { envSchema, secretsSchema } from './settings.ts';
 
 export const TARGETS = ['local', 'aws'] as const;
 export type TargetName = (typeof TARGETS)[number];
@@ -165,6 +166,9 @@ export const serviceSchema = object(
     port: integer({ description: PORT_DESCRIPTION, min: 1024, max: 65535, default: 8080 }),
     health_path: string({ ...HEALTH_PATH, default: '/health' }),
     ...appFields,
+    // Per environment only (not in the top-level service): settings differ by environment.
+    env: optional(envSchema),
+    secrets: optional(secretsSchema),
   },
   { description: 'The service inside the image (overrides the top-level service key by key).', defaultToEmpty: true },
 );
@@ -487,6 +491,10 @@ export interface ServiceSettings {
   index_url?: string;
   extra_index_urls: string[];
   packages: string[];
+  /** Runtime variables, delivered at start; never in the fingerprint or the image. */
+  env: Record<string, string>;
+  /** Secret variables by reference (settings.ts); their values are read at deploy (local) or boot (aws). */
+  secrets: Record<string, string>;
 }
 export type HealthSettings = Required<Infer<typeof healthSchema>>;
 export type LocalSettings = Infer<typeof localSchema>;

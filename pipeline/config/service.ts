@@ -101,6 +101,9 @@ export function resolveService(
     ...(merged.index_url === undefined ? {} : { index_url: merged.index_url as string }),
     extra_index_urls: (merged.extra_index_urls as string[] | undefined) ?? [],
     packages: (merged.packages as string[] | undefined) ?? [],
+    // Never shared: the top-level service has no env or secrets (schema.ts).
+    env: own.env ?? {},
+    secrets: own.secrets ?? {},
   };
 }
 
@@ -114,6 +117,8 @@ export function bundledService(port = 8080, health_path = '/health'): ServiceSet
     interface: 'wsgi',
     extra_index_urls: [],
     packages: [],
+    env: {},
+    secrets: {},
   };
 }
 
