@@ -2,6 +2,7 @@
 // stage-bound helpers targets use to run tools and report progress.
 
 import { join } from 'node:path';
+import type { RuntimeSettings } from './config/runtime-settings.ts';
 import type { Config, Environment } from './config/schema.ts';
 import type { Reporter } from './output/events.ts';
 import type { ProcessRunner, ToolResult, ToolRun } from './process/runner.ts';
@@ -15,6 +16,8 @@ export interface DeployOptions {
   /** Deploy the image of the N-th previous successful release (deploy.ts --rollback[=N]). */
   rollback?: number;
   strategy: RolloutStrategy;
+  /** What the instances start with (service.env, secrets), resolved before anything started. */
+  settings: RuntimeSettings;
 }
 
 export interface DestroyOptions {

@@ -1,5 +1,6 @@
 // The deploy command: flags → session → deploy stages → URL on stdout.
 
+import { resolveRuntimeSettings } from '../config/runtime-settings.ts';
 import type { RolloutStrategy } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { parseRollbackDepth } from '../operate/rollback.ts';
@@ -26,13 +27,16 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
     DEPLOY_SPEC,
     argv,
     {
-      beforeLock: async ({ args }) => {
+      beforeLock: async ({ args, config, env }) => {
         rollbackDepth(args);
+        // Here, so that a secret that is not there stops the run before it takes the lock.
+        return { redact: resolveRuntimeSettings(env, config.file, streams.env).secretValues };
       },
-      stages: ({ args }, context, target) => {
+      stages: ({ args, config, env }, context, target) => {
         const image = args.flags.get('image');
         const rollback = rollbackDepth(args);
         const stages = deployStages(context, target, {
+          settings: resolveRuntimeSettings(env, config.file, context.processEnv),
           rebake: args.flags.has('rebake'),
           ...(typeof image === 'string' ? { image } : {}),
           ...(rollback !== undefined ? { rollback } : {}),

@@ -53,8 +53,11 @@ export interface Session {
 }
 
 export interface CommandHooks<C extends object> {
-  /** Runs before the lock is taken (confirmation prompts); may throw UsageError. */
-  beforeLock?(session: Session): Promise<void>;
+  /**
+   * Runs before the lock is taken (confirmation prompts, input only found by looking:
+   * secrets); may throw an InputError. Returns values the run's logs must never show.
+   */
+  beforeLock?(session: Session): Promise<{ redact: readonly string[] } | void>;
   /** The stages and the context they start from. */
   stages(session: Session, context: RunContext, target: AnyTarget): { stages: Stage<C>[]; initial: C };
   /** Fills the summary's command-specific fields from what the stages produced; returns the line for stdout, if any. */
@@ -112,7 +115,7 @@ export async function runCommand<C extends object>(
       return containerExit;
     }
 
-    await hooks.beforeLock?.(session);
+    const redact = (await hooks.beforeLock?.(session))?.redact ?? [];
     const stateDir = stateDirOf(root, session.env.name);
     lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
 
@@ -120,7 +123,7 @@ export async function runCommand<C extends object>(
     historyExtras = hooks.historyFields?.(session, undefined) ?? {};
     const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
     summary.log_dir = logDir;
-    const context = createRunContext(session, { root, stateDir, logDir }, interrupts, reporter, streams);
+    const context = createRunContext(session, { root, stateDir, logDir }, interrupts, reporter, streams, redact);
     runner = context.runner;
     const target = await createTarget(context);
     const { stages, initial } = hooks.stages(session, context, target);
@@ -172,12 +175,14 @@ export function createRunContext(
   interrupts: Interrupts,
   reporter: Reporter,
   streams: Streams,
+  secrets: readonly string[] = [],
 ): RunContext {
+  const redactor = new Redactor(streams.env, [...secrets]);
   return {
     ...where,
     config: session.config,
     env: session.env,
-    runner: new ProcessRunner({ logDir: where.logDir, reporter, redactor: new Redactor(streams.env), interrupts }),
+    runner: new ProcessRunner({ logDir: where.logDir, reporter, redactor, interrupts }),
     reporter,
     signal: interrupts.signal,
     processEnv: streams.env,

@@ -98,7 +98,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       title: 'Provision',
       run: async (results, { io }) => ({ stack: await target.provision(io, image(results), results.facts) }),
       plan: async (results, { io }) => {
-        const plan = await target.plan(io, results.image, results.facts);
+        const plan = await target.plan(io, results.image, results.facts, options.settings);
         return { text: plan.provision, produced: { plan } };
       },
     },
@@ -111,6 +111,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
           required(results.stack, 'stack', 'provision'),
           image(results),
           options.strategy,
+          options.settings,
         );
         if ('skipped' in rollout) task.skip(rollout.skipped);
         return { rollout };

@@ -8,6 +8,7 @@
 //                                              └────────► waitForBackends / explainUnhealthy (verify)
 
 import type { Dispatcher } from 'undici';
+import type { RuntimeSettings } from '../config/runtime-settings.ts';
 import type { RolloutStrategy, RunContext, StageIO } from '../context.ts';
 import type { HistoryEntry } from '../state/history.ts';
 import type { DeploymentRecord } from '../state/record.ts';
@@ -95,9 +96,19 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
   /** Creates or converges the long-lived parts (network/VPC wiring, load balancer) for `image`. */
   provision(io: StageIO, image: ImageRef, facts: Facts): Promise<Stack>;
   /** What provision and rollout would do, for --dry-run; `image` is undefined before a first bake. */
-  plan(io: StageIO, image: ImageRef | undefined, facts: Facts): Promise<ProvisionPlan>;
-  /** Replaces instances on other images with instances on `image`, without dropping requests. */
-  rollout(io: StageIO, stack: Stack, image: ImageRef, strategy: RolloutStrategy): Promise<RolloutResult>;
+  plan(io: StageIO, image: ImageRef | undefined, facts: Facts, settings: RuntimeSettings): Promise<ProvisionPlan>;
+  /**
+   * Replaces instances on other images or settings with instances on `image` started with
+   * `settings`, without dropping requests. (aws: the settings went into the launch
+   * template through provision's Terraform inputs; they are references there.)
+   */
+  rollout(
+    io: StageIO,
+    stack: Stack,
+    image: ImageRef,
+    strategy: RolloutStrategy,
+    settings: RuntimeSettings,
+  ): Promise<RolloutResult>;
 
   /** Waits until the load balancer counts every desired backend healthy, or throws explaining why not. */
   waitForBackends(io: StageIO, stack: Stack, deadline: number): Promise<void>;

@@ -13,10 +13,10 @@ const NO_TRAFFIC = {
   connectionErrors: 0,
   responseErrors: 0,
 };
-const NEW = { id: 'sha256:new', fingerprint: 'f'.repeat(64) };
+const NEW = { image: { id: 'sha256:new', fingerprint: 'f'.repeat(64) }, settingsDigest: 'd1' };
 
-function instance(name: string, imageId: string, running = true): Instance {
-  return { name, imageId, fingerprint: 'f'.repeat(64), running, address: '10.213.0.10' };
+function instance(name: string, imageId: string, running = true, settings = 'd1'): Instance {
+  return { name, imageId, fingerprint: 'f'.repeat(64), settings, running, address: '10.213.0.10' };
 }
 
 function server(name: string, status: string): ServerState {
@@ -73,6 +73,23 @@ Fleet('retires instances on another image even when the fingerprint is the same 
   assert.equal(
     fleet.retire.map((i) => i.name),
     ['a', 'b'],
+  );
+});
+
+Fleet('retires instances on the wanted image started with other settings (env or secrets changed)', () => {
+  const fleet = planFleet(
+    [instance('a', 'sha256:new', true, 'd0'), instance('b', 'sha256:new', true, 'd1')],
+    [server('a', 'UP'), server('b', 'UP')],
+    NEW,
+    2,
+  );
+  assert.equal(
+    fleet.keep.map((i) => i.name),
+    ['b'],
+  );
+  assert.equal(
+    fleet.retire.map((i) => i.name),
+    ['a'],
   );
 });
 

@@ -104,7 +104,7 @@ const upServer = (name: string, status = 'UP'): ServerState =>
 
 const healthy = (name: string, image = RECORD.image) =>
   instanceStatus(
-    { name, fingerprint: 'f', imageId: image, running: true, address: '10.0.0.2' },
+    { name, fingerprint: 'f', imageId: image, settings: '', running: true, address: '10.0.0.2' },
     [upServer(name)],
     true,
   );
@@ -125,12 +125,12 @@ Drift('none when every desired instance serves the deployed image and the URL an
 
 Drift('a stopped instance, a DOWN one with its check, another image: one line each, and the count', () => {
   const stopped = instanceStatus(
-    { name: 'a', fingerprint: 'f', imageId: RECORD.image, running: false, address: '10.0.0.2' },
+    { name: 'a', fingerprint: 'f', imageId: RECORD.image, settings: '', running: false, address: '10.0.0.2' },
     [upServer('a', 'DOWN')],
     true,
   );
   const down = instanceStatus(
-    { name: 'b', fingerprint: 'f', imageId: RECORD.image, running: true, address: '10.0.0.3' },
+    { name: 'b', fingerprint: 'f', imageId: RECORD.image, settings: '', running: true, address: '10.0.0.3' },
     [upServer('b', 'DOWN')],
     true,
   );

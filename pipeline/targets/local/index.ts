@@ -2,6 +2,7 @@
 // aws is deliberate: image ↔ AMI, instance containers ↔ ASG instances, HAProxy ↔ ALB
 // and its target group, the Docker network ↔ the VPC.
 
+import type { RuntimeSettings } from '../../config/runtime-settings.ts';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError, InputError } from '../../errors.ts';
@@ -18,6 +19,7 @@ import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
 import { planFleet, rollout } from './rollout.ts';
 import type { LocalScope } from './scope.ts';
+import { settingsDigest, settingsKeyPath } from './settings.ts';
 import { localLogs, localStatus } from './status.ts';
 import { waitForUp } from './wait.ts';
 
@@ -28,6 +30,8 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
   const scope: LocalScope = { root: BAKERY_ROOT, env, names: localNames(env, context.stateDir) };
   const { names } = scope;
   const url = `http://127.0.0.1:${env.local.port}/`;
+  const settingsDigestFor = (settings: RuntimeSettings, options: { create: boolean }) =>
+    settingsDigest(context.stateDir, settings, options);
 
   return {
     name: 'local',
@@ -63,7 +67,7 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       return { url };
     },
 
-    async plan(io, image) {
+    async plan(io, image, _facts, settings) {
       const instances = await listInstances(io, scope).catch((): Instance[] => []);
       const servers = await serverStates(io, names.lb).catch(() => []);
       const wanted = image ? `image ${image.name ?? image.id}` : 'the image the bake produces';
@@ -73,7 +77,8 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
           provision,
           rollout: `start ${env.instances.desired} instance(s) on the new image, then drain and stop ${instances.length} old one(s)`,
         };
-      const fleet = planFleet(instances, servers, image, env.instances.desired);
+      const settingsDigest = await settingsDigestFor(settings, { create: false });
+      const fleet = planFleet(instances, servers, { image, settingsDigest }, env.instances.desired);
       const needed = env.instances.desired - fleet.keep.length;
       const rolloutText =
         needed === 0 && fleet.retire.length === 0
@@ -82,7 +87,13 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       return { provision, rollout: rolloutText };
     },
 
-    rollout: (io, _stack, image, strategy) => rollout(io, scope, image, strategy),
+    rollout: async (io, _stack, image, strategy, settings) =>
+      rollout(
+        io,
+        scope,
+        { image, settings, settingsDigest: await settingsDigestFor(settings, { create: true }) },
+        strategy,
+      ),
 
     async waitForBackends(io, _stack, deadline) {
       const failure = await waitForUp(io, scope, {
@@ -140,6 +151,7 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         removed.push(`network ${network}`);
       }
       await removeState(names.lbConfigDir, 'the load balancer configuration');
+      await removeState(settingsKeyPath(context.stateDir), 'the settings key');
       return { removed };
     },
   };

@@ -1,11 +1,13 @@
 // Instance containers: the baked image booted with systemd as PID 1, the way an EC2
 // instance boots the AMI. Docker restarts a dead one; systemd restarts a dead service.
 
+import type { RuntimeSettings } from '../../config/runtime-settings.ts';
 import type { StageIO } from '../../context.ts';
 import type { ImageRef } from '../target.ts';
 import { docker, listContainers, type ContainerSummary } from './docker.ts';
 import { LABEL, instanceName, ownerFilters, ownerLabels } from './names.ts';
 import type { LocalScope } from './scope.ts';
+import { copySettingsInto } from './settings.ts';
 
 // What systemd needs to run as PID 1 in a container on this kind of host (cgroup v1):
 // --privileged does not work here, these do.
@@ -31,6 +33,8 @@ export interface Instance {
   fingerprint: string;
   /** Full id (sha256:…) of the image the container runs. */
   imageId: string;
+  /** Which runtime settings it started with (settings.ts settingsDigest); '' for none recorded. */
+  settings: string;
   running: boolean;
   address: string;
 }
@@ -63,23 +67,35 @@ export async function listInstances(
     name: container.name,
     fingerprint: container.labels[LABEL.fingerprint] ?? '',
     imageId: byName.get(container.name)?.imageId ?? '',
+    settings: container.labels[LABEL.settings] ?? '',
     running: container.state === 'running',
     address: byName.get(container.name)?.address ?? '',
   }));
 }
 
+/** What an instance starts with: the image, and the runtime settings with their digest. */
+export interface Launch {
+  image: ImageRef;
+  settings: RuntimeSettings;
+  settingsDigest: string;
+}
+
+/**
+ * Creates the container, copies its settings in, then starts it: the settings are in
+ * place before systemd starts the service, and never in the container's configuration.
+ */
 export async function startInstance(
   io: StageIO,
   scope: LocalScope,
-  image: ImageRef,
+  launch: Launch,
   address: string,
 ): Promise<Instance> {
   const { env, names } = scope;
+  const { image } = launch;
   const name = instanceName(names, image.fingerprint);
   io.progress(`starting ${name} (${address})`);
   await docker(io, [
-    'run',
-    '--detach',
+    'create',
     '--name',
     name,
     '--hostname',
@@ -96,9 +112,26 @@ export async function startInstance(
     ...ownerLabels(env, 'instance'),
     '--label',
     `${LABEL.fingerprint}=${image.fingerprint}`,
+    '--label',
+    `${LABEL.settings}=${launch.settingsDigest}`,
     image.id,
   ]);
-  return { name, fingerprint: image.fingerprint, imageId: image.id, running: true, address };
+  try {
+    await copySettingsInto(io, name, launch.settings);
+    await docker(io, ['start', name]);
+  } catch (error) {
+    // A created container that never started is nobody's: remove it, keep the error.
+    await docker(io, ['rm', '--force', name], { cleanup: true, okExitCodes: [1] }).catch(() => {});
+    throw error;
+  }
+  return {
+    name,
+    fingerprint: image.fingerprint,
+    imageId: image.id,
+    settings: launch.settingsDigest,
+    running: true,
+    address,
+  };
 }
 
 /** Stops gracefully (systemd stops the service, which drains), then removes. */

@@ -8,6 +8,8 @@ export const LABEL = {
   env: 'bakery.env',
   role: 'bakery.role',
   fingerprint: 'bakery.fingerprint',
+  // On instances: a keyed digest of the runtime settings (settings.ts), never a value.
+  settings: 'bakery.settings',
   configHash: 'bakery.config-hash',
   // On images, from packer/app.pkr.hcl's docker_labels.
   gitRevision: 'bakery.git_revision',

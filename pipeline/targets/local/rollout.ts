@@ -8,9 +8,9 @@
 import type { RolloutStrategy, StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 import { pollUntil } from '../../process/poll.ts';
-import type { ImageRef, RolloutResult } from '../target.ts';
+import type { RolloutResult } from '../target.ts';
 import { drainServer, isUp, registerServer, removeServer, serverStates, type ServerState } from './haproxy.ts';
-import { journalTail, listInstances, startInstance, stopInstance, type Instance } from './instances.ts';
+import { journalTail, listInstances, startInstance, stopInstance, type Instance, type Launch } from './instances.ts';
 import { persistServers } from './lb.ts';
 import type { LocalScope } from './scope.ts';
 import { networkBase, pickAddress, takenAddresses } from './network.ts';
@@ -22,17 +22,30 @@ const POLL_MS = 250;
 const DRAIN_TIMEOUT_MS = 30_000;
 
 export interface Fleet {
-  /** Running, on the wanted image and UP: kept as they are (at most desired). */
+  /** Running, on the wanted image with the wanted settings and UP: kept as they are (at most desired). */
   keep: Instance[];
-  /** Everything else: older images, stopped containers, surplus beyond desired. */
+  /** Everything else: older images or settings, stopped containers, surplus beyond desired. */
   retire: Instance[];
 }
 
-/** Decides by image id, not fingerprint: a --rebake gives the same fingerprint a new image. */
-export function planFleet(instances: Instance[], servers: ServerState[], image: ImageRef, desired: number): Fleet {
+/**
+ * Decides by image id, not fingerprint (a --rebake gives the same fingerprint a new
+ * image), and by the settings digest: changed env or secrets replace every instance,
+ * with no bake.
+ */
+export function planFleet(
+  instances: Instance[],
+  servers: ServerState[],
+  wanted: Pick<Launch, 'image' | 'settingsDigest'>,
+  desired: number,
+): Fleet {
   const up = new Set(servers.filter(isUp).map((server) => server.name));
   const healthy = instances.filter(
-    (instance) => instance.imageId === image.id && instance.running && up.has(instance.name),
+    (instance) =>
+      instance.imageId === wanted.image.id &&
+      instance.settings === wanted.settingsDigest &&
+      instance.running &&
+      up.has(instance.name),
   );
   const keep = healthy.slice(0, desired);
   const kept = new Set(keep.map((instance) => instance.name));
@@ -77,17 +90,20 @@ async function settledServerStates(io: StageIO, scope: LocalScope): Promise<Serv
 export async function rollout(
   io: StageIO,
   scope: LocalScope,
-  image: ImageRef,
+  launch: Launch,
   strategy: RolloutStrategy,
 ): Promise<RolloutResult> {
+  const { image } = launch;
   const { env } = scope;
   const instances = await listInstances(io, scope);
   const servers = await settledServerStates(io, scope);
-  const fleet = planFleet(instances, servers, image, env.instances.desired);
+  const fleet = planFleet(instances, servers, launch, env.instances.desired);
   const needed = env.instances.desired - fleet.keep.length;
   const kept = fleet.keep.map((instance) => instance.name);
   if (needed === 0 && fleet.retire.length === 0)
-    return { skipped: `${kept.length} instance(s) already run ${image.name ?? image.id} and are UP` };
+    return {
+      skipped: `${kept.length} instance(s) already run ${image.name ?? image.id} with these settings and are UP`,
+    };
   io.note(
     `rollout (${strategy}): keep ${kept.join(', ') || 'none'}; start ${needed}; retire ${fleet.retire.map((i) => i.name).join(', ') || 'none'}`,
   );
@@ -101,10 +117,10 @@ export async function rollout(
     }
     const canary = strategy === 'rolling' ? canarySize(scope, fleet, servers, needed) : 0;
     if (canary > 0) {
-      started.push(...(await launchHealthy(io, scope, image, canary, before)));
+      started.push(...(await launchHealthy(io, scope, launch, canary, before)));
       await passCanary(io, scope, started, fleet, before);
     }
-    if (needed > canary) started.push(...(await launchHealthy(io, scope, image, needed - canary, before)));
+    if (needed > canary) started.push(...(await launchHealthy(io, scope, launch, needed - canary, before)));
     if (strategy === 'rolling') {
       for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
     }
@@ -177,7 +193,7 @@ async function bestEffort(io: StageIO, what: string, work: () => Promise<void>):
 async function launchHealthy(
   io: StageIO,
   scope: LocalScope,
-  image: ImageRef,
+  launch: Launch,
   count: number,
   before: { instances: Instance[]; servers: ServerState[] },
 ): Promise<Instance[]> {
@@ -192,7 +208,7 @@ async function launchHealthy(
     for (let index = 0; index < count; index++) {
       const address = pickAddress(base, taken);
       taken.add(address);
-      const instance = await startInstance(io, scope, image, address);
+      const instance = await startInstance(io, scope, launch, address);
       started.push(instance);
       await registerServer(io, names.lb, env, instance.name, address);
     }
