@@ -4,12 +4,14 @@
 // FastAPI and Uvicorn from Debian's packages. Loopback and the project's containers only.
 
 import { execFile } from 'node:child_process';
-import { appendFile, cp, mkdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { request } from 'undici';
 import * as assert from 'uvu/assert';
-import { createProject, dockerText, leftovers, type TempProject } from '../helpers/local-project.ts';
+import { createProject, dockerText, leftovers, runEntry, type TempProject } from '../helpers/local-project.ts';
+import { startLoad } from '../helpers/load.ts';
 import { buildWheel, servePackageIndex, type PackageIndex } from '../helpers/package-index.ts';
 import { REPO_ROOT } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
@@ -28,8 +30,11 @@ function baseImage(): string {
   return process.env.BAKERY_BASE_IMAGE ?? 'bakery-base:bookworm';
 }
 
-/** deploy.yaml the way the README tells a new user to write it: the app at the top level. */
-function ownAppYaml(app: string, port: number, service: string[]): string {
+/**
+ * deploy.yaml the way the README tells a new user to write it: the app at the top level,
+ * runtime settings (`envService`) under the environment.
+ */
+function ownAppYaml(app: string, port: number, service: string[], envService: string[] = []): string {
   return [
     `app: ${app}`,
     'service:',
@@ -40,6 +45,7 @@ function ownAppYaml(app: string, port: number, service: string[]): string {
     '    instances: { min: 1, desired: 2, max: 4 }',
     '    health: { deadline_s: 90 }',
     '    rollout: { canary: null }',
+    ...(envService.length > 0 ? ['    service:', ...envService.map((line) => `      ${line}`)] : []),
     '    local:',
     `      port: ${port}`,
     `      base_image: ${baseImage()}`,
@@ -212,6 +218,98 @@ Own('an ASGI app (FastAPI on Uvicorn) is deployed the same way', async (context)
 });
 
 Own(
+  'env and a secret reach the app; changing one rolls the fleet under load with no bake and no failed request; the secret is nowhere',
+  async (context) => {
+    const project = context.wsgi as TempProject;
+    const index = context.index as PackageIndex;
+    const secret = `e2e-secret-${randomBytes(12).toString('hex')}`;
+    const yaml = (style: string) =>
+      ownAppYaml(
+        WSGI.app,
+        WSGI.port,
+        [
+          'source: ./shop',
+          'entrypoint: greeter.wsgi:application',
+          'requirements: requirements.txt',
+          `index_url: ${index.url}`,
+        ],
+        [`env: { GREETING_STYLE: ${style} }`, 'secrets: { API_TOKEN: "env:E2E_SHOP_TOKEN" }'],
+      );
+    const deploy = () =>
+      runEntry('deploy.ts', ['local', '--config', project.config, '--json', '--verbose'], {
+        E2E_SHOP_TOKEN: secret,
+      });
+    const outputs: string[] = [];
+
+    await writeFile(project.config, yaml('formal'));
+    const before = await instanceNames(WSGI.app);
+    const first = await deploy();
+    outputs.push(first.stdout, first.stderr);
+    assert.is(first.exitCode, 0, first.stderr);
+    assert.is(
+      stageStatus(first.stdout, 'bake'),
+      'skipped',
+      'settings are not baked: the image of the last test serves',
+    );
+    assert.is(stageStatus(first.stdout, 'rollout'), 'ok');
+    const started = await instanceNames(WSGI.app);
+    assert.equal(
+      started.filter((name) => before.includes(name)),
+      [],
+      'new settings replace every instance',
+    );
+    const expected = createHash('sha256').update(secret).digest('hex');
+    assert.equal(await settingsOf(project.url), { greeting_style: 'formal', api_token_sha256: expected });
+
+    await writeFile(project.config, yaml('casual'));
+    const load = startLoad(`${project.url}health`, { concurrency: 4, pauseMs: 20 });
+    const changed = await deploy();
+    const traffic = await load.stop();
+    outputs.push(changed.stdout, changed.stderr);
+    assert.is(changed.exitCode, 0, changed.stderr);
+    assert.is(stageStatus(changed.stdout, 'bake'), 'skipped', 'a changed setting bakes nothing');
+    assert.is(stageStatus(changed.stdout, 'rollout'), 'ok', 'a changed setting rolls the fleet');
+    console.log(`settings change under load: ${traffic.total} requests, ${traffic.failed} failed`);
+    assert.ok(traffic.total > 50, `the load ran (${traffic.total} requests)`);
+    assert.is(traffic.failed, 0, traffic.failures.join('\n'));
+    for (let i = 0; i < 4; i++)
+      assert.equal(await settingsOf(project.url), { greeting_style: 'casual', api_token_sha256: expected });
+
+    const same = await deploy();
+    outputs.push(same.stdout, same.stderr);
+    assert.is(stageStatus(same.stdout, 'rollout'), 'skipped', 'the same settings keep the fleet');
+
+    // Nowhere but inside the containers' root-only file: not in .deploy/ (state, logs,
+    // history), not in the output, not in `docker inspect` of anything bakery made.
+    const found = await grepTree(join(project.dir, '.deploy'), secret);
+    assert.equal(found, [], `the secret is in ${found.join(', ')}`);
+    assert.not.ok(
+      outputs.some((text) => text.includes(secret)),
+      'the secret is in a command output',
+    );
+    const containers = (await dockerText(['ps', '-a', '-q', '--filter', `label=bakery.app=${WSGI.app}`])).split('\n');
+    const inspect = await dockerText(['inspect', ...containers.filter(Boolean)]);
+    assert.not.match(inspect, secret, 'docker inspect shows the secret');
+    const [instance] = await instanceNames(WSGI.app);
+    const file = await dockerText(['exec', instance as string, 'stat', '--format', '%a %U', '/etc/bakery/app.env']);
+    assert.is(file, '600 root', 'the settings file is root-only');
+  },
+);
+
+Own('a secret whose variable is not set is bad input naming the key; nothing changes', async (context) => {
+  const project = context.wsgi as TempProject;
+  const before = await instanceNames(WSGI.app);
+  // The config of the last test, run without E2E_SHOP_TOKEN.
+  const result = await runEntry('deploy.ts', ['local', '--config', project.config]);
+  assert.is(result.exitCode, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    'environments.local.service.secrets.API_TOKEN: "env:E2E_SHOP_TOKEN": the variable E2E_SHOP_TOKEN is not set',
+  );
+  assert.equal(await instanceNames(WSGI.app), before, 'the fleet is untouched');
+});
+
+Own(
   'a git source: the commit is baked and shown; the same commit bakes nothing, a new commit bakes anew',
   async (context) => {
     const project = context.wsgi as TempProject;
@@ -288,8 +386,29 @@ async function commitAll(work: string, message: string): Promise<string> {
 }
 
 function bakeStatus(stdout: string): string | undefined {
+  return stageStatus(stdout, 'bake');
+}
+
+function stageStatus(stdout: string, stage: string): string | undefined {
   const summary = JSON.parse(stdout.trim().split('\n').pop() as string) as {
     stages: Array<{ name: string; status: string }>;
   };
-  return summary.stages.find((stage) => stage.name === 'bake')?.status;
+  return summary.stages.find((entry) => entry.name === stage)?.status;
+}
+
+async function settingsOf(url: string): Promise<unknown> {
+  const page = await get(`${url}settings`);
+  assert.is(page.status, 200, page.body);
+  return JSON.parse(page.body);
+}
+
+/** Files under `dir` whose bytes contain `needle`. */
+async function grepTree(dir: string, needle: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    if ((await readFile(path)).includes(needle)) found.push(path);
+  }
+  return found;
 }
