@@ -12,8 +12,14 @@ resource "aws_launch_template" "this" {
   # version; the default version follows so the console shows what runs.
   update_default_version = true
 
-  # The image is complete (baked with Packer and Ansible): no user data, no key pair.
+  # The image is complete (baked with Packer and Ansible): no key pair, and user data only
+  # for the runtime settings (locals.user_data), which are per environment, never baked.
   instance_initiated_shutdown_behavior = "terminate"
+  user_data                            = local.user_data
+
+  iam_instance_profile {
+    arn = aws_iam_instance_profile.instances.arn
+  }
 
   metadata_options {
     http_endpoint = "enabled"

@@ -348,3 +348,37 @@ variable "release_safety" {
     error_message = "release_safety.alarm_email must be an e-mail address (or null)."
   }
 }
+
+variable "service_env" {
+  description = "Environment variables of the service (deploy.yaml's service.env): written to /etc/bakery/app.env by the instances' user data, so a change is a new launch template version and an instance refresh, with no bake. Not secret: user data is readable with ec2:DescribeInstanceAttribute."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.service_env) : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,127}$", name))])
+    error_message = "service_env names must be variable names: letters, digits and _, not starting with a digit."
+  }
+
+  validation {
+    condition     = alltrue([for value in values(var.service_env) : !can(regex("[\n\r]", value))])
+    error_message = "service_env values must be one line each."
+  }
+}
+
+variable "service_secrets" {
+  description = "Secret environment variables of the service (deploy.yaml's service.secrets): variable name to the name of an SSM Parameter Store SecureString. The instances read them at boot with their instance profile, which may read exactly these parameters; their values never pass through Terraform."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.service_secrets) : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,127}$", name))])
+    error_message = "service_secrets names must be variable names: letters, digits and _, not starting with a digit."
+  }
+
+  validation {
+    condition     = alltrue([for parameter in values(var.service_secrets) : can(regex("^(/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$", parameter))])
+    error_message = "service_secrets values must be SSM parameter names such as /shop/prod/api-token."
+  }
+}

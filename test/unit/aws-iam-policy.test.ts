@@ -115,10 +115,28 @@ Policy('service-linked roles can be created only for Auto Scaling and Elastic Lo
   assert.equal(statement?.Condition, {
     StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] },
   });
-  assert.not.ok(
-    (await policy()).some((s) => list(s.Action).includes('iam:PassRole')),
-    'no role is passed to instances',
+});
+
+Policy("the one role passed is the stack's instance role (path /bakery/, terraform/iam.tf), to EC2 only", async () => {
+  const passing = (await policy()).filter((s) => list(s.Action).includes('iam:PassRole'));
+  assert.is(passing.length, 1);
+  assert.equal(list(passing[0]?.Resource ?? []), ['arn:aws:iam::*:role/bakery/*']);
+  assert.equal(passing[0]?.Condition, { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+  const terraform = await readFile(join(REPO, 'terraform', 'iam.tf'), 'utf8');
+  assert.is(
+    [...terraform.matchAll(/^\s*path\s*=\s*"\/bakery\/"/gm)].length,
+    2,
+    'role and instance profile under /bakery/',
   );
+  for (const statement of await policy()) {
+    for (const action of list(statement.Action).filter(
+      (a) => a.startsWith('iam:') && a !== 'iam:CreateServiceLinkedRole',
+    ))
+      assert.ok(
+        list(statement.Resource).every((r) => /^arn:aws:iam::\*:(role|instance-profile)\/bakery\/\*$/.test(r)),
+        `${action} reaches beyond bakery's own role and profile`,
+      );
+  }
 });
 
 Policy("CloudWatch access is limited to the stack's alarms, by the names terraform/alarms.tf gives them", async () => {

@@ -100,6 +100,8 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     instance_type: 't3.micro',
     instances: { min: 2, desired: 2, max: 4 },
     service: { port: 8080, health_path: '/health' },
+    service_env: {},
+    service_secrets: {},
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5 },
     certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
     release_safety: { canary_percent: 50, bake_s: 10, max_error_rate: 0.01, max_p99_ms: null, alarm_email: null },
@@ -173,6 +175,30 @@ Terraform('release safety: the written tfvars come from deploy.yaml rollout sett
     max_p99_ms: null,
     alarm_email: null,
   });
+});
+
+Terraform("service.env and the secrets' parameter names reach the stack; a secret value never can", () => {
+  const config = parseConfig(
+    [
+      'app: shop',
+      'environments:',
+      '  prod:',
+      '    target: aws',
+      '    aws: { region: eu-west-1 }',
+      '    service:',
+      '      env: { GREETING_STYLE: formal }',
+      '      secrets: { API_TOKEN: /shop/prod/api-token }',
+    ].join('\n'),
+  );
+  const inputs = terraformInputs(
+    selectEnvironment(config, 'prod') as AwsEnvironment,
+    { vpcId: null, subnetIds: [] },
+    {
+      id: 'ami-1',
+    },
+  );
+  assert.equal(inputs.service_env, { GREETING_STYLE: 'formal' });
+  assert.equal(inputs.service_secrets, { API_TOKEN: '/shop/prod/api-token' });
 });
 
 Terraform('the runner writes every input the stack requires, and only inputs it declares', async () => {

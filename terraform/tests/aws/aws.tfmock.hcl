@@ -60,3 +60,28 @@ mock_resource "aws_lb_listener" {
     arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/demo-staging/0123456789abcdef/0123456789abcdef"
   }
 }
+
+# The account and partition the instance role's policy names parameters in.
+mock_data "aws_caller_identity" {
+  defaults = {
+    account_id = "123456789012"
+  }
+}
+
+mock_data "aws_partition" {
+  defaults = {
+    partition = "aws"
+  }
+}
+
+mock_resource "aws_iam_instance_profile" {
+  defaults = {
+    arn = "arn:aws:iam::123456789012:instance-profile/bakery/demo-staging-0123456789"
+  }
+}
+
+mock_resource "aws_iam_role" {
+  defaults = {
+    arn = "arn:aws:iam::123456789012:role/bakery/demo-staging-0123456789"
+  }
+}
