@@ -1,5 +1,5 @@
 # The instances' identity: a role with an instance profile, allowed to read exactly the
-# SSM parameters named in service_secrets (and to decrypt them through SSM only), and
+# SSM parameters named in service_ssm_parameters (and to decrypt them through SSM only), and
 # nothing else. The image's bakery-secrets unit uses it at boot.
 
 data "aws_partition" "current" {}
@@ -9,7 +9,7 @@ data "aws_caller_identity" "current" {}
 locals {
   # An SSM parameter's ARN: a name given as a path (/shop/prod/key) adds no second "/".
   secret_parameter_arns = sort([
-    for parameter in distinct(values(var.service_secrets)) :
+    for parameter in distinct(values(var.service_ssm_parameters)) :
     "arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(parameter, "/")}"
   ])
 }
@@ -38,7 +38,7 @@ resource "aws_iam_instance_profile" "instances" {
 }
 
 resource "aws_iam_role_policy" "secrets" {
-  count = length(var.service_secrets) > 0 ? 1 : 0
+  count = length(var.service_ssm_parameters) > 0 ? 1 : 0
 
   name = "service-secrets"
   role = aws_iam_role.instances.id

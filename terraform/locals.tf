@@ -25,17 +25,17 @@ locals {
   # per variable, in systemd's EnvironmentFile quoting; the secrets only by name, for the
   # image's bakery-secrets unit to read from SSM. No settings, no user data.
   settings_files = concat(
-    length(var.service_env) > 0 || length(var.service_secrets) > 0 ? [{
+    length(var.service_env) > 0 || length(var.service_ssm_parameters) > 0 ? [{
       path        = "/etc/bakery/app.env"
       owner       = "root:root"
       permissions = "0600"
       content     = join("", [for name, value in var.service_env : "${name}=\"${replace(replace(value, "\\", "\\\\"), "\"", "\\\"")}\"\n"])
     }] : [],
-    length(var.service_secrets) > 0 ? [{
+    length(var.service_ssm_parameters) > 0 ? [{
       path        = "/etc/bakery/secrets.json"
       owner       = "root:root"
       permissions = "0600"
-      content     = jsonencode({ region = var.region, parameters = var.service_secrets })
+      content     = jsonencode({ region = var.region, parameters = var.service_ssm_parameters })
     }] : [],
   )
   user_data = length(local.settings_files) > 0 ? base64encode("#cloud-config\n${yamlencode({ write_files = local.settings_files })}") : null

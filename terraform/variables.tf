@@ -366,19 +366,19 @@ variable "service_env" {
   }
 }
 
-variable "service_secrets" {
+variable "service_ssm_parameters" {
   description = "Secret environment variables of the service (deploy.yaml's service.secrets): variable name to the name of an SSM Parameter Store SecureString. The instances read them at boot with their instance profile, which may read exactly these parameters; their values never pass through Terraform."
   type        = map(string)
   default     = {}
   nullable    = false
 
   validation {
-    condition     = alltrue([for name in keys(var.service_secrets) : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,127}$", name))])
-    error_message = "service_secrets names must be variable names: letters, digits and _, not starting with a digit."
+    condition     = alltrue([for name in keys(var.service_ssm_parameters) : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,127}$", name))])
+    error_message = "service_ssm_parameters names must be variable names: letters, digits and _, not starting with a digit."
   }
 
   validation {
-    condition     = alltrue([for parameter in values(var.service_secrets) : can(regex("^(/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$", parameter))])
-    error_message = "service_secrets values must be SSM parameter names such as /shop/prod/api-token."
+    condition     = alltrue([for parameter in values(var.service_ssm_parameters) : can(regex("^(/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$", parameter))])
+    error_message = "service_ssm_parameters values must be SSM parameter names such as /shop/prod/api-token."
   }
 }

@@ -1,4 +1,4 @@
-# Runtime settings (service_env, service_secrets) on the mocked AWS provider: what the
+# Runtime settings (service_env, service_ssm_parameters) on the mocked AWS provider: what the
 # launch template's user data holds, and that the instances may read exactly the named
 # SSM parameters, decrypted through SSM only.
 
@@ -34,8 +34,8 @@ run "settings_reach_the_user_data_and_the_policy_names_exactly_the_parameters" {
   command = apply
 
   variables {
-    service_env     = { GREETING_STYLE = "formal \"quoted\"", LOG_LEVEL = "info" }
-    service_secrets = { API_TOKEN = "/shop/prod/api-token", DB_URL = "shop-db-url" }
+    service_env            = { GREETING_STYLE = "formal \"quoted\"", LOG_LEVEL = "info" }
+    service_ssm_parameters = { API_TOKEN = "/shop/prod/api-token", DB_URL = "shop-db-url" }
   }
 
   assert {
@@ -102,8 +102,42 @@ run "a_bad_parameter_name_is_refused" {
   command = plan
 
   variables {
-    service_secrets = { TOKEN = "env:TOKEN" }
+    service_ssm_parameters = { TOKEN = "env:TOKEN" }
   }
 
-  expect_failures = [var.service_secrets]
+  expect_failures = [var.service_ssm_parameters]
+}
+
+run "secrets_open_https_to_an_ssm_endpoint_only" {
+  command = plan
+
+  variables {
+    service_ssm_parameters = { API_TOKEN = "/shop/prod/api-token" }
+  }
+
+  assert {
+    condition = (
+      aws_vpc_endpoint.ssm[0].service_name == "com.amazonaws.eu-west-1.ssm" &&
+      aws_vpc_endpoint.ssm[0].private_dns_enabled &&
+      length(aws_vpc_endpoint.ssm[0].subnet_ids) == 2
+    )
+    error_message = "an SSM interface endpoint with private DNS, one subnet per zone"
+  }
+
+  assert {
+    condition = (
+      aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint[0].from_port == 443 &&
+      aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint[0].cidr_ipv4 == null
+    )
+    error_message = "the instances' only egress is HTTPS to the endpoint's group"
+  }
+}
+
+run "no_secrets_no_endpoint_and_no_egress" {
+  command = plan
+
+  assert {
+    condition     = length(aws_vpc_endpoint.ssm) == 0 && length(aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint) == 0
+    error_message = "without secrets the instances keep no egress at all"
+  }
 }

@@ -91,6 +91,7 @@ Policy('the stack resources can only be changed or deleted when they carry the b
     'autoscaling:DeleteAutoScalingGroup',
     'elasticloadbalancing:DeleteLoadBalancer',
     'ec2:DeleteLaunchTemplate',
+    'ec2:DeleteVpcEndpoints',
   ]) {
     const statements = (await policy()).filter((s) => list(s.Action).includes(action));
     assert.is(statements.length, 1, action);

@@ -101,7 +101,7 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     instances: { min: 2, desired: 2, max: 4 },
     service: { port: 8080, health_path: '/health' },
     service_env: {},
-    service_secrets: {},
+    service_ssm_parameters: {},
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5 },
     certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
     release_safety: { canary_percent: 50, bake_s: 10, max_error_rate: 0.01, max_p99_ms: null, alarm_email: null },
@@ -198,7 +198,7 @@ Terraform("service.env and the secrets' parameter names reach the stack; a secre
     },
   );
   assert.equal(inputs.service_env, { GREETING_STYLE: 'formal' });
-  assert.equal(inputs.service_secrets, { API_TOKEN: '/shop/prod/api-token' });
+  assert.equal(inputs.service_ssm_parameters, { API_TOKEN: '/shop/prod/api-token' });
 });
 
 Terraform('the runner writes every input the stack requires, and only inputs it declares', async () => {

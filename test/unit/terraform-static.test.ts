@@ -116,8 +116,10 @@ Static('rules are separate described resources of the kinds the tftest files enu
       .sort(),
     [
       'aws_vpc_security_group_egress_rule.alb_to_instances',
+      'aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint',
       'aws_vpc_security_group_ingress_rule.alb_listener',
       'aws_vpc_security_group_ingress_rule.instances_from_alb',
+      'aws_vpc_security_group_ingress_rule.ssm_endpoint_from_instances',
     ],
   );
   for (const { address, rule } of securityGroupRules(stack))

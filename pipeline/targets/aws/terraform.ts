@@ -76,7 +76,7 @@ export interface TerraformInputs {
   /** Written into the instances' user data: a change is a new launch template version. */
   service_env: Record<string, string>;
   /** Variable name → SSM parameter name; the values are read by the instances at boot, never by bakery. */
-  service_secrets: Record<string, string>;
+  service_ssm_parameters: Record<string, string>;
   health: { interval_s: number; healthy_threshold: number; unhealthy_threshold: number; timeout_s: number };
   certificate_arn: string | null;
   release_safety: ReleaseSafetyInputs;
@@ -115,7 +115,7 @@ export function terraformInputs(
     instances: { ...env.instances },
     service: { port: env.service.port, health_path: env.service.health_path },
     service_env: { ...env.service.env },
-    service_secrets: { ...env.service.secrets },
+    service_ssm_parameters: { ...env.service.secrets },
     health: {
       interval_s: health.interval_s,
       healthy_threshold: health.healthy_threshold,
