@@ -6,6 +6,7 @@ import type { RuntimeSettings } from './config/runtime-settings.ts';
 import type { Config, Environment } from './config/schema.ts';
 import type { Reporter } from './output/events.ts';
 import type { ProcessRunner, ToolResult, ToolRun } from './process/runner.ts';
+import type { HistoryStore } from './state/history.ts';
 
 export type RolloutStrategy = 'rolling' | 'recreate';
 
@@ -31,6 +32,8 @@ export interface RunContext {
   env: Environment;
   /** .deploy/ENV: terraform state, deployment record, logs. */
   stateDir: string;
+  /** The environment's deploy history: .deploy/ENV/history.jsonl, and the shared copy in S3 when there is one. */
+  history: HistoryStore;
   logDir: string;
   runner: ProcessRunner;
   reporter: Reporter;

@@ -16,7 +16,8 @@ import { Interrupts } from '../process/interrupts.ts';
 import { Redactor } from '../process/redact.ts';
 import { ProcessRunner } from '../process/runner.ts';
 import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
-import { appendHistory, currentActor, type HistoryEntry } from '../state/history.ts';
+import { currentActor, type HistoryEntry, type HistoryStore } from '../state/history.ts';
+import { historyOf } from '../targets/history.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
@@ -97,7 +98,7 @@ export async function runCommand<C extends object>(
   const startedAt = new Date();
   let lock: HeldLock | undefined;
   // Set once the run may change something: only those runs enter the history.
-  let historyDir: string | undefined;
+  let history: HistoryStore | undefined;
   let runner: ProcessRunner | undefined;
   let stdoutLine: string | undefined;
   // Set when the run went to the tooling container, which reports for itself.
@@ -119,11 +120,19 @@ export async function runCommand<C extends object>(
     const stateDir = stateDirOf(root, session.env.name);
     lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
 
-    if (!session.dryRun) historyDir = stateDir;
+    const environmentHistory = historyOf(session.env, stateDir, streams.env);
+    if (!session.dryRun) history = environmentHistory;
     historyExtras = hooks.historyFields?.(session, undefined) ?? {};
     const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
     summary.log_dir = logDir;
-    const context = createRunContext(session, { root, stateDir, logDir }, interrupts, reporter, streams, redact);
+    const context = createRunContext(
+      session,
+      { root, stateDir, logDir, history: environmentHistory },
+      interrupts,
+      reporter,
+      streams,
+      redact,
+    );
     runner = context.runner;
     const target = await createTarget(context);
     const { stages, initial } = hooks.stages(session, context, target);
@@ -152,8 +161,8 @@ export async function runCommand<C extends object>(
     stdoutLine = undefined;
     reportFailure(error, summary, reporter, streams);
   } finally {
-    if (historyDir !== undefined)
-      await recordHistory(historyDir, spec.command, summary, historyExtras, startedAt, streams, reporter);
+    if (history !== undefined)
+      await recordHistory(history, spec.command, summary, historyExtras, startedAt, streams, reporter);
     await lock?.release();
     const incompleteLogs = (await runner?.close()) ?? [];
     if (incompleteLogs.length > 0) {
@@ -171,7 +180,7 @@ export async function runCommand<C extends object>(
 /** What a run's code sees of it, with a process runner logging to `where.logDir` (the caller closes it). */
 export function createRunContext(
   session: Session,
-  where: { root: string; stateDir: string; logDir: string },
+  where: { root: string; stateDir: string; logDir: string; history: HistoryStore },
   interrupts: Interrupts,
   reporter: Reporter,
   streams: Streams,
@@ -262,7 +271,7 @@ async function lockEnvironment(
 
 /** Appends the run to the environment's history, under the lock; a failed write is a warning, not a failed run. */
 async function recordHistory(
-  stateDir: string,
+  history: HistoryStore,
   command: RunSummary['command'],
   summary: RunSummary,
   extras: HistoryExtras,
@@ -271,7 +280,7 @@ async function recordHistory(
   reporter: Reporter,
 ): Promise<void> {
   try {
-    await appendHistory(stateDir, {
+    await history.append({
       command: extras.command ?? command,
       env: summary.env,
       target: summary.target,

@@ -15,7 +15,7 @@ import type { Reporter } from '../output/events.ts';
 import { formatMessage } from '../output/format.ts';
 import { Interrupts } from '../process/interrupts.ts';
 import { probeOnce } from '../stages/http-health.ts';
-import { readHistory } from '../state/history.ts';
+import { historyOf } from '../targets/history.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import { createTarget } from '../targets/index.ts';
 import type { AnyTarget } from '../targets/target.ts';
@@ -87,8 +87,9 @@ export async function statusCommand(argv: readonly string[], streams: Streams = 
     const stateDir = stateDirOf(root, session.env.name);
     const json = args.flags.has('json');
     if (mode.kind === 'history') {
-      const entries = newestEntries(await readHistory(stateDir), mode.count);
-      writeLines(streams, json ? [JSON.stringify(entries)] : formatHistory(entries));
+      const history = historyOf(session.env, stateDir, streams.env);
+      const entries = newestEntries(await history.read(), mode.count);
+      writeLines(streams, json ? [JSON.stringify(entries)] : formatHistory(entries, history.location));
       return EXIT.ok;
     }
     return await withTarget(session, root, stateDir, reporter, streams, (target, context) =>
@@ -116,7 +117,13 @@ async function withTarget(
 ): Promise<number> {
   const logDir = await mkdtemp(join(tmpdir(), `bakery-status-${session.env.name}-`));
   const interrupts = new Interrupts().install();
-  const context = createRunContext(session, { root, stateDir, logDir }, interrupts, reporter, streams);
+  const context = createRunContext(
+    session,
+    { root, stateDir, logDir, history: historyOf(session.env, stateDir, streams.env) },
+    interrupts,
+    reporter,
+    streams,
+  );
   const { runner } = context;
   let failed = true;
   try {

@@ -61,8 +61,9 @@ export function formatStatus(
   return lines;
 }
 
-export function formatHistory(entries: readonly HistoryEntry[]): string[] {
-  if (entries.length === 0) return ['no deploys recorded yet'];
+/** `location` is where the history was read from, for the empty case. */
+export function formatHistory(entries: readonly HistoryEntry[], location: string): string[] {
+  if (entries.length === 0) return [`no deploys recorded yet in ${location}`];
   return formatTable(
     ['STARTED', 'COMMAND', 'OUTCOME', 'EXIT', 'SECONDS', 'IMAGE', 'GIT', 'WHO', 'ERROR'],
     entries.map((entry) => [

@@ -4,7 +4,7 @@
 
 import type { StageIO } from '../context.ts';
 import { InputError, UsageError, isBakeryError } from '../errors.ts';
-import { readHistory, releasedImages, type HistoryEntry } from '../state/history.ts';
+import { releasedImages, type HistoryEntry, type HistoryStore } from '../state/history.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import type { ImageRef, ImageStore } from '../targets/target.ts';
 
@@ -53,11 +53,11 @@ export function chooseRollback(
 export async function resolveRollbackImage(
   io: StageIO,
   images: ImageStore,
-  stateDir: string,
+  where: { history: HistoryStore; stateDir: string },
   depth: number,
   envName: string,
 ): Promise<ImageRef> {
-  const [history, record] = await Promise.all([readHistory(stateDir), readDeploymentRecord(stateDir)]);
+  const [history, record] = await Promise.all([where.history.read(), readDeploymentRecord(where.stateDir)]);
   const { image, release } = chooseRollback(history, record?.image, depth, envName);
   try {
     return await images.resolve(io, image);

@@ -5,7 +5,6 @@ import type { DeployOptions, RunContext } from '../context.ts';
 import { RecordStaleError, StateFileError } from '../errors.ts';
 import { bakeImage, planBake, removeLeakedBuilders } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
-import { readHistory } from '../state/history.ts';
 import { resolveRollbackImage } from '../operate/rollback.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
@@ -48,7 +47,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
   /** The image to deploy without baking, or the bake plan: shared by run and plan. */
   const chooseImage = async (results: DeployResults, task: StageTask) => {
     if (options.rollback !== undefined) {
-      const previous = await resolveRollbackImage(task.io, target.images, context.stateDir, options.rollback, env.name);
+      const previous = await resolveRollbackImage(task.io, target.images, context, options.rollback, env.name);
       task.skip(
         `rolling back to ${previous.name ?? previous.id} (fingerprint ${shortFingerprint(previous.fingerprint)})`,
       );
@@ -148,7 +147,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       title: 'Prune old images',
       run: async (results, { io }) => {
         // Without the history nothing says which images are the way back: keep them all.
-        const history = await readHistory(context.stateDir).catch((error: unknown) => {
+        const history = await context.history.read().catch((error: unknown) => {
           io.warn(`kept every image: the deploy history could not be read (${String(error)})`);
           return undefined;
         });

@@ -31,6 +31,28 @@ export interface HistoryEntry {
   error?: string;
 }
 
+/**
+ * Where an environment's history lives: the file under .deploy/ENV/, and for an aws
+ * environment whose Terraform state is in S3, also the object next to it
+ * (targets/history.ts picks). Every reader and writer goes through one of these.
+ */
+export interface HistoryStore {
+  /** Where it is, for messages: a path, or "PATH and s3://bucket/key". */
+  readonly location: string;
+  append(entry: HistoryEntry): Promise<void>;
+  /** Every entry, oldest first. */
+  read(): Promise<HistoryEntry[]>;
+}
+
+/** The history of this machine only: .deploy/ENV/history.jsonl. */
+export function localHistory(stateDir: string): HistoryStore {
+  return {
+    location: historyPath(stateDir),
+    append: (entry) => appendHistory(stateDir, entry),
+    read: () => readHistory(stateDir),
+  };
+}
+
 export function historyPath(stateDir: string): string {
   return join(stateDir, 'history.jsonl');
 }
@@ -63,7 +85,7 @@ export async function appendHistory(stateDir: string, entry: HistoryEntry): Prom
   const path = historyPath(stateDir);
   try {
     await mkdir(dirname(path), { recursive: true });
-    await appendFile(path, `${JSON.stringify(entry)}\n`, { mode: 0o644 });
+    await appendFile(path, historyLine(entry), { mode: 0o644 });
   } catch (error) {
     throw stateFileError(error, path, 'the deploy history');
   }
@@ -93,6 +115,22 @@ export function parseHistory(text: string): HistoryEntry[] {
     }
   }
   return entries;
+}
+
+/** One line of the file format, shared by the local file and the S3 object. */
+export function historyLine(entry: HistoryEntry): string {
+  return `${JSON.stringify(entry)}\n`;
+}
+
+/**
+ * Two histories as one, oldest first: the same run recorded in both (same start, command
+ * and actor) counts once. Lets a machine's own runs that never reached the shared copy
+ * still be seen, and the runs of other machines too.
+ */
+export function mergeHistories(...histories: ReadonlyArray<readonly HistoryEntry[]>): HistoryEntry[] {
+  const seen = new Map<string, HistoryEntry>();
+  for (const entry of histories.flat()) seen.set(`${entry.started_at} ${entry.command} ${entry.who}`, entry);
+  return [...seen.values()].sort((a, b) => a.started_at.localeCompare(b.started_at));
 }
 
 /** The images of successful deploys and rollbacks, newest first, each once. */

@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { parseHistory } from '../../pipeline/state/history.ts';
+import { FakeS3 } from '../fakes/s3-api.ts';
 import { suite } from '../support/suite.ts';
 import { bakedImage, BASE_AMI, defaultAccount, withAwsProject } from '../helpers/aws-project.ts';
 
@@ -97,28 +99,45 @@ Destroy('--keep-images leaves the AMIs alone', async () => {
   });
 });
 
-Destroy('with S3 state, destroy initialises the S3 backend with a lock file and finds nothing to destroy', async () => {
-  await withAwsProject(
-    { aws: defaultAccount(), awsYaml: ['state: { backend: s3, bucket: demo-tf-state }'] },
-    async (project) => {
-      const result = await project.run('destroy.ts', ['--yes']);
-      assert.is(result.exitCode, 0, result.stderr);
-      const init = (await project.toolCalls()).find((line) => line.startsWith('terraform init'));
-      assert.ok(init, 'terraform init ran');
-      for (const setting of [
-        'bucket=demo-tf-state',
-        'key=bakery/demo/staging/terraform.tfstate',
-        'region=eu-west-1',
-        'use_lockfile=true',
-      ]) {
-        assert.ok((init as string).includes(`-backend-config=${setting}`), `init has ${setting}`);
-      }
-      assert.match(await readFile(join(project.stateDir, 'terraform', 'backend.tf'), 'utf8'), /backend "s3" \{\}/);
-      assert.match(result.stderr, /the Terraform state has no resources: nothing to destroy/);
-      assert.not.ok((await project.toolCalls()).some((line) => line.startsWith('terraform destroy')));
-    },
-  );
-});
+Destroy(
+  'with S3 state, destroy initialises the S3 backend with a lock file, finds nothing to destroy and records itself in the shared history',
+  async () => {
+    const s3 = new FakeS3();
+    const s3Endpoint = await s3.start();
+    await withAwsProject(
+      {
+        aws: defaultAccount(),
+        awsYaml: ['state: { backend: s3, bucket: demo-tf-state }'],
+        toolEnv: { AWS_ENDPOINT_URL_S3: s3Endpoint },
+      },
+      async (project) => {
+        const result = await project.run('destroy.ts', ['--yes']);
+        assert.is(result.exitCode, 0, result.stderr);
+        const init = (await project.toolCalls()).find((line) => line.startsWith('terraform init'));
+        assert.ok(init, 'terraform init ran');
+        for (const setting of [
+          'bucket=demo-tf-state',
+          'key=bakery/demo/staging/terraform.tfstate',
+          'region=eu-west-1',
+          'use_lockfile=true',
+        ]) {
+          assert.ok((init as string).includes(`-backend-config=${setting}`), `init has ${setting}`);
+        }
+        assert.match(await readFile(join(project.stateDir, 'terraform', 'backend.tf'), 'utf8'), /backend "s3" \{\}/);
+        assert.match(result.stderr, /the Terraform state has no resources: nothing to destroy/);
+        assert.not.ok((await project.toolCalls()).some((line) => line.startsWith('terraform destroy')));
+        const shared = parseHistory(
+          s3.objects.get('demo-tf-state/bakery/demo/staging/terraform.history.jsonl')?.body ?? '',
+        );
+        assert.equal(
+          shared.map((entry) => `${entry.command} ${entry.outcome}`),
+          ['destroy succeeded'],
+        );
+        assert.not.match(result.stderr, /s3:(Get|Put)Object/, 'no warning about the shared history');
+      },
+    ).finally(() => s3.stop());
+  },
+);
 
 Destroy('a deploy keeps the newest image.keep AMIs and never the one it deployed', async () => {
   await withAwsProject(

@@ -13,7 +13,7 @@ import { formatHistory, newestEntries } from '../../pipeline/operate/format.ts';
 import type { TargetStatus } from '../../pipeline/operate/observed.ts';
 import { chooseRollback, parseRollbackDepth, resolveRollbackImage } from '../../pipeline/operate/rollback.ts';
 import { parseSince } from '../../pipeline/operate/since.ts';
-import { appendHistory, type HistoryEntry } from '../../pipeline/state/history.ts';
+import { appendHistory, localHistory, type HistoryEntry } from '../../pipeline/state/history.ts';
 import { writeDeploymentRecord, type DeploymentRecord } from '../../pipeline/state/record.ts';
 import type { ServerState } from '../../pipeline/targets/local/haproxy.ts';
 import { instanceStatus, journalArgs } from '../../pipeline/targets/local/status.ts';
@@ -235,24 +235,35 @@ Rollback('an image that was pruned is refused with exit 2, naming the image and 
       return { id, fingerprint: 'f' };
     },
   } as unknown as ImageStore;
-  const error = await resolveRollbackImage(recordingIO(), store, dir, 1, 'local').catch((e: unknown) => e);
+  const error = await resolveRollbackImage(
+    recordingIO(),
+    store,
+    { history: localHistory(dir), stateDir: dir },
+    1,
+    'local',
+  ).catch((e: unknown) => e);
   assert.instance(error, InputError);
   assert.is(exitCodeOf(error), EXIT.badInput);
   assert.match(
     (error as Error).message,
     /^--rollback: the image sha256:b of the release of 2026-12-02T10:00:00.000Z no longer exists/,
   );
-  assert.equal((await resolveRollbackImage(recordingIO(), store, dir, 2, 'local')).id, 'sha256:a');
+  assert.equal(
+    (await resolveRollbackImage(recordingIO(), store, { history: localHistory(dir), stateDir: dir }, 2, 'local')).id,
+    'sha256:a',
+  );
 });
 
 Rollback('the history table lists the newest first, with outcome, exit code and first error line', () => {
-  const rows = formatHistory(newestEntries(HISTORY, 3));
+  const rows = formatHistory(newestEntries(HISTORY, 3), '.deploy/local/history.jsonl');
   assert.is(rows.length, 4);
   assert.match(rows[0] as string, /^STARTED\s+COMMAND\s+OUTCOME\s+EXIT\s+SECONDS\s+IMAGE\s+GIT\s+WHO\s+ERROR$/);
   assert.match(rows[1] as string, /deploy\s+succeeded\s+0\s+10\s+c\s+0a1b2c\s+ops@laptop$/);
   assert.match(rows[2] as string, /destroy\s+succeeded/);
   assert.match(rows[3] as string, /deploy\s+failed\s+1\s+10\s+x\s+-\s+ops@laptop\s+verify timed out$/);
-  assert.equal(formatHistory([]), ['no deploys recorded yet']);
+  assert.equal(formatHistory([], '.deploy/local/history.jsonl'), [
+    'no deploys recorded yet in .deploy/local/history.jsonl',
+  ]);
 });
 
 Rollback.run();

@@ -2,7 +2,7 @@
 //
 // Endpoints: SDK v3 (3.1142) resolves AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_EC2,
 // AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2,
-// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_CLOUDWATCH), then AWS_ENDPOINT_URL, then a profile's endpoint_url by itself
+// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_S3), then AWS_ENDPOINT_URL, then a profile's endpoint_url by itself
 // (@smithy/core getEndpointUrlConfig), so nothing here overrides an endpoint: the same
 // code talks to AWS, LocalStack or a test double. activeEndpoints() only reports them.
 //
@@ -15,6 +15,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { STSClient } from '@aws-sdk/client-sts';
 import { retryPolicy, type RetryPolicy } from './call.ts';
@@ -39,18 +40,12 @@ export const ENDPOINT_VARIABLES = {
   autoscaling: 'AWS_ENDPOINT_URL_AUTO_SCALING',
   elbv2: 'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
   cloudwatch: 'AWS_ENDPOINT_URL_CLOUDWATCH',
+  s3: 'AWS_ENDPOINT_URL_S3',
 } as const;
 
 /** `env` is the run's environment (retry settings, endpoints); the SDK itself reads credentials. */
 export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsClients {
-  const common = {
-    region,
-    maxAttempts: 1,
-    // Also whatever AWS_RETRY_MODE says: adaptive mode would hold back requests on its own.
-    retryMode: 'standard',
-    // A hung connection must not hang a deploy: fail the attempt, let callAws try again.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
-  };
+  const common = clientOptions(region);
   const clients = {
     sts: new STSClient(common),
     ec2: new EC2Client(common),
@@ -66,6 +61,27 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsCli
       for (const client of Object.values(clients)) client.destroy();
     },
   };
+}
+
+/** Every client's settings: one attempt (callAws retries), bounded waits. */
+function clientOptions(region: string) {
+  return {
+    region,
+    maxAttempts: 1,
+    // Also whatever AWS_RETRY_MODE says: adaptive mode would hold back requests on its own.
+    retryMode: 'standard',
+    // A hung connection must not hang a deploy: fail the attempt, let callAws try again.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
+  };
+}
+
+/**
+ * The client for the state bucket, in the bucket's region (which need not be the
+ * stack's). Path-style addressing with another endpoint: a test double or MinIO on one
+ * host cannot answer for bucket.host names.
+ */
+export function createS3Client(region: string, env: NodeJS.ProcessEnv): S3Client {
+  return new S3Client({ ...clientOptions(region), forcePathStyle: configuredEndpoint(env, 's3') !== undefined });
 }
 
 /**

@@ -20,6 +20,7 @@ import type { StageIO } from '../../context.ts';
 import { DeployError, PreflightError } from '../../errors.ts';
 import type { ToolResult } from '../../process/runner.ts';
 import { stateFileError, writeStateFile } from '../../state/files.ts';
+import { stateObject } from './state-objects.ts';
 
 export const LOCK_TIMEOUT = '5m';
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
@@ -153,14 +154,12 @@ export interface BackendConfig {
 }
 
 export function backendConfig(env: AwsEnvironment, layout: TerraformLayout): BackendConfig {
-  const { state } = env.aws;
-  if (state.backend === 'local') return { type: 'local', settings: { path: layout.localState } };
+  const state = stateObject(env);
+  if (!state) return { type: 'local', settings: { path: layout.localState } };
   return {
     type: 's3',
     settings: {
-      bucket: state.bucket as string,
-      key: state.key ?? `bakery/${env.app}/${env.name}/terraform.tfstate`,
-      region: state.region ?? env.aws.region,
+      ...state,
       // S3-native locking (a .tflock object next to the state): no DynamoDB table.
       use_lockfile: 'true',
       encrypt: 'true',
