@@ -44,6 +44,10 @@ locals {
     "bakery.version"      = var.version
     "bakery.git_revision" = var.git_revision
     "bakery.baked_at"     = local.baked_at
+    # Which layer this image is, and the image it was built on (an app layer's
+    # base layer): retention never removes the base of an image it keeps.
+    "bakery.layer"      = var.bake_layer
+    "bakery.built_from" = var.base_docker_image
   }
 
   # Passed to the playbook as one JSON document (--extra-vars).
@@ -63,6 +67,7 @@ locals {
     app_wheelhouse_dir  = var.app_wheelhouse_dir
     app_extra_packages  = var.app_packages
     app_source_revision = var.app_source_revision
+    bakery_layer        = var.bake_layer
   }, { for key, value in { app_source_dir = var.app_source_dir } : key => value if value != "" }))
 }
 

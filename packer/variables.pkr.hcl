@@ -185,6 +185,19 @@ variable "base_docker_image" {
   }
 }
 
+# --- layers -------------------------------------------------------------------
+
+variable "bake_layer" {
+  type        = string
+  description = "all: every role on the base image (the AMI, the VM); base: the OS layer (roles base and hardening, the app's Debian packages); app: the rest of the app role on top of a base-layer image given as base_docker_image."
+  default     = "all"
+
+  validation {
+    condition     = contains(["all", "base", "app"], var.bake_layer)
+    error_message = "The bake_layer must be all, base or app."
+  }
+}
+
 # --- the app ------------------------------------------------------------------
 # Set by the runner from deploy.yaml's service keys; the defaults bake the bundled
 # demo (service/) exactly as `packer build` without them always has.

@@ -10,8 +10,11 @@ import type { HistoryStore } from './state/history.ts';
 
 export type RolloutStrategy = 'rolling' | 'recreate';
 
+/** --rebake: the app layer (or the one image); --rebake=all: the base layer too. */
+export type Rebake = 'none' | 'app' | 'all';
+
 export interface DeployOptions {
-  rebake: boolean;
+  rebake: Rebake;
   /** Deploy this already-baked image instead of baking (roll back, promote). */
   image?: string;
   /** Deploy the image of the N-th previous successful release (deploy.ts --rollback[=N]). */

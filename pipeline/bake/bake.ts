@@ -7,18 +7,22 @@ import type { RunContext, StageIO } from '../context.ts';
 import { ConfigError, ToolError } from '../errors.ts';
 import { resolveAppSource, type ResolvedSource } from '../source/resolve.ts';
 import type { AnyTarget, ImageRef } from '../targets/target.ts';
-import { computeFingerprint, shortFingerprint } from './fingerprint.ts';
+import { computeBaseLayerFingerprint, computeFingerprint, shortFingerprint } from './fingerprint.ts';
 import { bakeryHome } from './home.ts';
 import { artifactIds, packerErrorLines, packerProgress } from './packer.ts';
 import { makeScratch, stageSource, type Scratch } from './stage.ts';
 import { buildWheelhouse } from './wheelhouse.ts';
 
+/** all: one bake on the base image; base: the OS layer; app: the app on a base layer. */
+export type BakeLayer = 'all' | 'base' | 'app';
+
 export interface BakePlan {
+  layer: BakeLayer;
   fingerprint: string;
   /** PKR_VAR_ names (without the prefix) and values. */
   variables: Record<string, string>;
-  /** The app's source on this machine, staged into a clean directory only when baking. */
-  source: ResolvedSource;
+  /** The app's source on this machine, staged into a clean directory only when baking (not for the base layer). */
+  source?: ResolvedSource;
 }
 
 export async function readVersion(root: string): Promise<string> {
@@ -56,41 +60,85 @@ function checkRequirements(context: RunContext, source: ResolvedSource): void {
   ]);
 }
 
-export async function planBake(context: RunContext, target: AnyTarget, io: StageIO, facts: unknown): Promise<BakePlan> {
+/** Variables every layer is baked with: they end up in the image. */
+async function commonVariables(context: RunContext, root: string): Promise<Record<string, string>> {
   const { env } = context;
-  const root = bakeryHome(context.root);
-  const source = await resolveAppSource(context, io, root);
-  checkRequirements(context, source);
-  // Everything here ends up in the image, so all of it is part of the fingerprint. The
-  // index URLs are not: they may carry credentials, and they do not change what the
-  // requirements file pins.
-  const imageVariables: Record<string, string> = {
+  return {
     app_name: env.app,
     environment: env.name,
     version: await readVersion(root),
     service_port: String(env.service.port),
-    app_entrypoint: env.service.entrypoint,
+    // The base layer installs what these need (Uvicorn, python3-venv, service.packages).
     app_interface: env.service.interface,
     app_requirements: env.service.requirements ?? '',
     app_packages: JSON.stringify(env.service.packages),
+  };
+}
+
+/** What the bake records beside its own variables: not part of any fingerprint. */
+async function buildInfo(io: StageIO, root: string, fingerprint: string): Promise<Record<string, string>> {
+  return { fingerprint, git_revision: await gitRevision(io, root), baked_at: new Date().toISOString() };
+}
+
+/**
+ * The base layer: roles base and hardening and the app's Debian packages on the target's
+ * base image. Needs no app source, so a git source is not fetched for it.
+ */
+export async function planBaseLayer(
+  context: RunContext,
+  target: AnyTarget,
+  io: StageIO,
+  facts: unknown,
+): Promise<BakePlan> {
+  const root = bakeryHome(context.root);
+  const variables = { ...(await commonVariables(context, root)), bake_layer: 'base', ...target.bakeVariables(facts) };
+  const fingerprint = await computeBaseLayerFingerprint({
+    root,
+    baseImage: await target.baseImageIdentity(io, facts),
+    variables,
+  });
+  return { layer: 'base', fingerprint, variables: { ...variables, ...(await buildInfo(io, root, fingerprint)) } };
+}
+
+/**
+ * The image to deploy: on `baseLayer` when the target bakes in layers (only the rest of
+ * the app role runs), otherwise everything on the target's base image.
+ */
+export async function planBake(
+  context: RunContext,
+  target: AnyTarget,
+  io: StageIO,
+  facts: unknown,
+  baseLayer?: ImageRef,
+): Promise<BakePlan> {
+  const { env } = context;
+  const root = bakeryHome(context.root);
+  const source = await resolveAppSource(context, io, root);
+  checkRequirements(context, source);
+  const onLayer = baseLayer && target.onBaseLayer ? target.onBaseLayer(baseLayer) : undefined;
+  // Everything here ends up in the image, so all of it is part of the fingerprint. The
+  // index URLs are not: they may carry credentials, and they do not change what the
+  // requirements file pins.
+  const imageVariables: Record<string, string> = {
+    ...(await commonVariables(context, root)),
+    app_entrypoint: env.service.entrypoint,
     app_source_revision: source.revision,
     ...target.bakeVariables(facts),
+    bake_layer: onLayer ? 'app' : 'all',
+    ...onLayer,
   };
   const fingerprint = await computeFingerprint({
     root,
     appSource: source.directory,
-    baseImage: await target.baseImageIdentity(io, facts),
+    // A new base layer (a rebake for security updates) is a new image too.
+    baseImage: onLayer && baseLayer ? `base-layer ${baseLayer.id}` : await target.baseImageIdentity(io, facts),
     variables: imageVariables,
   });
   return {
+    layer: onLayer ? 'app' : 'all',
     fingerprint,
     source,
-    variables: {
-      ...imageVariables,
-      fingerprint,
-      git_revision: await gitRevision(io, root),
-      baked_at: new Date().toISOString(),
-    },
+    variables: { ...imageVariables, ...(await buildInfo(io, root, fingerprint)) },
   };
 }
 
@@ -106,6 +154,7 @@ export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Prom
 
 /** The staged source and, with requirements, the wheelhouse: PKR_VAR_ values for them. */
 async function prepareInputs(context: RunContext, io: StageIO, plan: BakePlan, scratch: Scratch) {
+  if (!plan.source) return {};
   const staged = join(scratch.directory, 'app');
   const files = await stageSource(bakeryHome(context.root), plan.source.directory, staged);
   io.note(`staged ${files.length} app file(s) from ${plan.source.directory} into ${staged}`);
@@ -150,7 +199,7 @@ async function runPacker(
   plan: BakePlan,
   env: Record<string, string>,
 ): Promise<ImageRef> {
-  io.progress(`baking ${target.packerSource} ${shortFingerprint(plan.fingerprint)}`);
+  io.progress(`baking ${target.packerSource} ${describeLayer(plan.layer)}${shortFingerprint(plan.fingerprint)}`);
 
   let lines: string[];
   let lastTask: string | undefined;
@@ -193,4 +242,8 @@ async function runPacker(
     );
   }
   return target.images.adopt(io, artifact, plan.fingerprint);
+}
+
+function describeLayer(layer: BakeLayer): string {
+  return layer === 'all' ? '' : `${layer} layer `;
 }

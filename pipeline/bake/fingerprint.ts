@@ -51,9 +51,29 @@ export interface FingerprintInputs {
 }
 
 export async function computeFingerprint(inputs: FingerprintInputs): Promise<string> {
+  const files = await listBakedFiles(inputs.root, inputs.appSource);
+  return digest('bakery-fingerprint-v2', files, inputs);
+}
+
+// What only the app layer runs (the app role's code, templates and files, and the
+// launcher): a change there bakes the app layer again, never the base layer.
+const APP_LAYER_ONLY =
+  /^(launcher\/|ansible\/roles\/app\/(templates|files)\/|ansible\/roles\/app\/tasks\/(?!(main|preflight|packages)\.yml$))/;
+
+/**
+ * The base layer's fingerprint (roles base and hardening, the app's Debian packages): the
+ * same files as the image's minus what only the app layer runs, none of the app's source,
+ * the base image and the variables the base layer is baked with.
+ */
+export async function computeBaseLayerFingerprint(inputs: Omit<FingerprintInputs, 'appSource'>): Promise<string> {
+  const files = (await listBakeryFiles(inputs.root)).filter((path) => !APP_LAYER_ONLY.test(path));
+  return digest('bakery-base-layer-v1', files, { ...inputs, appSource: inputs.root });
+}
+
+async function digest(kind: string, files: readonly string[], inputs: FingerprintInputs): Promise<string> {
   const hash = createHash('sha256');
-  hash.update('bakery-fingerprint-v2\n');
-  for (const path of await listBakedFiles(inputs.root, inputs.appSource)) {
+  hash.update(`${kind}\n`);
+  for (const path of files) {
     const absolute = path.startsWith('app/') ? join(inputs.appSource, path.slice(4)) : join(inputs.root, path);
     const [content, info] = await Promise.all([readFile(absolute), stat(absolute)]);
     const executable = (info.mode & 0o111) !== 0 ? 'x' : '-';

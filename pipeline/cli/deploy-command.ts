@@ -1,7 +1,7 @@
 // The deploy command: flags → session → deploy stages → URL on stdout.
 
 import { resolveRuntimeSettings } from '../config/runtime-settings.ts';
-import type { RolloutStrategy } from '../context.ts';
+import type { Rebake, RolloutStrategy } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { parseRollbackDepth } from '../operate/rollback.ts';
 import { deployStages, type DeployResults } from '../stages/deploy-stages.ts';
@@ -22,6 +22,15 @@ function rollbackDepth(args: ParsedArgs): number | undefined {
   return depth;
 }
 
+/** --rebake or --rebake=all; any other value is bad input. */
+function rebakeOf(args: ParsedArgs): Rebake {
+  const value = args.flags.get('rebake');
+  if (value === undefined) return 'none';
+  if (value === true) return 'app';
+  if (value === 'all') return 'all';
+  throw new UsageError(`--rebake=${String(value)}: not a layer to rebake; use --rebake (the app) or --rebake=all`);
+}
+
 export function deployCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
   return runCommand<DeployResults>(
     DEPLOY_SPEC,
@@ -29,6 +38,7 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
     {
       beforeLock: async ({ args, config, env }) => {
         rollbackDepth(args);
+        rebakeOf(args);
         // Here, so that a secret that is not there stops the run before it takes the lock.
         return { redact: resolveRuntimeSettings(env, config.file, streams.env).secretValues };
       },
@@ -37,7 +47,7 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
         const rollback = rollbackDepth(args);
         const stages = deployStages(context, target, {
           settings: resolveRuntimeSettings(env, config.file, context.processEnv),
-          rebake: args.flags.has('rebake'),
+          rebake: rebakeOf(args),
           ...(typeof image === 'string' ? { image } : {}),
           ...(rollback !== undefined ? { rollback } : {}),
           strategy: (args.flags.get('strategy') as RolloutStrategy | undefined) ?? 'rolling',
@@ -53,6 +63,7 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
           summary.image = results.image.id;
           summary.fingerprint = results.image.fingerprint;
         }
+        if (results.baseLayer) summary.base_layer = results.baseLayer.id;
         if (results.url) summary.url = results.url;
         // stdout carries only the URL (or the JSON summary), so `url=$(./deploy.ts)` works.
         return args.flags.has('json') ? undefined : results.url;

@@ -49,7 +49,14 @@ export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
     'Bake the image (unless one with the same fingerprint exists), roll it out to ENV (default: local) without dropping requests, wait until it is healthy, print its URL.',
   flags: [
     ...COMMON_HEAD,
-    { name: 'rebake', description: 'Bake even if an image with the same fingerprint exists.' },
+    {
+      name: 'rebake',
+      value: '[=all]',
+      // Only inline (--rebake=all): a next word is ENV, and an environment may be named "all".
+      optionalValue: /(?!)/,
+      description:
+        'Bake the image again even if one with the same fingerprint exists; --rebake=all also rebakes the base layer (local).',
+    },
     {
       name: 'image',
       value: 'ID',

@@ -114,7 +114,7 @@ function normalizeEnvironment(
     instances: raw.instances,
     service: raw.service,
     health,
-    image: { keep: raw.image.keep },
+    image: { keep: raw.image.keep, base_max_age_days: raw.image.base_max_age_days },
     rollout: raw.rollout,
   };
 

@@ -242,6 +242,13 @@ export const imageSchema = object(
       max: 50,
       default: 3,
     }),
+    base_max_age_days: integer({
+      description:
+        'Bake the base layer (OS, hardening, packages) again once it is older than this many days, so security updates are not frozen in it.',
+      min: 1,
+      max: 365,
+      default: 7,
+    }),
     base: optional(
       object(
         {
@@ -509,7 +516,7 @@ interface EnvironmentCommon {
   instances: Instances;
   service: ServiceSettings;
   health: HealthSettings;
-  image: { keep: number };
+  image: { keep: number; base_max_age_days: number };
   rollout: RolloutSettings;
 }
 

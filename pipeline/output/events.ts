@@ -19,6 +19,8 @@ export interface RunSummary {
   target: string;
   image?: string;
   fingerprint?: string;
+  /** The base layer the image was baked on, when the target bakes in layers. */
+  base_layer?: string;
   url?: string;
   stages: StageSummary[];
   ok: boolean;

@@ -1,9 +1,9 @@
-// The deploy pipeline as data: preflight → bake → provision → rollout → verify → prune.
+// The deploy pipeline as data: preflight → bake-base → bake → provision → rollout → verify → prune.
 // Each stage returns what it produced into DeployResults; the next stage reads it there.
 
 import type { DeployOptions, RunContext } from '../context.ts';
 import { RecordStaleError, StateFileError } from '../errors.ts';
-import { bakeImage, planBake, removeLeakedBuilders } from '../bake/bake.ts';
+import { bakeImage, planBake, planBaseLayer, removeLeakedBuilders } from '../bake/bake.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { resolveRollbackImage } from '../operate/rollback.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
@@ -15,6 +15,8 @@ import { verifyHealthy } from './verify.ts';
 export interface DeployResults {
   /** What preflight found (the VPC, the base AMI); only the target reads it. */
   facts?: unknown;
+  /** The base layer the image is baked on (targets that bake in layers; not for --image or --rollback). */
+  baseLayer?: ImageRef;
   /** The image to roll out: baked now, found by its fingerprint, or named by --image. */
   image?: ImageRef;
   /** True when this run baked the image. */
@@ -24,6 +26,12 @@ export interface DeployResults {
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
   url?: string;
+}
+
+/** How old an image is, from its creation time (0 when unknown). */
+function ageInDays(image: ImageRef, now = Date.now()): number {
+  const created = image.createdAt ? Date.parse(image.createdAt) : Number.NaN;
+  return Number.isNaN(created) ? 0 : Math.max(0, (now - created) / 86_400_000);
 }
 
 /** The rollout succeeded, the record did not follow: say exactly that (exit 3). */
@@ -58,11 +66,38 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       task.skip(`deploying --image ${named.id}`);
       return { found: named };
     }
-    const bake = await planBake(context, target, task.io, results.facts);
-    if (options.rebake) return { bake };
+    const bake = await planBake(context, target, task.io, results.facts, results.baseLayer);
+    if (options.rebake !== 'none') return { bake };
     const found = await target.images.findByFingerprint(task.io, bake.fingerprint);
     if (found) task.skip(`image ${shortFingerprint(bake.fingerprint)} already baked (${found.name ?? found.id})`);
     return { bake, found };
+  };
+
+  /** The base layer to bake the image on: found, to bake (plan), or none needed (skipped). */
+  const chooseBaseLayer = async (results: DeployResults, task: StageTask) => {
+    if (options.rollback !== undefined || options.image) {
+      task.skip(`no bake: deploying ${options.image ? '--image' : '--rollback'}`);
+      return undefined;
+    }
+    if (!target.onBaseLayer) {
+      task.skip(`target ${target.name} bakes the image in one layer`);
+      return undefined;
+    }
+    const plan = await planBaseLayer(context, target, task.io, results.facts);
+    if (options.rebake === 'all') return { plan };
+    const found = await target.images.findByFingerprint(task.io, plan.fingerprint);
+    if (!found) return { plan };
+    const age = ageInDays(found);
+    if (age > env.image.base_max_age_days) {
+      task.io.info(
+        `base layer ${shortFingerprint(plan.fingerprint)} is ${age.toFixed(1)} days old, older than image.base_max_age_days (${env.image.base_max_age_days}): baking it again for the latest security updates`,
+      );
+      return { plan };
+    }
+    task.skip(
+      `base layer ${shortFingerprint(plan.fingerprint)} already baked (${found.name ?? found.id}, ${age.toFixed(1)} days old)`,
+    );
+    return { plan, found };
   };
 
   return [
@@ -73,10 +108,27 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       run: async (_results, { io }) => ({ facts: await target.preflight(io, 'deploy') }),
     },
     {
+      name: 'bake-base',
+      title: 'Bake the base layer',
+      run: async (results, task) => {
+        await removeLeakedBuilders(target, task.io);
+        const choice = await chooseBaseLayer(results, task);
+        if (!choice) return {};
+        if (choice.found) return { baseLayer: choice.found };
+        return { baseLayer: await bakeImage(context, target, task.io, choice.plan) };
+      },
+      plan: async (results, task) => {
+        const choice = await chooseBaseLayer(results, task);
+        return {
+          text: `packer build -only=${target.packerSource} base layer (fingerprint ${choice ? shortFingerprint(choice.plan.fingerprint) : '-'})`,
+          ...(choice?.found ? { produced: { baseLayer: choice.found } } : {}),
+        };
+      },
+    },
+    {
       name: 'bake',
       title: 'Bake the image',
       run: async (results, task) => {
-        await removeLeakedBuilders(target, task.io);
         const { bake, found } = await chooseImage(results, task);
         if (found) return { image: found, baked: false };
         const plan = required(bake, 'bake plan', 'bake');
@@ -85,9 +137,15 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
         return { image: { ...baked, ...(gitRevision ? { gitRevision } : {}) }, baked: true };
       },
       plan: async (results, task) => {
+        // Before the base layer exists, the image's fingerprint (which covers it) is not known.
+        if (target.onBaseLayer && !results.baseLayer && options.rollback === undefined && !options.image)
+          return {
+            text: `packer build -only=${target.packerSource} app layer on the new base layer (fingerprint known once that is baked)`,
+          };
         const { bake, found } = await chooseImage(results, task);
+        const layer = bake?.layer === 'app' ? ' app layer' : '';
         return {
-          text: `packer build -only=${target.packerSource} (fingerprint ${bake ? shortFingerprint(bake.fingerprint) : '?'})`,
+          text: `packer build -only=${target.packerSource}${layer} (fingerprint ${bake ? shortFingerprint(bake.fingerprint) : '?'})`,
           ...(found ? { produced: { image: found } } : {}),
         };
       },

@@ -23,7 +23,15 @@ export interface RetentionCandidate {
   createdAt?: string;
 }
 
-export type RetentionReason = 'in service' | 'release' | 'unknown to the history' | 'never healthy' | 'old release';
+export type RetentionReason =
+  | 'in service'
+  | 'release'
+  | 'unknown to the history'
+  | 'never healthy'
+  | 'old release'
+  | 'base of a kept image'
+  | 'newest base layer'
+  | 'base of no kept image';
 
 export interface RetentionDecision {
   keep: Array<{ id: string; reason: RetentionReason }>;
@@ -71,6 +79,27 @@ export function decideRetention(images: readonly RetentionCandidate[], input: Re
   // Never-healthy images go first, so a removal that stops half-way has kept the releases.
   const order: RetentionReason[] = ['never healthy', 'unknown to the history', 'old release'];
   decision.prune.sort((a, b) => order.indexOf(a.reason) - order.indexOf(b.reason));
+  return decision;
+}
+
+/**
+ * Base layers (targets that bake in two layers): never one a kept image was built from
+ * (`builtFrom` of each kept image), and otherwise the newest up to `keep` in all, so the
+ * layer just baked for the next deploy stays. Decided after the images, from what they kept.
+ */
+export function decideBaseLayerRetention(
+  bases: readonly RetentionCandidate[],
+  keptBuiltFrom: ReadonlySet<string>,
+  keep: number,
+): RetentionDecision {
+  const decision: RetentionDecision = { keep: [], prune: [] };
+  let freeSlots = Math.max(1, keep) - bases.filter((base) => keptBuiltFrom.has(base.id)).length;
+  const newestFirst = [...bases].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+  for (const base of newestFirst) {
+    if (keptBuiltFrom.has(base.id)) decision.keep.push({ id: base.id, reason: 'base of a kept image' });
+    else if (freeSlots-- > 0) decision.keep.push({ id: base.id, reason: 'newest base layer' });
+    else decision.prune.push({ id: base.id, reason: 'base of no kept image' });
+  }
   return decision;
 }
 

@@ -90,6 +90,12 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
   baseImageIdentity(io: StageIO, facts: Facts): Promise<string>;
   /** Target-specific Packer variables (PKR_VAR_ names without the prefix). */
   bakeVariables(facts: Facts): Record<string, string>;
+  /**
+   * Present when the target bakes in two layers: the Packer variables that start the app
+   * layer's bake from this base-layer image instead of the base image. Without it, one
+   * bake runs every role.
+   */
+  onBaseLayer?(baseLayer: ImageRef): Record<string, string>;
   /** Extra environment for the bake that must not change the fingerprint (the aws builder's SSH source CIDR). */
   bakeEnvironment?(io: StageIO): Promise<Record<string, string>>;
 

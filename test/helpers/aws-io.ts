@@ -131,7 +131,7 @@ export function awsEnvironment(
     instances: { min: 2, desired: 2, max: 4 },
     service: bundledService(),
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
-    image: { keep: 3 },
+    image: { keep: 3, base_max_age_days: 7 },
     rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
     baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
     aws: {

@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { computeFingerprint, listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
+import { computeBaseLayerFingerprint, computeFingerprint, listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
 import { SOURCE_IGNORE_FILE } from '../../pipeline/bake/source-files.ts';
 import { REPO_ROOT } from '../support/files.ts';
 import { artifactIds, packerErrorLines, packerProgress, parseMachineLine } from '../../pipeline/bake/packer.ts';
@@ -51,6 +51,40 @@ Fingerprint('is a sha256 that is the same for the same inputs', async (context) 
   assert.match(context.base, /^[0-9a-f]{64}$/);
   assert.is(await computeFingerprint(inputs(context.root)), context.base);
 });
+
+Fingerprint(
+  'the base layer’s: the app, the launcher and the app role’s own tasks do not change it; the OS roles, the app’s packages task and the packages do',
+  async (context) => {
+    const { root } = context;
+    const baseInputs = (packages = '[]') => ({
+      root,
+      baseImage: 'bakery-base:bookworm@sha256:1',
+      variables: { app_name: 'demo', app_packages: packages },
+    });
+    const write = async (path: string, text: string) => {
+      await mkdir(join(root, path, '..'), { recursive: true });
+      await writeFile(join(root, path), text);
+    };
+    await write('ansible/roles/app/tasks/packages.yml', '- apt: {}\n');
+    await write('ansible/roles/app/tasks/files.yml', '- copy: {}\n');
+    await write('ansible/roles/hardening/tasks/main.yml', '- sysctl: {}\n');
+    const before = await computeBaseLayerFingerprint(baseInputs());
+
+    await write('service/bakery_service/__init__.py', 'def create_app(): return 1\n');
+    await write('launcher/bakery_launcher/__main__.py', 'main(1)\n');
+    await write('ansible/roles/app/tasks/files.yml', '- copy: { mode: "0644" }\n');
+    await write('ansible/roles/app/files/.keep', 'x');
+    assert.is(await computeBaseLayerFingerprint(baseInputs()), before, 'app-layer-only changes');
+
+    await write('ansible/roles/hardening/tasks/main.yml', '- sysctl: { x: 1 }\n');
+    const hardened = await computeBaseLayerFingerprint(baseInputs());
+    assert.is.not(hardened, before, 'a hardening change');
+    await write('ansible/roles/app/tasks/packages.yml', '- apt: { x: 1 }\n');
+    const packaged = await computeBaseLayerFingerprint(baseInputs());
+    assert.is.not(packaged, hardened, 'the packages task');
+    assert.is.not(await computeBaseLayerFingerprint(baseInputs('["libpq5"]')), packaged, 'service.packages');
+  },
+);
 
 Fingerprint('changes with one byte of the service', async (context) => {
   await writeFile(join(context.root, 'service/bakery_service/__init__.py'), 'def create_app(): ...\n\n');

@@ -659,7 +659,7 @@ defaults('fills every default of a minimal local environment', () => {
         instances: { min: 1, desired: 2, max: 4 },
         service: bundledService(),
         health: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
-        image: { keep: 3 },
+        image: { keep: 3, base_max_age_days: 7 },
         rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
         local: { port: 8080, base_image: 'debian:bookworm' },
       },
@@ -679,7 +679,7 @@ defaults('fills every default of a minimal aws environment', () => {
     instances: { min: 1, desired: 2, max: 4 },
     service: bundledService(),
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
-    image: { keep: 3 },
+    image: { keep: 3, base_max_age_days: 7 },
     rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
     aws: { region: 'eu-west-1', instance_type: 't3.micro', state: { backend: 'local' } },
     baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
@@ -731,7 +731,7 @@ defaults('keeps what the user set and defaults the rest', () => {
   assert.equal(localEnv.local, { port: 9090, base_image: 'debian:bookworm' });
   assert.equal(awsEnv.aws.state, { backend: 's3', bucket: 'shop-state' });
   assert.equal(awsEnv.aws.subnet_ids, ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
-  assert.equal(awsEnv.image, { keep: 5 });
+  assert.equal(awsEnv.image, { keep: 5, base_max_age_days: 7 });
   assert.equal(awsEnv.baseAmi, { owner: '136693071363', name: 'debian-12-amd64-*'.replace('amd64', 'arm64') });
 });
 

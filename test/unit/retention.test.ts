@@ -5,7 +5,7 @@
 
 import * as assert from 'uvu/assert';
 import type { HistoryEntry } from '../../pipeline/state/history.ts';
-import { decideRetention, type RetentionCandidate } from '../../pipeline/state/retention.ts';
+import { decideBaseLayerRetention, decideRetention, type RetentionCandidate } from '../../pipeline/state/retention.ts';
 import { suite } from '../support/suite.ts';
 
 const Retention = suite('retention');
@@ -40,6 +40,28 @@ Retention('two releases that never became healthy do not push the last good imag
   assert.equal(ids(decision.keep), ['good-1', 'good-2']);
   assert.equal(ids(decision.prune), ['bad-1', 'bad-2']);
   assert.ok(decision.prune.every((entry) => entry.reason === 'never healthy'));
+});
+
+Retention('base layers: every one a kept image stands on stays, then the newest up to keep; the rest go', () => {
+  const bases = [
+    { id: 'base-1', createdAt: '2026-11-01T00:00:00Z' },
+    { id: 'base-2', createdAt: '2026-11-10T00:00:00Z' },
+    { id: 'base-3', createdAt: '2026-11-20T00:00:00Z' },
+    { id: 'base-4', createdAt: '2026-11-30T00:00:00Z' },
+  ];
+  const decision = decideBaseLayerRetention(bases, new Set(['base-1', 'base-2']), 3);
+  assert.equal(decision.keep, [
+    { id: 'base-4', reason: 'newest base layer' },
+    { id: 'base-2', reason: 'base of a kept image' },
+    { id: 'base-1', reason: 'base of a kept image' },
+  ]);
+  assert.equal(decision.prune, [{ id: 'base-3', reason: 'base of no kept image' }]);
+  // More kept images than slots: none of their bases goes.
+  assert.equal(ids(decideBaseLayerRetention(bases, new Set(['base-1', 'base-2', 'base-3']), 1).keep), [
+    'base-1',
+    'base-2',
+    'base-3',
+  ]);
 });
 
 Retention('keeps the image in service and the last keep-1 other releases; older releases go', () => {

@@ -4,7 +4,7 @@
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, UsageError } from '../../errors.ts';
-import { decideRetention } from '../../state/retention.ts';
+import { decideBaseLayerRetention, decideRetention } from '../../state/retention.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { docker } from './docker.ts';
 import { LABEL } from './names.ts';
@@ -13,6 +13,10 @@ import type { LocalScope } from './scope.ts';
 interface ImageRow {
   id: string;
   fingerprint: string;
+  /** base, app or all (packer/app.pkr.hcl's bakery.layer; images baked before layers have none). */
+  layer: string;
+  /** The image it was baked on: for an app layer, its base layer's id. */
+  builtFrom: string;
   gitRevision: string;
   createdAt: string;
   tags: string[];
@@ -36,7 +40,7 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
     'image',
     'inspect',
     '--format',
-    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${LABEL.gitRevision}"}}`,
+    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${LABEL.gitRevision}"}}|{{index .Config.Labels "${LABEL.layer}"}}|{{index .Config.Labels "${LABEL.builtFrom}"}}`,
     ...ids,
   ]);
   return (
@@ -44,8 +48,10 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [id = '', fingerprint = '', createdAt = '', tags = 'null', gitRevision = ''] = line.split('|');
-        return { id, fingerprint, gitRevision, createdAt, tags: (JSON.parse(tags) as string[] | null) ?? [] };
+        const [id = '', fingerprint = '', createdAt = '', tags = 'null', gitRevision = '', layer = '', builtFrom = ''] =
+          line.split('|');
+        const repoTags = (JSON.parse(tags) as string[] | null) ?? [];
+        return { id, fingerprint, gitRevision, createdAt, tags: repoTags, layer, builtFrom };
       })
       // Newest first; ISO timestamps sort as strings.
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
@@ -58,7 +64,7 @@ function rmiArgs(row: ImageRow): string[] {
 }
 
 function describeImage(row: ImageRow): string {
-  return `image ${row.tags[0] ?? row.id}`;
+  return `${row.layer === 'base' ? 'base layer' : 'image'} ${row.tags[0] ?? row.id}`;
 }
 
 function toRef(row: ImageRow): ImageRef {
@@ -126,9 +132,17 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
     async prune(io, { keep, inUse, history }) {
       const rows = await listImages(io, env);
       const byId = new Map(rows.map((row) => [row.id, row]));
-      const decision = decideRetention(rows, { keep, inUse: inUse.id, history });
+      const images = rows.filter((row) => row.layer !== 'base');
+      const decision = decideRetention(images, { keep, inUse: inUse.id, history });
+      // Images first: Docker removes no base layer that an image still stands on.
+      const keptBuiltFrom = new Set(decision.keep.map(({ id }) => byId.get(id)?.builtFrom ?? ''));
+      const bases = decideBaseLayerRetention(
+        rows.filter((row) => row.layer === 'base'),
+        keptBuiltFrom,
+        keep,
+      );
       const removed: string[] = [];
-      for (const { id, reason } of decision.prune) {
+      for (const { id, reason } of [...decision.prune, ...bases.prune]) {
         const row = byId.get(id) as ImageRow;
         io.progress(`removing ${describeImage(row)} (${reason})`);
         const result = await io.run({

@@ -53,6 +53,8 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
 
     bakeVariables: () => ({ base_docker_image: env.local.base_image }),
 
+    onBaseLayer: (baseLayer) => ({ base_docker_image: baseLayer.id }),
+
     async provision(io) {
       await ensureNetwork(io, scope);
       const running = (await listInstances(io, scope)).filter((instance) => instance.running && instance.address);

@@ -15,6 +15,7 @@ export const LABEL = {
   gitRevision: 'bakery.git_revision',
   bakedAt: 'bakery.baked_at',
   layer: 'bakery.layer',
+  builtFrom: 'bakery.built_from',
 } as const;
 
 export type Role = 'instance' | 'lb' | 'network';
