@@ -356,7 +356,7 @@ function reportFailure(error: unknown, summary: RunSummary, reporter: Reporter, 
   if (!isBakeryError(error) && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`);
 }
 
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateDirOf, stageIO, type RunContext } from '../context.ts';
-import { EXIT, InterruptedError, UsageError } from '../errors.ts';
+import { EXIT, InterruptedError, UsageError, isBakeryError } from '../errors.ts';
 import { findDrift, type UrlCheck } from '../operate/drift.ts';
 import { formatHistory, formatStatus, newestEntries } from '../operate/format.ts';
 import type { LogQuery } from '../operate/observed.ts';
@@ -15,6 +15,7 @@ import type { Reporter } from '../output/events.ts';
 import { formatMessage } from '../output/format.ts';
 import { Interrupts } from '../process/interrupts.ts';
 import { probeOnce } from '../stages/http-health.ts';
+import { localHistory, type HistoryStore } from '../state/history.ts';
 import { historyOf } from '../targets/history.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import { createTarget } from '../targets/index.ts';
@@ -22,6 +23,7 @@ import type { AnyTarget } from '../targets/target.ts';
 import { STATUS_SPEC, type ParsedArgs } from './flags.ts';
 import {
   createRunContext,
+  errorMessage,
   loadSession,
   parseOrAnswer,
   processStreams,
@@ -66,6 +68,26 @@ export function statusMode(args: ParsedArgs): Mode {
   return { kind: 'status' };
 }
 
+/**
+ * The history to show: a shared copy that cannot be read (S3 unreachable, access denied)
+ * still leaves this machine's, with a warning that says what is missing.
+ */
+async function readHistoryOrLocal(history: HistoryStore, stateDir: string, reporter: Reporter) {
+  try {
+    return await history.read();
+  } catch (error) {
+    const local = localHistory(stateDir);
+    if (history.location === local.location) throw error;
+    reporter.emit({
+      kind: 'message',
+      level: 'warn',
+      text: `showing only ${local.location}: the shared history could not be read (${errorMessage(error)})`,
+      details: isBakeryError(error) ? error.details : [],
+    });
+    return local.read();
+  }
+}
+
 /** Only warnings and errors reach the terminal: status prints its own report on stdout. */
 function quietReporter(streams: Streams): Reporter {
   return {
@@ -88,7 +110,7 @@ export async function statusCommand(argv: readonly string[], streams: Streams = 
     const json = args.flags.has('json');
     if (mode.kind === 'history') {
       const history = historyOf(session.env, stateDir, streams.env);
-      const entries = newestEntries(await history.read(), mode.count);
+      const entries = newestEntries(await readHistoryOrLocal(history, stateDir, reporter), mode.count);
       writeLines(streams, json ? [JSON.stringify(entries)] : formatHistory(entries, history.location));
       return EXIT.ok;
     }

@@ -49,6 +49,22 @@ export function chooseRollback(
   return { image, release: release as HistoryEntry };
 }
 
+/**
+ * The image in service: this machine's record, unless the history (shared through S3 on
+ * aws) has a successful release started after that record was written, by another
+ * machine or CI; then that release is what serves now.
+ */
+export function inServiceImage(
+  history: readonly HistoryEntry[],
+  record: { image: string; deployed_at: string } | undefined,
+): string | undefined {
+  const newest = [...history]
+    .reverse()
+    .find((entry) => entry.image && entry.outcome === 'succeeded' && entry.command !== 'destroy');
+  if (!record) return newest?.image;
+  return newest && newest.started_at > record.deployed_at ? newest.image : record.image;
+}
+
 /** Finds the rollback's image and checks that it still exists; a missing image is bad input (exit 2). */
 export async function resolveRollbackImage(
   io: StageIO,
@@ -58,7 +74,7 @@ export async function resolveRollbackImage(
   envName: string,
 ): Promise<ImageRef> {
   const [history, record] = await Promise.all([where.history.read(), readDeploymentRecord(where.stateDir)]);
-  const { image, release } = chooseRollback(history, record?.image, depth, envName);
+  const { image, release } = chooseRollback(history, inServiceImage(history, record), depth, envName);
   try {
     return await images.resolve(io, image);
   } catch (error) {

@@ -26,6 +26,8 @@ export interface FakeS3Options {
   beforePut?: (path: string, s3: FakeS3) => void;
   /** Answer every request with this S3 error code and HTTP status (AccessDenied, 403). */
   refuse?: { code: string; status: number };
+  /** Store this many PUTs and still answer 500, as when the answer is lost on the way. */
+  loseAnswers?: number;
 }
 
 export class FakeS3 {
@@ -91,6 +93,10 @@ export class FakeS3 {
       if ((ifMatch !== undefined && current?.etag !== ifMatch) || (ifNoneMatch === '*' && current))
         return fail(412, 'PreconditionFailed');
       this.put(path, body);
+      if ((this.options.loseAnswers ?? 0) > 0) {
+        this.options.loseAnswers = (this.options.loseAnswers ?? 0) - 1;
+        return fail(500, 'InternalError');
+      }
       return reply(200, { etag: this.objects.get(path)?.etag ?? '' });
     }
     fail(405, 'MethodNotAllowed');

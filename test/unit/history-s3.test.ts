@@ -163,6 +163,25 @@ Shared('a bucket that refuses says which call on which object, as a typed error'
   assert.match(text, 's3://tf-state/bakery/demo/staging/terraform.history.jsonl');
 });
 
+Shared('a write that landed but whose answer was lost is not written twice', async (context) => {
+  const s3 = await startS3(context, { loseAnswers: 1 });
+  await historyOf(s3Environment(), context.dir, process.env).append(entry({}));
+  assert.is(parseHistory(s3.objects.get(OBJECT)?.body ?? '').length, 1);
+  assert.equal(
+    s3.requests.filter((r) => r.method === 'PUT').map((r) => r.status),
+    [500, 412],
+  );
+});
+
+Shared('a missing bucket is an error, not an empty history', async (context) => {
+  await startS3(context, { refuse: { code: 'NoSuchBucket', status: 404 } });
+  const error = await historyOf(s3Environment(), context.dir, process.env)
+    .read()
+    .catch((e: unknown) => e);
+  assert.ok(isBakeryError(error), String(error));
+  assert.match(String((error as Error).message), 'NoSuchBucket');
+});
+
 Shared('a missing object is an empty shared history', async (context) => {
   await startS3(context);
   assert.equal(await historyOf(s3Environment(), context.dir, process.env).read(), []);

@@ -11,7 +11,12 @@ import { EXIT, InputError, UsageError, exitCodeOf } from '../../pipeline/errors.
 import { findDrift } from '../../pipeline/operate/drift.ts';
 import { formatHistory, newestEntries } from '../../pipeline/operate/format.ts';
 import type { TargetStatus } from '../../pipeline/operate/observed.ts';
-import { chooseRollback, parseRollbackDepth, resolveRollbackImage } from '../../pipeline/operate/rollback.ts';
+import {
+  chooseRollback,
+  inServiceImage,
+  parseRollbackDepth,
+  resolveRollbackImage,
+} from '../../pipeline/operate/rollback.ts';
 import { parseSince } from '../../pipeline/operate/since.ts';
 import { appendHistory, localHistory, type HistoryEntry } from '../../pipeline/state/history.ts';
 import { writeDeploymentRecord, type DeploymentRecord } from '../../pipeline/state/record.ts';
@@ -206,6 +211,18 @@ Rollback.before.each(async (context) => {
 
 Rollback.after.each(async (context) => {
   await rm(context.dir, { recursive: true, force: true });
+});
+
+Rollback('in service: this machine’s record, unless another machine released since it was written', () => {
+  const at = (image: string, started_at: string) => entry({ image, started_at });
+  const shared = [at('sha256:a', '2026-12-03T09:00:00.000Z'), at('sha256:ci', '2026-12-03T11:00:00.000Z')];
+  assert.is(inServiceImage(shared, { image: 'sha256:a', deployed_at: '2026-12-03T09:01:00.000Z' }), 'sha256:ci');
+  assert.is(inServiceImage(shared, { image: 'sha256:ci', deployed_at: '2026-12-03T11:02:00.000Z' }), 'sha256:ci');
+  assert.is(
+    inServiceImage(shared.slice(0, 1), { image: 'sha256:a', deployed_at: '2026-12-03T09:01:00.000Z' }),
+    'sha256:a',
+  );
+  assert.is(inServiceImage(shared, undefined), 'sha256:ci');
 });
 
 Rollback('goes back N successful releases from the one in service, skipping failures', () => {

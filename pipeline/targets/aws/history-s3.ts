@@ -34,7 +34,7 @@ export function s3History(local: HistoryStore, options: SharedHistoryOptions): H
     location: `${local.location} and ${s3Url(options.object)}`,
     append: async (entry) => {
       await local.append(entry);
-      await appendToObject(options, entry);
+      await appendToObject(options, entry, local.location);
     },
     read: async () => {
       const [mine, shared] = await Promise.all([local.read(), readObject(options)]);
@@ -59,23 +59,27 @@ async function readObject({ client, object, retry, io }: SharedHistoryOptions): 
     });
   } catch (error) {
     const info = awsErrorInfo(error);
-    if (info.code === 'NoSuchKey' || info.status === 404) return undefined;
+    // Not a missing bucket (NoSuchBucket, also 404): that is a misconfiguration to report.
+    if (info.code === 'NoSuchKey' || (info.status === 404 && info.code !== 'NoSuchBucket')) return undefined;
     throw error;
   }
 }
 
-async function appendToObject(options: SharedHistoryOptions, entry: HistoryEntry): Promise<void> {
+async function appendToObject(options: SharedHistoryOptions, entry: HistoryEntry, localPath: string): Promise<void> {
   const { client, object, retry, io } = options;
   const spec = { call: 's3:PutObject', resource: s3Url(object), retry } as const;
+  const line = historyLine(entry);
   for (let race = 1; race <= MAX_APPEND_RACES; race++) {
     const current = await readObject(options);
+    // A write that landed but whose answer was lost looks like a lost race: never twice.
+    if (race > 1 && current?.text.includes(line)) return;
     try {
       await callAws(io, spec, (abortSignal) =>
         client.send(
           new PutObjectCommand({
             Bucket: object.bucket,
             Key: object.key,
-            Body: `${current?.text ?? ''}${historyLine(entry)}`,
+            Body: `${current?.text ?? ''}${line}`,
             ContentType: 'application/x-ndjson',
             ServerSideEncryption: 'AES256',
             ...(current ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
@@ -92,7 +96,7 @@ async function appendToObject(options: SharedHistoryOptions, entry: HistoryEntry
   }
   throw new DeployError(
     `could not append to the shared deploy history ${s3Url(object)}: other runs changed it ${MAX_APPEND_RACES} times while this one tried`,
-    ['the entry is in this machine’s .deploy/ENV/history.jsonl; the shared copy misses it'],
+    [`the entry is in this machine’s ${localPath}; the shared copy misses it`],
   );
 }
 
