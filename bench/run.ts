@@ -1,4 +1,4 @@
-// `npm run bench`: bakery against the naive pipeline (--rebake --strategy recreate) on
+// `npm run bench`: bakery against the naive pipeline (--rebake=all --strategy recreate) on
 // the local target, in one run so both see the same machine: cold deploy, no-op
 // redeploy, app-change redeploy under load, self-heal, destroy, runner overhead, and
 // the service's own throughput. Writes bench/results/<date>.json and .md. Then the
@@ -38,7 +38,7 @@ const READMES = [join(import.meta.dirname, 'README.md'), join(import.meta.dirnam
 /** App names and ports of their own: the end-to-end tests use e2e-* on 18181/18191. */
 const SETUP: Record<PipelineName, { app: string; port: number; deployFlags: string[] }> = {
   bakery: { app: 'bench-bakery', port: 18281, deployFlags: [] },
-  naive: { app: 'bench-naive', port: 18282, deployFlags: ['--rebake', '--strategy', 'recreate'] },
+  naive: { app: 'bench-naive', port: 18282, deployFlags: ['--rebake=all', '--strategy', 'recreate'] },
 };
 
 /** Rough step lengths for the time budget, refined once a bake has been measured. */

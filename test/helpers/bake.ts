@@ -101,6 +101,8 @@ export interface BakeVariables {
   service_port: number;
   baked_at: string;
   base_docker_image: string;
+  /** all (default), base or app: packer/variables.pkr.hcl's bake_layer. */
+  bake_layer?: 'all' | 'base' | 'app';
   ssh_source_cidrs?: string[];
   aws_region?: string;
   instance_type?: string;
