@@ -188,7 +188,15 @@ Template('the ansible provisioner carries the SSH-proxy workaround and every bui
   const provisioners = ((hcl.build as Block[])[0] as Block).provisioner as Record<string, Block[]>;
   const ansible = provisioners.ansible?.[0] as Block;
   assert.ok((ansible.ansible_env_vars as string[]).some((entry) => /^ANSIBLE_SSH_ARGS=.*\+ssh-rsa/.test(entry)));
-  assert.equal((ansible.extra_arguments as string[]).slice(0, 2), ['--scp-extra-args', "'-O'"]);
+  const extraArguments = String(ansible.extra_arguments);
+  assert.match(extraArguments, /\["--scp-extra-args", "'-O'"/);
+  // The Docker build container is reached by name through docker exec, not through the proxy.
+  assert.match(
+    extraArguments,
+    /"--connection", "community\.docker\.docker", "--extra-vars", "ansible_docker_host=\$\{local\.docker_build_container\}"/,
+  );
+  const image = source(hcl, 'docker');
+  assert.ok((image.run_command as string[]).includes('${local.docker_build_container}'));
   const extraVars = String(locals(hcl).ansible_extra_vars);
   for (const name of [
     'app_name',
