@@ -125,10 +125,12 @@ pins('installs the amazon, docker and ansible plugins at their pinned versions',
 pins('pins Ansible and ansible-lint to the Debian 12 release series', () => {
   assert.is(arg('ANSIBLE_CORE_VERSION'), '2.14.*');
   assert.is(arg('ANSIBLE_LINT_VERSION'), '6.13.*');
+  assert.is(arg('ANSIBLE_COLLECTIONS_VERSION'), '7.*');
   assert.match(
     runsOf(FINAL_STAGE).join(' '),
     '"ansible-core=${ANSIBLE_CORE_VERSION}" "ansible-lint=${ANSIBLE_LINT_VERSION}"',
   );
+  assert.match(runsOf(FINAL_STAGE).join(' '), '"ansible=${ANSIBLE_COLLECTIONS_VERSION}"');
 });
 
 pins('installs the same tsx as package.json, where the runner expects it', () => {
@@ -161,6 +163,7 @@ pins('labels the image with every tool version', () => {
     'PACKER_PLUGIN_ANSIBLE_VERSION',
     'ANSIBLE_CORE_VERSION',
     'ANSIBLE_LINT_VERSION',
+    'ANSIBLE_COLLECTIONS_VERSION',
     'DOCKER_CLI_VERSION',
   ]) {
     assert.match(labels, `\${${name}}`);
