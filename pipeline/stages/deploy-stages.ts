@@ -4,6 +4,7 @@
 import type { DeployOptions, RunContext } from '../context.ts';
 import { RecordStaleError, StateFileError } from '../errors.ts';
 import { bakeImage, planBake, planBaseLayer, removeLeakedBuilders } from '../bake/bake.ts';
+import { decideBaseLayerReuse } from '../bake/base-layer-reuse.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { resolveRollbackImage } from '../operate/rollback.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
@@ -26,12 +27,6 @@ export interface DeployResults {
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
   url?: string;
-}
-
-/** How old an image is, from its creation time (0 when unknown). */
-function ageInDays(image: ImageRef, now = Date.now()): number {
-  const created = image.createdAt ? Date.parse(image.createdAt) : Number.NaN;
-  return Number.isNaN(created) ? 0 : Math.max(0, (now - created) / 86_400_000);
 }
 
 /** The rollout succeeded, the record did not follow: say exactly that (exit 3). */
@@ -84,20 +79,15 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       return undefined;
     }
     const plan = await planBaseLayer(context, target, task.io, results.facts);
-    if (options.rebake === 'all') return { plan };
-    const found = await target.images.findByFingerprint(task.io, plan.fingerprint);
-    if (!found) return { plan };
-    const age = ageInDays(found);
-    if (age > env.image.base_max_age_days) {
-      task.io.info(
-        `base layer ${shortFingerprint(plan.fingerprint)} is ${age.toFixed(1)} days old, older than image.base_max_age_days (${env.image.base_max_age_days}): baking it again for the latest security updates`,
-      );
-      return { plan };
+    const found =
+      options.rebake === 'all' ? undefined : await target.images.findByFingerprint(task.io, plan.fingerprint);
+    const decision = decideBaseLayerReuse(found, options.rebake, env.image.base_max_age_days);
+    if (decision.reuse) {
+      task.skip(decision.reason);
+      return { plan, found: decision.image };
     }
-    task.skip(
-      `base layer ${shortFingerprint(plan.fingerprint)} already baked (${found.name ?? found.id}, ${age.toFixed(1)} days old)`,
-    );
-    return { plan, found };
+    if (decision.reason) task.io.info(decision.reason);
+    return { plan };
   };
 
   return [
