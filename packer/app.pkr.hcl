@@ -221,6 +221,12 @@ build {
 
   provisioner "ansible" {
     playbook_file = "${path.root}/../ansible/playbook.yml"
+    # The VM has a real SSH server on a forwarded loopback port: Ansible connects
+    # to it directly and keeps one connection open (ControlPersist), instead of a
+    # new session through Packer's proxy per command, each a key exchange inside
+    # the emulated guest. The AMI keeps the proxy (not testable here); Docker has
+    # no SSH server at all (see --connection below).
+    use_proxy = source.type != "qemu"
     # The user Ansible is told it connects as (Packer's proxy connects as the
     # builder's user anyway): root in the container, admin on the Debian AMI.
     # The playbook becomes root only when this is not root.

@@ -242,14 +242,17 @@ export function runPlaybookOverSsh(
   return runTool(
     'ansible-playbook',
     [
+      // A host named 127.0.0.1 would be what `delegate_to: localhost` resolves to
+      // (Ansible takes an inventory host among 127.0.0.1/localhost/::1 as localhost),
+      // so the tasks meant for this machine would run in the VM: name it vm instead.
       '--inventory',
-      '127.0.0.1,',
+      'vm,',
       '--user',
       'admin',
       '--private-key',
       key,
       '--extra-vars',
-      JSON.stringify({ ...extraVars, ansible_port: port }),
+      JSON.stringify({ ...extraVars, ansible_host: '127.0.0.1', ansible_port: port }),
       join(ANSIBLE_DIR, 'playbook.yml'),
     ],
     {

@@ -197,6 +197,8 @@ Template('the ansible provisioner carries the SSH-proxy workaround and every bui
   );
   const image = source(hcl, 'docker');
   assert.ok((image.run_command as string[]).includes('${local.docker_build_container}'));
+  // The VM's own sshd is reached directly; the AMI keeps Packer's proxy.
+  assert.match(String(ansible.use_proxy), /source\.type != "qemu"/);
   const extraVars = String(locals(hcl).ansible_extra_vars);
   for (const name of [
     'app_name',
