@@ -234,6 +234,13 @@ function shellQuote(text: string): string {
 }
 
 /** Runs ansible/playbook.yml against the booted VM as admin (become), the way Packer does. */
+/**
+ * The inventory name of the VM in the check's own playbook run. Not 127.0.0.1: Ansible
+ * takes an inventory host among 127.0.0.1/localhost/::1 as `localhost`, so the tasks
+ * delegated to this machine would run in the VM.
+ */
+export const VM_INVENTORY_HOST = 'vm';
+
 export function runPlaybookOverSsh(
   port: number,
   key: string,
@@ -242,11 +249,8 @@ export function runPlaybookOverSsh(
   return runTool(
     'ansible-playbook',
     [
-      // A host named 127.0.0.1 would be what `delegate_to: localhost` resolves to
-      // (Ansible takes an inventory host among 127.0.0.1/localhost/::1 as localhost),
-      // so the tasks meant for this machine would run in the VM: name it vm instead.
       '--inventory',
-      'vm,',
+      `${VM_INVENTORY_HOST},`,
       '--user',
       'admin',
       '--private-key',

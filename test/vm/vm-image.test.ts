@@ -18,6 +18,7 @@ import { detectAccelerator, type AcceleratorChoice } from '../../pipeline/bake/a
 import { changedTasks, playbookVariablesOf, recapOf, tailOf, testBakeVariables, waitFor } from '../helpers/bake.ts';
 import {
   CHECK_SSH_PORT,
+  VM_INVENTORY_HOST,
   bakeVm,
   bootVm,
   makeCheckDisk,
@@ -159,7 +160,7 @@ Vm('a second playbook run on the booted image reports changed=0', async (context
   const second = await runPlaybookOverSsh(SSH_PORT, (context.base as VmBase).key, playbookVariablesOf(variables));
   console.log(`vm: second playbook run in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   assert.is(second.code, 0, `second run failed:\n${tailOf(second, 60)}`);
-  const recap = recapOf(second.stdout, '127.0.0.1');
+  const recap = recapOf(second.stdout, VM_INVENTORY_HOST);
   assert.is(recap.failed, 0);
   assert.is(recap.changed, 0, `tasks that changed on the second run: ${changedTasks(second.stdout).join('; ')}`);
 });
