@@ -1,6 +1,6 @@
 // The goals of issue 8, tightened by the layered bake's (issue 15: cold ≤ 50 s, no-op
-// ≤ 1 s, app change ≤ 20 s with ≤ 12 s of bake), evaluated against one benchmark run. A benchmark reports:
-// a missed goal is a row marked "no", never a failed command.
+// ≤ 1 s, app change ≤ 20 s with ≤ 12 s of bake), evaluated against one benchmark run.
+// A benchmark reports: a missed goal is a row marked "no", never a failed command.
 
 import type { ServiceBenchResult } from './service.ts';
 import type { GoalRow, PipelineName, PipelineResults, RunName } from './results.ts';

@@ -23,11 +23,11 @@ packer {
 locals {
   baked_at = var.baked_at != "" ? var.baked_at : timestamp()
 
-  # AMI names are unique per region and account: app, env, the fingerprint's
-  # first 12 hex digits and the bake time.
   # The Docker build container's name: Ansible reaches it by name (below).
   docker_build_container = "packer-${var.app_name}-${var.environment}-${substr(uuidv4(), 0, 8)}"
 
+  # AMI names are unique per region and account: app, env, the fingerprint's
+  # first 12 hex digits and the bake time.
   ami_name = "${var.app_name}-${var.environment}-${substr(var.fingerprint, 0, 12)}-${formatdate("YYYYMMDDhhmmss", local.baked_at)}"
 
   # What the runner looks images up by (the bake cache) and what retention

@@ -233,7 +233,6 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Runs ansible/playbook.yml against the booted VM as admin (become), the way Packer does. */
 /**
  * The inventory name of the VM in the check's own playbook run. Not 127.0.0.1: Ansible
  * takes an inventory host among 127.0.0.1/localhost/::1 as `localhost`, so the tasks
@@ -241,6 +240,7 @@ function shellQuote(text: string): string {
  */
 export const VM_INVENTORY_HOST = 'vm';
 
+/** Runs ansible/playbook.yml against the booted VM as admin (become), the way Packer does. */
 export function runPlaybookOverSsh(
   port: number,
   key: string,
