@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
-import { parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
+import { describeCheck, parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -190,16 +190,20 @@ local('killing the service in one of two instances under load fails no request, 
 
 local('a restarted load balancer comes back with its instances', async () => {
   await dockerText(['restart', `${APP}-local-lb`]);
-  const deadline = Date.now() + 20_000;
+  // A restarted HAProxy lists its servers as UP before it has checked them: wait for a
+  // passed check on each. The deadline is generous because a 2-core CI machine under
+  // load may fail a first check (1 s timeout), and a server then needs `rise` checks.
+  const deadline = Date.now() + 45_000;
   let servers: ServerState[] = [];
+  const checkedUp = (server: ServerState) => server.status === 'UP' && server.checkStatus === 'L7OK';
   while (Date.now() < deadline) {
     servers = await lbServers(APP).catch(() => []);
-    if (servers.length === 2 && servers.every((server) => server.status === 'UP')) break;
+    if (servers.length === 2 && servers.every(checkedUp)) break;
     await sleep(250);
   }
-  assert.equal(
-    servers.map((server) => server.status),
-    ['UP', 'UP'],
+  assert.ok(
+    servers.length === 2 && servers.every(checkedUp),
+    `45 s after the restart: ${servers.map(describeCheck).join('; ') || 'no servers'}`,
   );
   assert.is((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
 });
