@@ -55,15 +55,17 @@ export async function computeFingerprint(inputs: FingerprintInputs): Promise<str
   return digest('bakery-fingerprint-v2', files, inputs);
 }
 
-// What only the app layer runs (the app role's code, templates and files, and the
-// launcher): a change there bakes the app layer again, never the base layer.
-const APP_LAYER_ONLY =
-  /^(launcher\/|ansible\/roles\/app\/(templates|files)\/|ansible\/roles\/app\/tasks\/(?!(main|preflight|packages)\.yml$))/;
+// What only the app layer runs (the app role's templates, and its tasks but those the
+// base layer runs too: packages, the service account, the launcher's tree): a change
+// there bakes the app layer again, never the base layer. The role's files/ stay in the
+// base layer's fingerprint: the ignore list there shapes the launcher's tree too.
+const APP_LAYER_ONLY = /^ansible\/roles\/app\/(templates\/|tasks\/(?!(main|preflight|packages|user|files|tree)\.yml$))/;
 
 /**
- * The base layer's fingerprint (roles base and hardening, the app's Debian packages): the
- * same files as the image's minus what only the app layer runs, none of the app's source,
- * the base image and the variables the base layer is baked with.
+ * The base layer's fingerprint (roles base and hardening, the app's Debian packages, the
+ * service account and bakery's launcher): the same files as the image's minus what only
+ * the app layer runs, none of the app's source, the base image and the variables the
+ * base layer is baked with.
  */
 export async function computeBaseLayerFingerprint(inputs: Omit<FingerprintInputs, 'appSource'>): Promise<string> {
   const files = (await listBakeryFiles(inputs.root)).filter((path) => !APP_LAYER_ONLY.test(path));

@@ -53,7 +53,7 @@ Fingerprint('is a sha256 that is the same for the same inputs', async (context) 
 });
 
 Fingerprint(
-  'the base layer’s: the app, the launcher and the app role’s own tasks do not change it; the OS roles, the app’s packages task and the packages do',
+  'the base layer’s: the app and the app layer’s tasks do not change it; the launcher, the service account, the OS roles, the app’s packages task and the packages do',
   async (context) => {
     const { root } = context;
     const baseInputs = (packages = '[]') => ({
@@ -71,14 +71,23 @@ Fingerprint(
     const before = await computeBaseLayerFingerprint(baseInputs());
 
     await write('service/bakery_service/__init__.py', 'def create_app(): return 1\n');
-    await write('launcher/bakery_launcher/__main__.py', 'main(1)\n');
-    await write('ansible/roles/app/tasks/files.yml', '- copy: { mode: "0644" }\n');
-    await write('ansible/roles/app/files/.keep', 'x');
+    await write('ansible/roles/app/tasks/service.yml', '- copy: { mode: "0644" }\n');
+    await write('ansible/roles/app/templates/app.service.j2', '[Unit]\n');
     assert.is(await computeBaseLayerFingerprint(baseInputs()), before, 'app-layer-only changes');
+
+    await write('launcher/bakery_launcher/__main__.py', 'main(1)\n');
+    const launched = await computeBaseLayerFingerprint(baseInputs());
+    assert.is.not(launched, before, 'the launcher: the base layer installs it');
+    await write('ansible/roles/app/tasks/user.yml', '- user: {}\n');
+    const withUser = await computeBaseLayerFingerprint(baseInputs());
+    assert.is.not(withUser, launched, 'the service account');
+    await write('ansible/roles/app/files/source-ignore.yml', '- "*.log"\n');
+    const ignoring = await computeBaseLayerFingerprint(baseInputs());
+    assert.is.not(ignoring, withUser, 'the ignore list: it shapes the launcher’s tree');
 
     await write('ansible/roles/hardening/tasks/main.yml', '- sysctl: { x: 1 }\n');
     const hardened = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(hardened, before, 'a hardening change');
+    assert.is.not(hardened, ignoring, 'a hardening change');
     await write('ansible/roles/app/tasks/packages.yml', '- apt: { x: 1 }\n');
     const packaged = await computeBaseLayerFingerprint(baseInputs());
     assert.is.not(packaged, hardened, 'the packages task');
