@@ -55,11 +55,13 @@ export async function computeFingerprint(inputs: FingerprintInputs): Promise<str
   return digest('bakery-fingerprint-v2', files, inputs);
 }
 
-// What only the app layer runs (the app role's templates, and its tasks but those the
-// base layer runs too: packages, the service account, the launcher's tree): a change
-// there bakes the app layer again, never the base layer. The role's files/ stay in the
-// base layer's fingerprint: the ignore list there shapes the launcher's tree too.
-const APP_LAYER_ONLY = /^ansible\/roles\/app\/(templates\/|tasks\/(?!(main|preflight|packages|user|files|tree)\.yml$))/;
+// What only the app layer runs (the app role's templates and tasks, but those the base
+// layer runs too: packages, the service account, bakery's runtime and its secrets
+// unit, the launcher's tree): a change there bakes the app layer again, never the base
+// layer. The role's files/ stay in the base layer's fingerprint: the ignore list there
+// shapes the launcher's tree too.
+const APP_LAYER_ONLY =
+  /^ansible\/roles\/app\/(templates\/(?!secrets\.service\.j2$)|tasks\/(?!(main|preflight|packages|user|runtime|files|tree)\.yml$))/;
 
 /**
  * The base layer's fingerprint (roles base and hardening, the app's Debian packages, the

@@ -53,7 +53,7 @@ Fingerprint('is a sha256 that is the same for the same inputs', async (context) 
 });
 
 Fingerprint(
-  'the base layer’s: the app and the app layer’s tasks do not change it; the launcher, the service account, the OS roles, the app’s packages task and the packages do',
+  'the base layer’s: the app and the app layer’s tasks do not change it; the launcher, the service account, the secrets unit, the OS roles, the app’s packages task and the packages do',
   async (context) => {
     const { root } = context;
     const baseInputs = (packages = '[]') => ({
@@ -84,10 +84,13 @@ Fingerprint(
     await write('ansible/roles/app/files/source-ignore.yml', '- "*.log"\n');
     const ignoring = await computeBaseLayerFingerprint(baseInputs());
     assert.is.not(ignoring, withUser, 'the ignore list: it shapes the launcher’s tree');
+    await write('ansible/roles/app/templates/secrets.service.j2', '[Unit]\n');
+    const withSecretsUnit = await computeBaseLayerFingerprint(baseInputs());
+    assert.is.not(withSecretsUnit, ignoring, 'bakery’s secrets unit');
 
     await write('ansible/roles/hardening/tasks/main.yml', '- sysctl: { x: 1 }\n');
     const hardened = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(hardened, ignoring, 'a hardening change');
+    assert.is.not(hardened, withSecretsUnit, 'a hardening change');
     await write('ansible/roles/app/tasks/packages.yml', '- apt: { x: 1 }\n');
     const packaged = await computeBaseLayerFingerprint(baseInputs());
     assert.is.not(packaged, hardened, 'the packages task');
