@@ -75,26 +75,23 @@ Fingerprint(
     await write('ansible/roles/app/templates/app.service.j2', '[Unit]\n');
     assert.is(await computeBaseLayerFingerprint(baseInputs()), before, 'app-layer-only changes');
 
-    await write('launcher/bakery_launcher/__main__.py', 'main(1)\n');
-    const launched = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(launched, before, 'the launcher: the base layer installs it');
-    await write('ansible/roles/app/tasks/user.yml', '- user: {}\n');
-    const withUser = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(withUser, launched, 'the service account');
-    await write('ansible/roles/app/files/source-ignore.yml', '- "*.log"\n');
-    const ignoring = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(ignoring, withUser, 'the ignore list: it shapes the launcher’s tree');
-    await write('ansible/roles/app/templates/secrets.service.j2', '[Unit]\n');
-    const withSecretsUnit = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(withSecretsUnit, ignoring, 'bakery’s secrets unit');
-
-    await write('ansible/roles/hardening/tasks/main.yml', '- sysctl: { x: 1 }\n');
-    const hardened = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(hardened, withSecretsUnit, 'a hardening change');
-    await write('ansible/roles/app/tasks/packages.yml', '- apt: { x: 1 }\n');
-    const packaged = await computeBaseLayerFingerprint(baseInputs());
-    assert.is.not(packaged, hardened, 'the packages task');
-    assert.is.not(await computeBaseLayerFingerprint(baseInputs('["libpq5"]')), packaged, 'service.packages');
+    // Each of these is part of the base layer: each change gives it a new fingerprint.
+    const baseLayerChanges: Array<[path: string, text: string, what: string]> = [
+      ['launcher/bakery_launcher/__main__.py', 'main(1)\n', 'the launcher: the base layer installs it'],
+      ['ansible/roles/app/tasks/user.yml', '- user: {}\n', 'the service account'],
+      ['ansible/roles/app/files/source-ignore.yml', '- "*.log"\n', 'the ignore list: it shapes the launcher’s tree'],
+      ['ansible/roles/app/templates/secrets.service.j2', '[Unit]\n', 'bakery’s secrets unit'],
+      ['ansible/roles/hardening/tasks/main.yml', '- sysctl: { x: 1 }\n', 'a hardening change'],
+      ['ansible/roles/app/tasks/packages.yml', '- apt: { x: 1 }\n', 'the packages task'],
+    ];
+    let previous = before;
+    for (const [path, text, what] of baseLayerChanges) {
+      await write(path, text);
+      const changed = await computeBaseLayerFingerprint(baseInputs());
+      assert.is.not(changed, previous, what);
+      previous = changed;
+    }
+    assert.is.not(await computeBaseLayerFingerprint(baseInputs('["libpq5"]')), previous, 'service.packages');
   },
 );
 
