@@ -81,8 +81,9 @@ async function buildInfo(io: StageIO, root: string, fingerprint: string): Promis
 }
 
 /**
- * The base layer: roles base and hardening and the app's Debian packages on the target's
- * base image. Needs no app source, so a git source is not fetched for it.
+ * The base layer: roles base and hardening, the app's Debian packages, the service account
+ * and bakery's runtime and launcher on the target's base image. Needs no app source, so a
+ * git source is not fetched for it.
  */
 export async function planBaseLayer(
   context: RunContext,
