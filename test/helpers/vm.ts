@@ -4,6 +4,7 @@
 // shared, and a bake under software emulation takes minutes of CPU.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, writeFile, symlink, chmod, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/files.ts';
@@ -161,6 +162,8 @@ export async function makeCheckDisk(image: string, work: string): Promise<string
 export interface BootedVm {
   process: ChildProcess;
   serialLog: string;
+  /** The last of what qemu printed on stderr (why it would not start). */
+  stderrTail(): string;
 }
 
 /**
@@ -196,9 +199,14 @@ export function bootVm(
       '-monitor',
       'none',
     ],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  return { process: child, serialLog };
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  return { process: child, serialLog, stderrTail: () => stderr.trim() };
 }
 
 /** How long a booting VM's serial console may stay silent before SSH answers. */
@@ -216,8 +224,9 @@ export interface ReachableVm {
  * serial console silent after PCI enumeration at 0.98 s, SSH never up in 10 minutes;
  * the same image booted in 39 s before and after). A console silent for BOOT_STALL_MS
  * before SSH answers is taken for that: the VM is stopped and booted once more, and the
- * second boot gets the whole deadline. The disk is untouched then: the kernel stopped
- * before mounting it.
+ * second boot gets the whole deadline. A VM that had in fact mounted its disk (a boot
+ * slowed past the limit by a busy machine) only costs the time: its second boot
+ * recovers the journal as after a power cut.
  */
 export async function bootReachable(
   disk: string,
@@ -227,9 +236,20 @@ export async function bootReachable(
 ): Promise<ReachableVm> {
   for (let boot = 1; ; boot++) {
     const vm = bootVm(disk, accelerator, forwards, options.serialLog(boot));
-    const outcome = await waitUntilReachable(vm, forwards.ssh, options.key, options.deadlineMs, boot === 1);
+    let outcome: Awaited<ReturnType<typeof waitUntilReachable>>;
+    try {
+      outcome = await waitUntilReachable(vm, forwards.ssh, options.key, options.deadlineMs, boot === 1);
+    } catch (error) {
+      await stopVm(vm);
+      throw error;
+    }
     if (outcome === 'reachable') return { vm, boots: boot };
     await stopVm(vm);
+    if (outcome === 'exited') {
+      throw new Error(
+        `qemu exited (${vm.process.exitCode ?? vm.process.signalCode}) before the VM answered over SSH: ${vm.stderrTail() || 'nothing on stderr'}`,
+      );
+    }
     if (outcome === 'stalled') {
       const lastLines = await serialTail(vm.serialLog, 5);
       console.log(
@@ -249,26 +269,40 @@ async function waitUntilReachable(
   key: string,
   deadlineMs: number,
   mayStall: boolean,
-): Promise<'reachable' | 'stalled' | 'timed out'> {
+): Promise<'reachable' | 'stalled' | 'exited' | 'timed out'> {
   const deadline = Date.now() + deadlineMs;
   let consoleSize = -1;
   let consoleChangedAt = Date.now();
   while (Date.now() < deadline) {
+    if (hasExited(vm)) return 'exited';
     if ((await sshRoot(port, key, 'true', 30_000)).code === 0) return 'reachable';
     const size = (await stat(vm.serialLog).catch(() => undefined))?.size ?? 0;
     if (size !== consoleSize) [consoleSize, consoleChangedAt] = [size, Date.now()];
     if (mayStall && Date.now() - consoleChangedAt > BOOT_STALL_MS) return 'stalled';
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(3000);
   }
   return 'timed out';
 }
 
-/** Stops a booted VM (SIGTERM) and waits until qemu has exited. */
+function hasExited(vm: BootedVm): boolean {
+  return vm.process.exitCode !== null || vm.process.signalCode !== null;
+}
+
+/** Stops a booted VM: SIGTERM, then SIGKILL if qemu is still there after 10 s. */
 export async function stopVm(vm: BootedVm): Promise<void> {
-  if (vm.process.exitCode !== null || vm.process.signalCode !== null) return;
+  if (hasExited(vm)) return;
   const exited = new Promise((resolve) => vm.process.once('exit', resolve));
   vm.process.kill('SIGTERM');
-  await exited;
+  const grace = new AbortController();
+  const stopped = await Promise.race([
+    exited.then(() => true),
+    sleep(10_000, false, { signal: grace.signal }).catch(() => false),
+  ]);
+  grace.abort();
+  if (!stopped) {
+    vm.process.kill('SIGKILL');
+    await exited;
+  }
 }
 
 /** The last lines of the VM's serial console, for failure messages. */

@@ -15,7 +15,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { detectAccelerator, type AcceleratorChoice } from '../../pipeline/bake/accelerator.ts';
-import { changedTasks, playbookVariablesOf, recapOf, tailOf, testBakeVariables } from '../helpers/bake.ts';
+import {
+  changedTasks,
+  playbookVariablesOf,
+  recapOf,
+  tailOf,
+  testBakeVariables,
+  type ToolResult,
+} from '../helpers/bake.ts';
 import {
   CHECK_SSH_PORT,
   VM_INVENTORY_HOST,
@@ -82,10 +89,14 @@ Vm.before(async (context) => {
     },
   );
   context.vm = vm;
-  // "degraded" still means booted: the tests below say what is wrong.
-  const state = (
-    await sshRoot(SSH_PORT, base.key, 'systemctl is-system-running --wait || true', 5 * 60_000)
-  ).stdout.trim();
+  // "degraded" still means booted: the tests below say what is wrong. Three tries: one
+  // SSH connection may fail on a VM that answered a moment ago.
+  let systemState: Pick<ToolResult, 'code' | 'stdout'> = { code: null, stdout: '' };
+  for (let attempt = 1; attempt <= 3 && systemState.code !== 0; attempt++) {
+    systemState = await sshRoot(SSH_PORT, base.key, 'systemctl is-system-running --wait || true', 5 * 60_000);
+  }
+  assert.is(systemState.code, 0, 'the booted VM stopped answering over SSH');
+  const state = systemState.stdout.trim();
   if (state !== 'running') {
     const failed = await sshRoot(SSH_PORT, base.key, 'systemctl --failed --no-legend --plain');
     console.log(`vm: the system is ${state}; failed units:\n${failed.stdout}`);
