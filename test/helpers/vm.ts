@@ -17,6 +17,7 @@ import {
   parseMachineReadable,
   runTool,
   tailOf,
+  waitFor,
   type BakeVariables,
   type ToolResult,
 } from './bake.ts';
@@ -236,12 +237,14 @@ export async function bootReachable(
 ): Promise<ReachableVm> {
   for (let boot = 1; ; boot++) {
     const vm = bootVm(disk, accelerator, forwards, options.serialLog(boot));
-    let outcome: Awaited<ReturnType<typeof waitUntilReachable>>;
+    let outcome: 'reachable' | 'stalled' | 'exited';
     try {
       outcome = await waitUntilReachable(vm, forwards.ssh, options.key, options.deadlineMs, boot === 1);
     } catch (error) {
       await stopVm(vm);
-      throw error;
+      throw new Error(`${(error as Error).message}\n--- serial console ---\n${await serialTail(vm.serialLog)}`, {
+        cause: error,
+      });
     }
     if (outcome === 'reachable') return { vm, boots: boot };
     await stopVm(vm);
@@ -250,38 +253,36 @@ export async function bootReachable(
         `qemu exited (${vm.process.exitCode ?? vm.process.signalCode}) before the VM answered over SSH: ${vm.stderrTail() || 'nothing on stderr'}`,
       );
     }
-    if (outcome === 'stalled') {
-      const lastLines = await serialTail(vm.serialLog, 5);
-      console.log(
-        `vm: boot ${boot}: no SSH and a serial console silent for ${BOOT_STALL_MS / 1000} s; booting again. Last console lines:\n${lastLines}`,
-      );
-      continue;
-    }
-    throw new Error(
-      `timed out after ${options.deadlineMs / 1000}s waiting for the booted VM to answer over SSH\n--- serial console ---\n${await serialTail(vm.serialLog)}`,
+    const lastLines = await serialTail(vm.serialLog, 5);
+    console.log(
+      `vm: boot ${boot}: no SSH and a serial console silent for ${BOOT_STALL_MS / 1000} s; booting again. Last console lines:\n${lastLines}`,
     );
   }
 }
 
-async function waitUntilReachable(
+/** Polls SSH until it answers, qemu exits or (mayStall) the console stays silent too long. */
+function waitUntilReachable(
   vm: BootedVm,
   port: number,
   key: string,
   deadlineMs: number,
   mayStall: boolean,
-): Promise<'reachable' | 'stalled' | 'exited' | 'timed out'> {
-  const deadline = Date.now() + deadlineMs;
+): Promise<'reachable' | 'stalled' | 'exited'> {
   let consoleSize = -1;
   let consoleChangedAt = Date.now();
-  while (Date.now() < deadline) {
-    if (hasExited(vm)) return 'exited';
-    if ((await sshRoot(port, key, 'true', 30_000)).code === 0) return 'reachable';
-    const size = (await stat(vm.serialLog).catch(() => undefined))?.size ?? 0;
-    if (size !== consoleSize) [consoleSize, consoleChangedAt] = [size, Date.now()];
-    if (mayStall && Date.now() - consoleChangedAt > BOOT_STALL_MS) return 'stalled';
-    await sleep(3000);
-  }
-  return 'timed out';
+  return waitFor(
+    'the booted VM to answer over SSH',
+    async () => {
+      if (hasExited(vm)) return 'exited';
+      if ((await sshRoot(port, key, 'true', 30_000)).code === 0) return 'reachable';
+      const size = (await stat(vm.serialLog).catch(() => undefined))?.size ?? 0;
+      if (size !== consoleSize) [consoleSize, consoleChangedAt] = [size, Date.now()];
+      if (mayStall && Date.now() - consoleChangedAt > BOOT_STALL_MS) return 'stalled';
+      return undefined;
+    },
+    deadlineMs,
+    3000,
+  );
 }
 
 function hasExited(vm: BootedVm): boolean {
