@@ -1,18 +1,26 @@
 #!/usr/bin/env -S node --import tsx
-// Writes schema/deploy.schema.json (the JSON Schema editors use for deploy.yaml) from
-// the one schema in pipeline/config/schema.ts. With --readme it also regenerates the
-// README's generated blocks: the deploy.yaml reference table and the flag tables of
-// the CLI reference. With --check it changes nothing and exits 1 when either is stale.
+// Writes, from the one schema in pipeline/config/schema.ts: schema/deploy.schema.json
+// (the JSON Schema editors use for deploy.yaml) and the input checks of every other layer
+// (terraform/variables.gen.tf, packer/variables.gen.pkr.hcl, each role's
+// meta/argument_specs.yml and tasks/arguments.yml; the mapping is scripts/generate/limits.ts).
+// With --readme it also regenerates the README's generated blocks: the deploy.yaml
+// reference table and the flag tables of the CLI reference. With --check it changes
+// nothing and exits 1 when any of them is stale.
 //
+//   npm run generate    (npx tsx scripts/generate-schema.ts --readme)
 //   npx tsx scripts/generate-schema.ts [--readme] [--check]
 //
-// test/unit/readme.test.ts fails when the committed files differ from what this writes.
+// test/unit/readme.test.ts and test/unit/generated.test.ts fail when the committed files
+// differ from what this writes.
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, type CommandSpec } from '../pipeline/cli/flags.ts';
 import { configJsonSchema } from '../pipeline/config/schema.ts';
+import { renderArgumentSpecs, renderArgumentTasks } from './generate/ansible.ts';
+import { renderPacker, renderTerraform } from './generate/hcl.ts';
+import { PACKER, ROLES, TERRAFORM } from './generate/limits.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SCHEMA_PATH = join(ROOT, 'schema', 'deploy.schema.json');
@@ -46,6 +54,20 @@ export interface KeyRow {
   presence: string;
   allowed: string;
   description: string;
+}
+
+/** Every generated file but the README, by path from the repository root. */
+export function generatedFiles(): Record<string, string> {
+  const files: Record<string, string> = {
+    'schema/deploy.schema.json': schemaText(),
+    'terraform/variables.gen.tf': renderTerraform(TERRAFORM),
+    'packer/variables.gen.pkr.hcl': renderPacker(PACKER),
+  };
+  for (const role of ROLES) {
+    files[`ansible/roles/${role.name}/meta/argument_specs.yml`] = renderArgumentSpecs(role);
+    files[`ansible/roles/${role.name}/tasks/arguments.yml`] = renderArgumentTasks(role);
+  }
+  return files;
 }
 
 export function schemaText(): string {
@@ -170,18 +192,19 @@ export function fillReadme(readme: string): string {
 function main(argv: string[]): number {
   const check = argv.includes('--check');
   const stale: string[] = [];
-  const schema = schemaText();
-  let current = '';
-  try {
-    current = readFileSync(SCHEMA_PATH, 'utf8');
-  } catch {
-    // Not written yet.
-  }
-  if (current !== schema) {
-    stale.push(SCHEMA_PATH);
+  for (const [relative, text] of Object.entries(generatedFiles())) {
+    const path = join(ROOT, relative);
+    let current = '';
+    try {
+      current = readFileSync(path, 'utf8');
+    } catch {
+      // Not written yet.
+    }
+    if (current === text) continue;
+    stale.push(path);
     if (!check) {
-      mkdirSync(dirname(SCHEMA_PATH), { recursive: true });
-      writeFileSync(SCHEMA_PATH, schema);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
     }
   }
   if (argv.includes('--readme') || check) {
@@ -194,7 +217,7 @@ function main(argv: string[]): number {
   }
   for (const path of stale) process.stderr.write(`${check ? 'stale' : 'wrote'} ${path}\n`);
   if (check && stale.length > 0) {
-    process.stderr.write('run: npx tsx scripts/generate-schema.ts --readme\n');
+    process.stderr.write('run: npm run generate\n');
     return 1;
   }
   return 0;
