@@ -33,7 +33,7 @@ export function renderArgumentSpecs(role: Role): string {
     };
   }
   const spec = { argument_specs: { main: { short_description: role.short_description, options } } };
-  return `${header('Types and choices; the other limits are checked by tasks/arguments.yml.')}${stringify(spec, { lineWidth: 0 })}`;
+  return `${header('Types and choices; the other limits are checked by tasks/arguments.yml.')}${stringify(spec, { lineWidth: 100 })}`;
 }
 
 /** The Jinja tests of one rule; patterns are passed as task variables, so no escaping reaches Jinja. */
@@ -92,5 +92,5 @@ export function renderArgumentTasks(role: Role): string {
   }
   return `${header(
     'The limits argument specs cannot express (meta/argument_specs.yml checks types and choices).',
-  )}${stringify(tasks, { lineWidth: 0 })}`;
+  )}${stringify(tasks, { lineWidth: 100 })}`;
 }
