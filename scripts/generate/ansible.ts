@@ -3,7 +3,7 @@
 // specs cannot express (ranges, patterns, lengths, cross-field rules) as asserts whose
 // message names the variable, its value and what is allowed.
 
-import { stringify } from 'yaml';
+import { Scalar, stringify } from 'yaml';
 import { GENERATED_BY, limitsOf, type Limits, type Rule } from './rules.ts';
 import type { Role } from './limits.ts';
 
@@ -61,6 +61,13 @@ function testsOf(name: string, rule: Rule, patternVar: string): string[] {
   }
 }
 
+/** A double-quoted scalar, which YAML may fold at any character: a long pattern stays within the line limit. */
+function foldable(text: string): Scalar {
+  const scalar = new Scalar(text);
+  scalar.type = 'QUOTE_DOUBLE';
+  return scalar;
+}
+
 function checkTask(role: Role, name: string, limits: Limits): Record<string, unknown> | undefined {
   const patternVar = `${role.name}_argument_pattern`;
   const that = limits.rules.flatMap((rule) => testsOf(name, rule, patternVar));
@@ -74,7 +81,7 @@ function checkTask(role: Role, name: string, limits: Limits): Record<string, unk
       fail_msg: `${name} ({{ ${name} }}) must be ${limits.allowed} (${limits.origin}).`,
       quiet: true,
     },
-    ...(pattern ? { vars: { [patternVar]: pattern.pattern } } : {}),
+    ...(pattern ? { vars: { [patternVar]: foldable(pattern.pattern) } } : {}),
   };
 }
 
