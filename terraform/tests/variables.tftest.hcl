@@ -178,3 +178,36 @@ run "a_region_that_is_not_a_region_is_refused" {
 
   expect_failures = [var.region]
 }
+
+# The limits below come from deploy.yaml's schema through the generated variables.gen.tf.
+
+run "a_port_above_the_schema_maximum_is_refused" {
+  command = plan
+
+  variables {
+    service = { port = 65536, health_path = "/health" }
+  }
+
+  expect_failures = [var.service]
+}
+
+run "an_app_name_longer_than_the_schema_allows_is_refused" {
+  command = plan
+
+  variables {
+    app  = "a23456789012345678901"
+    name = "a23456789012345678901-staging"
+  }
+
+  expect_failures = [var.app]
+}
+
+run "a_canary_bake_longer_than_the_schema_allows_is_refused" {
+  command = plan
+
+  variables {
+    release_safety = { bake_s = 3601 }
+  }
+
+  expect_failures = [var.release_safety]
+}

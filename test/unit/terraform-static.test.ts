@@ -72,12 +72,6 @@ Static('the alarm names status.ts asks CloudWatch for are the ones alarms.tf giv
   assert.equal(names.sort(), [...ALARM_SUFFIXES].sort());
 });
 
-Static('the single main resources are named this', ({ stack }) => {
-  for (const type of ['aws_lb', 'aws_lb_target_group', 'aws_launch_template', 'aws_autoscaling_group']) {
-    assert.equal([...(stack.resources.get(type)?.keys() ?? [])], ['this'], `the only ${type} must be named "this"`);
-  }
-});
-
 Static('resources that cannot be replaced in place are created before the old ones go', ({ stack }) => {
   for (const [type, name] of [
     ['aws_lb_target_group', 'this'],
