@@ -20,7 +20,7 @@ import { DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, type CommandSpec } from '../pip
 import { configJsonSchema } from '../pipeline/config/schema.ts';
 import { renderArgumentSpecs, renderArgumentTasks } from './generate/ansible.ts';
 import { renderPacker, renderTerraform } from './generate/hcl.ts';
-import { PACKER, ROLES, TERRAFORM } from './generate/limits.ts';
+import { mappingRows, PACKER, ROLES, TERRAFORM } from './generate/limits.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SCHEMA_PATH = join(ROOT, 'schema', 'deploy.schema.json');
@@ -157,6 +157,19 @@ export function renderFlagTable(spec: CommandSpec): string {
   ].join('\n');
 }
 
+/** Which Terraform, Packer and Ansible variable carries each deploy.yaml key whose limits they check. */
+export function renderMappingTable(): string {
+  const list = (names: string[]): string => (names.length ? names.map(code).join(', ') : '—');
+  return [
+    '| deploy.yaml key | Terraform | Packer | Ansible (role: variable) |',
+    '|---|---|---|---|',
+    ...mappingRows().map(
+      (row) =>
+        `| ${[code(row.schemaPath), list(row.terraform), list(row.packer), list(row.ansible)].map(cell).join(' | ')} |`,
+    ),
+  ].join('\n');
+}
+
 /** The README's generated blocks, by marker name. */
 export function generatedBlocks(): Record<string, string> {
   return {
@@ -164,6 +177,7 @@ export function generatedBlocks(): Record<string, string> {
     'destroy-flags': renderFlagTable(DESTROY_SPEC),
     'status-flags': renderFlagTable(STATUS_SPEC),
     'deploy-yaml': renderKeyTable(),
+    'input-mapping': renderMappingTable(),
   };
 }
 

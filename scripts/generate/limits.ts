@@ -426,3 +426,37 @@ export const ROLES: Role[] = [
     ],
   },
 ];
+
+// ------------------------------------------------------------------------- The mapping
+
+/** One row per deploy.yaml key: the variable that carries it in each layer. */
+export interface MappingRow {
+  schemaPath: string;
+  terraform: string[];
+  packer: string[];
+  ansible: string[];
+}
+
+/** The tables above read by schema key, for the README: which variable carries which key where. */
+export function mappingRows(): MappingRow[] {
+  const rows = new Map<string, MappingRow>();
+  const row = (source: Source): MappingRow | undefined => {
+    if (!('schema' in source)) return undefined;
+    let found = rows.get(source.schema);
+    if (!found) {
+      found = { schemaPath: source.schema, terraform: [], packer: [], ansible: [] };
+      rows.set(source.schema, found);
+    }
+    return found;
+  };
+  for (const variable of TERRAFORM) {
+    if (variable.value) row(variable.value)?.terraform.push(`var.${variable.name}`);
+    for (const [attribute, source] of Object.entries(variable.attributes ?? {}))
+      row(source)?.terraform.push(`var.${variable.name}.${attribute}`);
+  }
+  for (const variable of PACKER) row(variable.value)?.packer.push(`var.${variable.name}`);
+  for (const role of ROLES) {
+    for (const [name, option] of Object.entries(role.options)) row(option.value)?.ansible.push(`${role.name}: ${name}`);
+  }
+  return [...rows.values()];
+}
