@@ -5,10 +5,11 @@
 // boot of the base disk itself under KVM with a deadline, watched on the serial
 // console, and is cached per base disk and host kernel.
 
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
+import type { Command } from '../process/command.ts';
+import { runCaptured } from '../process/runner.ts';
 
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -64,46 +65,28 @@ export function probeArgs(disk: string, accelerator: Accelerator): string[] {
   ];
 }
 
+/** The probe boot as a command: qemu at the lowest CPU priority, since the machine is shared. */
+export function probeCommand(disk: string, accelerator: Accelerator): Command {
+  return { tool: 'nice', args: ['-n', '19', 'qemu-system-x86_64', ...probeArgs(disk, accelerator)] };
+}
+
 /**
  * Boots the disk under one accelerator until the kernel has started or the deadline
- * passes, then stops qemu. Runs at the lowest CPU priority: the machine is shared.
+ * passes, then stops qemu.
  */
-export function probeBoot(
+export async function probeBoot(
   disk: string,
   accelerator: Accelerator,
   deadlineMs: number,
 ): Promise<{ booted: boolean; seconds: number; serial: string }> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn('nice', ['-n', '19', 'qemu-system-x86_64', ...probeArgs(disk, accelerator)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let serial = '';
-    let booted = false;
-    const finish = (): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(finish, deadlineMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      serial += chunk.toString('latin1');
-      if (!booted && kernelStarted(serial)) {
-        booted = true;
-        finish();
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      serial += chunk.toString('latin1');
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve({ booted, seconds: (performance.now() - started) / 1000, serial });
-    });
-    child.on('error', () => {
-      clearTimeout(timer);
-      resolve({ booted: false, seconds: (performance.now() - started) / 1000, serial });
-    });
+  const run = await runCaptured({
+    ...probeCommand(disk, accelerator),
+    timeoutMs: deadlineMs,
+    until: kernelStarted,
+    // The serial console is raw bytes, not necessarily UTF-8.
+    encoding: 'latin1',
   });
+  return { booted: run.stopped === 'until', seconds: run.seconds, serial: run.output };
 }
 
 export interface DetectOptions {

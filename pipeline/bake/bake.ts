@@ -9,7 +9,7 @@ import { resolveAppSource, type ResolvedSource } from '../source/resolve.ts';
 import type { AnyTarget, ImageRef } from '../targets/target.ts';
 import { computeBaseLayerFingerprint, computeFingerprint, shortFingerprint } from './fingerprint.ts';
 import { bakeryHome } from './home.ts';
-import { artifactIds, packerErrorLines, packerProgress } from './packer.ts';
+import { artifactIds, packerBuild, packerErrorLines, packerProgress } from './packer.ts';
 import { makeScratch, stageSource, type Scratch } from './stage.ts';
 import { buildWheelhouse } from './wheelhouse.ts';
 
@@ -206,8 +206,7 @@ async function runPacker(
   let lastTask: string | undefined;
   try {
     const result = await io.run({
-      tool: 'packer',
-      args: ['build', `-only=${target.packerSource}`, '-machine-readable', '-color=false', 'packer/'],
+      ...packerBuild({ source: target.packerSource, templateDir: 'packer/' }),
       cwd: bakeryHome(context.root),
       env,
       progress: (line) => {

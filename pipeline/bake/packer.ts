@@ -1,5 +1,20 @@
-// Reading Packer's -machine-readable output: artifact ids come only from artifact
-// lines, never from human text; progress comes from the step and Ansible task names.
+// Packer's command and its -machine-readable output: artifact ids come only from
+// artifact lines, never from human text; progress comes from the step and Ansible task
+// names.
+
+import type { Command } from '../process/command.ts';
+
+/**
+ * Builds one source of the template in `templateDir` (relative to the working
+ * directory). Inputs come as PKR_VAR_* environment variables, never as -var values, so
+ * no input (a package index password, say) is on the command line.
+ */
+export function packerBuild(options: { source: string; templateDir: string }): Command {
+  return {
+    tool: 'packer',
+    args: ['build', `-only=${options.source}`, '-machine-readable', '-color=false', options.templateDir],
+  };
+}
 
 export interface MachineLine {
   timestamp: string;

@@ -1,22 +1,28 @@
-// The one way bakery runs an external tool. Output is streamed, redacted, into the
-// stage's log file and turned into progress lines; signals are forwarded through
-// Interrupts; a failure becomes a ToolError that names the tool, the exit code, the log
-// file and only the lines that look like errors.
+// The one way bakery runs an external tool. Commands arrive as data (command.ts) and run
+// in one of three modes:
+// - ProcessRunner.run (every stage's tools): output is streamed, redacted, into the
+//   stage's log file and turned into progress lines; signals are forwarded through
+//   Interrupts; a failure becomes a ToolError that names the tool, the exit code, the log
+//   file and only the lines that look like errors.
+// - runAttached (the re-exec into the tooling container): stdio is inherited so the
+//   inner run owns the terminal; signals are forwarded and the exit code passed through.
+// - runCaptured (probes before any stage or log exists: tool versions, the KVM boot
+//   check): output is returned, with a deadline and an early stop, never shown.
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
+import type { Command } from './command.ts';
 import { InterruptedError, PreflightError, ToolError } from '../errors.ts';
 import type { Interrupts } from './interrupts.ts';
 import type { Reporter } from '../output/events.ts';
 import { stripAnsi } from '../output/format.ts';
 import type { Redactor } from './redact.ts';
 
-export interface ToolRun {
-  /** Executable name, looked up on PATH. */
-  tool: string;
-  args: string[];
+export interface ToolRun extends Command {
   cwd?: string;
   /** Added to (and overriding) the inherited environment. */
   env?: Record<string, string | undefined>;
@@ -245,4 +251,141 @@ function defaultProgress(line: string): string | undefined {
 
 function truncateCommand(command: string): string {
   return command.length > 80 ? `${command.slice(0, 79)}…` : command;
+}
+
+export type ForwardedSignal = 'SIGINT' | 'SIGTERM';
+
+export interface AttachedRun extends Command {
+  stdio: StdioOptions;
+  /**
+   * Own process group: a Ctrl-C on the terminal then reaches only bakery, which forwards
+   * exactly one signal. Must be false when the child reads the terminal (docker -i), or
+   * it would be stopped by SIGTTIN.
+   */
+  detached: boolean;
+  /** Delivers a signal bakery received; the default sends it to the child. */
+  forward?: (signal: ForwardedSignal, child: ChildProcess) => void;
+  /** The child's whole environment (the host's, as handed to the command). */
+  env: NodeJS.ProcessEnv;
+  /** What to tell the user when the tool is not installed. */
+  missingHint: string;
+}
+
+/** Exit code as a shell reports it: the code, or 128 + the signal's number. */
+export function exitCodeOfChild(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const number = signal ? constants.signals[signal] : undefined;
+  return number === undefined ? 1 : 128 + number;
+}
+
+/**
+ * Attached mode: runs the command on the terminal's own streams, forwarding SIGINT and
+ * SIGTERM while it runs; resolves to its exit code. Nothing is logged or redacted here
+ * because nothing is read: the child writes straight to the terminal, and the inner run
+ * it starts keeps its own (redacted) logs.
+ */
+export function runAttached(spec: AttachedRun): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(spec.tool, spec.args, { stdio: spec.stdio, detached: spec.detached, env: spec.env });
+    const forward = spec.forward ?? ((signal, target) => target.kill(signal));
+    const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+      const handler = (): void => forward(signal, child);
+      process.on(signal, handler);
+      return [signal, handler] as const;
+    });
+    let settled = false;
+    const done = (): boolean => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      const first = !settled;
+      settled = true;
+      return first;
+    };
+    // 'error' alone when it could not start; a failed kill() after the exit also lands here.
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (!done()) return;
+      reject(
+        error.code === 'ENOENT'
+          ? new PreflightError(`${spec.tool} is not installed or not on PATH`, [spec.missingHint])
+          : error,
+      );
+    });
+    child.once('exit', (code, signal) => {
+      if (!done()) return;
+      resolve(exitCodeOfChild(code, signal));
+    });
+  });
+}
+
+export interface CapturedRun extends Command {
+  /** The child's whole environment; the default is bakery's own. */
+  env?: NodeJS.ProcessEnv;
+  /** Kill the tool (SIGKILL) after this long; the result says so. */
+  timeoutMs?: number;
+  /** Stops the tool (SIGKILL) as soon as the output so far satisfies it. */
+  until?: (output: string) => boolean;
+  /** How output bytes become text; latin1 for a serial console's raw bytes. */
+  encoding?: BufferEncoding;
+}
+
+export interface Captured {
+  /** False when the tool could not be started (not installed, not executable). */
+  started: boolean;
+  /** Why it could not start (ENOENT, EACCES…). */
+  startError?: string;
+  exitCode: number | undefined;
+  /** stdout and stderr, interleaved as they arrived. */
+  output: string;
+  stdout: string;
+  stderr: string;
+  /** Set when bakery stopped it: the deadline passed, or `until` was satisfied. */
+  stopped?: 'timeout' | 'until';
+  seconds: number;
+}
+
+/**
+ * Captured mode: runs the command with its output collected and returned, for probes
+ * that must work before a run's logs exist. Never rejects: a tool that cannot start or
+ * fails is described in the result, for the caller to judge.
+ */
+export function runCaptured(spec: CapturedRun): Promise<Captured> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(spec.tool, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], env: spec.env ?? process.env });
+    let output = '';
+    let stdout = '';
+    let stderr = '';
+    let stopped: Captured['stopped'];
+    let settled = false;
+    const stop = (why: 'timeout' | 'until'): void => {
+      stopped ??= why;
+      child.kill('SIGKILL');
+    };
+    const timer = spec.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), spec.timeoutMs);
+    const take = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
+      const text = chunk.toString(spec.encoding ?? 'utf8');
+      output += text;
+      if (stream === 'stdout') stdout += text;
+      else stderr += text;
+      if (stopped === undefined && spec.until?.(output)) stop('until');
+    };
+    child.stdout.on('data', (chunk: Buffer) => take(chunk, 'stdout'));
+    child.stderr.on('data', (chunk: Buffer) => take(chunk, 'stderr'));
+    const finish = (result: Pick<Captured, 'started' | 'exitCode'> & { startError?: string }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({
+        ...result,
+        output,
+        stdout,
+        stderr,
+        ...(stopped ? { stopped } : {}),
+        seconds: (performance.now() - started) / 1000,
+      });
+    };
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      finish({ started: false, startError: error.code ?? error.message, exitCode: undefined }),
+    );
+    child.once('close', (code, signal) => finish({ started: true, exitCode: exitCodeOfChild(code, signal) }));
+  });
 }

@@ -238,3 +238,13 @@ export function buildImageCommand(options: ImageBuildOptions): DockerArgs {
     options.contextDir,
   ];
 }
+
+/** Whether the tooling image is there: exit code 0 when it is. */
+export function imageInspectCommand(tag: string): DockerArgs {
+  return ['image', 'inspect', '--format', '{{.Id}}', tag];
+}
+
+/** Delivers a signal to the container through the engine (when a TTY is attached, docker does not proxy it). */
+export function killCommand(container: string, signal: string): DockerArgs {
+  return ['kill', '--signal', signal, container];
+}

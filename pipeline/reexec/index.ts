@@ -3,24 +3,24 @@
 // The repository is mounted at its own path, so state and logs land on the host.
 
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { constants, homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TargetName } from '../config/schema.ts';
 import { DeployError, EXIT, InterruptedError, PreflightError } from '../errors.ts';
 import { BAKERY_ROOT } from '../install.ts';
-import { formatCommand } from '../process/runner.ts';
+import { formatCommand, runAttached, runCaptured } from '../process/runner.ts';
 import {
   buildContainerCommand,
   buildImageCommand,
   DEFAULT_DOCKER_SOCKET,
+  imageInspectCommand,
   isInteractive,
+  killCommand,
   type HostUser,
   type Terminal,
 } from './command.ts';
 import { toolingImageTag } from './image.ts';
-import { runForwardingSignals } from './spawn.ts';
 import { decidePlacement, isInToolingContainer, type ContainerMode } from './placement.ts';
 import { describeToolStatus, type ToolStatus } from '../process/tool-versions.ts';
 import { cachedProbe, defaultCacheFile } from './probe-cache.ts';
@@ -75,6 +75,8 @@ export function currentHost(streams: HostStreams): HostFacts {
     probe: cachedProbe(versionProbe(env), env.PATH, defaultCacheFile(env)),
   };
 }
+
+const MISSING_DOCKER = 'container mode needs Docker: install it, or run with the host tools: --no-container';
 
 function isDirectory(path: string): boolean {
   try {
@@ -156,10 +158,13 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
   if (!present) {
     host.err.write(`building ${image} from ${contextDir} (first run after a change there)\n`);
     // Build output goes to stderr: stdout is kept for the URL or the --json summary.
-    const code = await runForwardingSignals('docker', buildArgs, {
+    const code = await runAttached({
+      tool: 'docker',
+      args: buildArgs,
       stdio: ['ignore', 2, 2],
       detached: true,
       env: host.env,
+      missingHint: MISSING_DOCKER,
     });
     if (code === EXIT.interrupted || code === 128 + constants.signals.SIGTERM)
       throw new InterruptedError('interrupted while building the tooling image');
@@ -176,10 +181,13 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
 
 async function imageExists(image: string, host: HostFacts, problems: readonly ToolStatus[]): Promise<boolean> {
   try {
-    const code = await runForwardingSignals('docker', ['image', 'inspect', '--format', '{{.Id}}', image], {
+    const code = await runAttached({
+      tool: 'docker',
+      args: imageInspectCommand(image),
       stdio: 'ignore',
       detached: true,
       env: host.env,
+      missingHint: MISSING_DOCKER,
     });
     return code === 0;
   } catch (error) {
@@ -200,7 +208,10 @@ async function imageExists(image: string, host: HostFacts, problems: readonly To
 function runContainer(args: string[], host: HostFacts): Promise<number> {
   const interactive = isInteractive(host.terminal);
   const name = args[args.indexOf('--name') + 1] as string;
-  return runForwardingSignals('docker', args, {
+  return runAttached({
+    tool: 'docker',
+    args,
+    missingHint: MISSING_DOCKER,
     stdio: interactive ? 'inherit' : ['ignore', 'inherit', 'inherit'],
     // Attached to the terminal (-i -t), docker must stay in the foreground process group.
     detached: !interactive,
@@ -213,10 +224,8 @@ function runContainer(args: string[], host: HostFacts): Promise<number> {
         child.kill(signal);
         return;
       }
-      spawn('docker', ['kill', '--signal', signal, name], { stdio: 'ignore', env: host.env }).once(
-        'error',
-        () => undefined,
-      );
+      // Fire and forget: the container's own exit ends the run either way.
+      void runCaptured({ tool: 'docker', args: killCommand(name, signal), env: host.env });
     },
   });
 }

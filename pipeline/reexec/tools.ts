@@ -3,11 +3,11 @@
 // host only when nothing is missing.
 //
 // The probes run before the state directory and its logs exist (the container decision
-// comes before the lock), and their output is parsed rather than logged, so they use a
-// small execFile of their own instead of the stage-bound process runner.
+// comes before the lock), and their output is parsed rather than logged, so they use the
+// process runner's captured mode rather than a stage's logged one.
 
-import { execFile } from 'node:child_process';
 import type { TargetName } from '../config/schema.ts';
+import { runCaptured } from '../process/runner.ts';
 import { TOOLS, toolStatus, type ToolName, type ToolStatus } from '../process/tool-versions.ts';
 
 /** What each command needs on each target. Destroy needs less than deploy. */
@@ -21,19 +21,16 @@ export type VersionProbe = (tool: ToolName, args: string[]) => Promise<string | 
 
 /** A probe that runs the tool found on `env`'s PATH, with `env` as its environment. */
 export function versionProbe(env: NodeJS.ProcessEnv): VersionProbe {
-  return (tool, args) =>
-    new Promise((resolve) => {
-      execFile(
-        tool,
-        args,
-        // CHECKPOINT_DISABLE: Terraform and Packer otherwise ask HashiCorp for newer releases.
-        { timeout: 15_000, env: { ...env, CHECKPOINT_DISABLE: '1' } },
-        (error, stdout, stderr) => {
-          if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') resolve(undefined);
-          else resolve(`${stdout}\n${stderr}`);
-        },
-      );
+  return async (tool, args) => {
+    const result = await runCaptured({
+      tool,
+      args,
+      timeoutMs: 15_000,
+      // CHECKPOINT_DISABLE: Terraform and Packer otherwise ask HashiCorp for newer releases.
+      env: { ...env, CHECKPOINT_DISABLE: '1' },
     });
+    return result.startError === 'ENOENT' ? undefined : `${result.stdout}\n${result.stderr}`;
+  };
 }
 
 export async function checkTool(tool: ToolName, probe: VersionProbe): Promise<ToolStatus> {

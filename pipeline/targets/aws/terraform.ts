@@ -8,21 +8,31 @@
 //   .deploy/ENV/terraform-dry-run/      the same for --dry-run, which takes no lock and so must
 //                                       never re-stage the directory a locked deploy applies from
 //
-// Every call runs non-interactively (TF_IN_AUTOMATION, -input=false), waits for a held
-// state lock instead of failing at once (-lock-timeout), and applies exactly the plan it
-// showed (plan -out, then apply of that file). Plans are read as data (terraform show
-// -json of the plan file), never from the human text.
+// The argv of every call is built in terraform-commands.ts; the Terraform class below
+// runs them in the staged directory. Every call runs non-interactively (TF_IN_AUTOMATION,
+// -input=false), waits for a held state lock instead of failing at once (-lock-timeout),
+// and applies exactly the plan it showed (plan -out, then apply of that file). Plans are
+// read as data (terraform show -json of the plan file), never from the human text.
 
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { awsStackName, type AwsEnvironment, type RolloutSettings } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, PreflightError } from '../../errors.ts';
-import type { ToolResult } from '../../process/runner.ts';
+import type { Command } from '../../process/command.ts';
+import type { ToolResult, ToolRun } from '../../process/runner.ts';
 import { stateFileError, writeStateFile } from '../../state/files.ts';
 import { stateObject } from './state-objects.ts';
+import {
+  terraformApply,
+  terraformDestroy,
+  terraformInit,
+  terraformOutput,
+  terraformPlan,
+  terraformShowPlan,
+  terraformStateList,
+} from './terraform-commands.ts';
 
-export const LOCK_TIMEOUT = '5m';
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
 export const PLACEHOLDER_AMI = 'ami-00000000000000000';
 
@@ -358,38 +368,36 @@ export function parseOutputs(json: string): StackOutputs | undefined {
   };
 }
 
-/** Terraform in one staged working directory, bound to a stage. */
+/**
+ * How a terraform command runs in a staged working directory (the same as -chdir, but
+ * the command lines in progress and logs stay short): without prompts or update checks,
+ * its progress and error boxes picked out of the output.
+ */
+export function inWorkDir(workDir: string, command: Command): ToolRun {
+  return {
+    ...command,
+    cwd: workDir,
+    env: { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' },
+    progress: terraformProgress,
+    errorLines: terraformErrorLines,
+  };
+}
+
+/** Terraform in one staged working directory, bound to a stage: runs what terraform-commands.ts builds. */
 export class Terraform {
   constructor(
     private readonly io: StageIO,
     private readonly workDir: string,
   ) {}
 
-  private run(args: string[], options: { quiet?: boolean; okExitCodes?: number[] } = {}): Promise<ToolResult> {
-    return this.io.run({
-      tool: 'terraform',
-      // The staged copy is the working directory (the same as -chdir, but the command
-      // lines in progress and logs stay short).
-      args,
-      cwd: this.workDir,
-      env: { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' },
-      progress: terraformProgress,
-      errorLines: terraformErrorLines,
-      ...(options.quiet ? { quiet: true } : {}),
-      ...(options.okExitCodes ? { okExitCodes: options.okExitCodes } : {}),
-    });
+  private run(command: Command, options: { quiet?: boolean } = {}): Promise<ToolResult> {
+    return this.io.run({ ...inWorkDir(this.workDir, command), ...(options.quiet ? { quiet: true } : {}) });
   }
 
   async init(backend: BackendConfig): Promise<void> {
     this.io.progress(`terraform init (${backend.type} state)`);
     this.io.note(`terraform runs in ${this.workDir}`);
-    await this.run([
-      'init',
-      '-input=false',
-      '-no-color',
-      `-lock-timeout=${LOCK_TIMEOUT}`,
-      ...Object.entries(backend.settings).map(([key, value]) => `-backend-config=${key}=${value}`),
-    ]);
+    await this.run(terraformInit(backend.settings));
   }
 
   /**
@@ -398,31 +406,24 @@ export class Terraform {
    */
   async plan(varFile: string, planFile: string, options: { lock: boolean } = { lock: true }): Promise<PlanSummary> {
     this.io.progress('terraform plan');
-    await this.run([
-      'plan',
-      '-input=false',
-      '-no-color',
-      ...(options.lock ? [`-lock-timeout=${LOCK_TIMEOUT}`] : ['-lock=false']),
-      `-var-file=${varFile}`,
-      `-out=${planFile}`,
-    ]);
-    const shown = await this.run(['show', '-json', '-no-color', planFile], { quiet: true });
+    await this.run(terraformPlan({ varFile, planFile, lock: options.lock }));
+    const shown = await this.run(terraformShowPlan(planFile), { quiet: true });
     return parsePlanJson(shown.stdout);
   }
 
   async apply(planFile: string): Promise<void> {
     this.io.progress('terraform apply');
-    await this.run(['apply', '-input=false', '-no-color', `-lock-timeout=${LOCK_TIMEOUT}`, planFile]);
+    await this.run(terraformApply(planFile));
   }
 
   async outputs(): Promise<StackOutputs | undefined> {
-    const result = await this.run(['output', '-json', '-no-color'], { quiet: true });
+    const result = await this.run(terraformOutput(), { quiet: true });
     return parseOutputs(result.stdout.trim() === '' ? '{}' : result.stdout);
   }
 
   /** Managed resource addresses in the state (data sources left out). */
   async stateList(): Promise<string[]> {
-    const result = await this.run(['state', 'list', '-no-color'], { quiet: true });
+    const result = await this.run(terraformStateList(), { quiet: true });
     return result.stdout
       .split('\n')
       .map((line) => line.trim())
@@ -431,13 +432,6 @@ export class Terraform {
 
   async destroy(varFile: string): Promise<void> {
     this.io.progress('terraform destroy');
-    await this.run([
-      'destroy',
-      '-auto-approve',
-      '-input=false',
-      '-no-color',
-      `-lock-timeout=${LOCK_TIMEOUT}`,
-      `-var-file=${varFile}`,
-    ]);
+    await this.run(terraformDestroy(varFile));
   }
 }

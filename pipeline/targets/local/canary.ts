@@ -11,6 +11,7 @@ import type { StageIO } from '../../context.ts';
 import { pollUntil } from '../../process/poll.ts';
 import { serverStates, type ServerState, type ServerTraffic } from './haproxy.ts';
 import type { LocalScope } from './scope.ts';
+import { dockerLogs } from './docker-commands.ts';
 
 const POLL_MS = 1000;
 
@@ -127,8 +128,7 @@ export function judge(
 /** HAProxy's access log lines since `since` (the load balancer logs to stdout). */
 async function accessLog(io: StageIO, scope: LocalScope, since: Date): Promise<string[]> {
   const result = await io.run({
-    tool: 'docker',
-    args: ['logs', '--since', since.toISOString(), scope.names.lb],
+    ...dockerLogs(scope.names.lb, { since }),
     quiet: true,
     okExitCodes: [1],
   });

@@ -1,6 +1,9 @@
-// Small typed helpers over the docker CLI, all through the process runner.
+// Small typed helpers over the docker CLI: the commands come from docker-commands.ts,
+// and run through the process runner.
 
 import type { StageIO } from '../../context.ts';
+import type { Command } from '../../process/command.ts';
+import { dockerInspect, dockerPs, type DockerObject } from './docker-commands.ts';
 
 export interface ContainerSummary {
   id: string;
@@ -10,15 +13,14 @@ export interface ContainerSummary {
   image: string;
 }
 
-/** Runs docker quietly and returns stdout. */
+/** Runs a docker command quietly and returns stdout. */
 export async function docker(
   io: StageIO,
-  args: string[],
+  command: Command,
   options: { cleanup?: boolean; okExitCodes?: number[]; quiet?: boolean } = {},
 ): Promise<string> {
   const result = await io.run({
-    tool: 'docker',
-    args,
+    ...command,
     quiet: options.quiet ?? true,
     ...(options.cleanup ? { cleanup: true } : {}),
     ...(options.okExitCodes ? { okExitCodes: options.okExitCodes } : {}),
@@ -41,7 +43,7 @@ export async function listContainers(
   filters: string[],
   options: { cleanup?: boolean } = {},
 ): Promise<ContainerSummary[]> {
-  const out = await docker(io, ['ps', '-a', '--no-trunc', ...filters, '--format', '{{json .}}'], options);
+  const out = await docker(io, dockerPs({ all: true, filters, format: '{{json .}}' }), options);
   return out
     .split('\n')
     .filter((line) => line.trim() !== '')
@@ -51,21 +53,15 @@ export async function listContainers(
     });
 }
 
-export async function exists(io: StageIO, kind: 'image' | 'network' | 'container', name: string): Promise<boolean> {
+export async function exists(io: StageIO, kind: DockerObject, name: string): Promise<boolean> {
   const result = await io.run({
-    tool: 'docker',
-    args: [kind, 'inspect', '--format', '{{.Id}}', name],
+    ...dockerInspect({ kind, format: '{{.Id}}', names: [name] }),
     quiet: true,
     okExitCodes: [1],
   });
   return result.exitCode === 0;
 }
 
-export async function inspectFormat(
-  io: StageIO,
-  kind: 'image' | 'network' | 'container',
-  name: string,
-  format: string,
-): Promise<string> {
-  return docker(io, [kind, 'inspect', '--format', format, name]);
+export async function inspectFormat(io: StageIO, kind: DockerObject, name: string, format: string): Promise<string> {
+  return docker(io, dockerInspect({ kind, format, names: [name] }));
 }

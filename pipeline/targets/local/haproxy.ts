@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { LocalEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
+import { dockerExec } from './docker-commands.ts';
 
 export const BACKEND = 'instances';
 const SOCKET = '/run/haproxy/admin.sock';
@@ -43,8 +44,7 @@ export async function runtimeApi(
   options: { cleanup?: boolean } = {},
 ): Promise<string> {
   const result = await io.run({
-    tool: 'docker',
-    args: ['exec', '-i', lb, 'socat', 'stdio', `unix-connect:${SOCKET}`],
+    ...dockerExec(lb, ['socat', 'stdio', `unix-connect:${SOCKET}`], { stdin: true }),
     input: `${commands.join('; ')}\n`,
     quiet: true,
     ...(options.cleanup ? { cleanup: true } : {}),

@@ -7,7 +7,8 @@ import { DeployError, UsageError } from '../../errors.ts';
 import { decideBaseLayerRetention, decideRetention } from '../../state/retention.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { docker } from './docker.ts';
-import { LABEL } from './names.ts';
+import { dockerImages, dockerInspect, dockerPs, dockerRm, dockerRmi, dockerTag } from './docker-commands.ts';
+import { LABEL, ownerFilters } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
 interface ImageRow {
@@ -23,26 +24,17 @@ interface ImageRow {
 }
 
 async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: string[] = []): Promise<ImageRow[]> {
-  const out = await docker(io, [
-    'images',
-    '--no-trunc',
-    '--filter',
-    `label=${LABEL.app}=${env.app}`,
-    '--filter',
-    `label=${LABEL.env}=${env.name}`,
-    ...extraFilters,
-    '--format',
-    '{{.ID}}',
-  ]);
+  const out = await docker(io, dockerImages({ filters: [...ownerFilters(env), ...extraFilters], format: '{{.ID}}' }));
   const ids = [...new Set(out.split('\n').filter(Boolean))];
   if (ids.length === 0) return [];
-  const details = await docker(io, [
-    'image',
-    'inspect',
-    '--format',
-    `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${LABEL.gitRevision}"}}|{{index .Config.Labels "${LABEL.layer}"}}|{{index .Config.Labels "${LABEL.builtFrom}"}}`,
-    ...ids,
-  ]);
+  const details = await docker(
+    io,
+    dockerInspect({
+      kind: 'image',
+      format: `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{.Created}}|{{json .RepoTags}}|{{index .Config.Labels "${LABEL.gitRevision}"}}|{{index .Config.Labels "${LABEL.layer}"}}|{{index .Config.Labels "${LABEL.builtFrom}"}}`,
+      names: ids,
+    }),
+  );
   return (
     details
       .split('\n')
@@ -59,7 +51,7 @@ async function listImages(io: StageIO, env: LocalEnvironment, extraFilters: stri
 }
 
 /** What `docker rmi` takes: every tag (removing the last deletes the image), or the id of an untagged one. */
-function rmiArgs(row: ImageRow): string[] {
+function rmiReferences(row: ImageRow): string[] {
   return row.tags.length > 0 ? row.tags : [row.id];
 }
 
@@ -80,20 +72,17 @@ function toRef(row: ImageRow): ImageRef {
 export function localImageStore({ env, names }: LocalScope): ImageStore {
   return {
     async findByFingerprint(io, fingerprint) {
-      const [newest] = await listImages(io, env, ['--filter', `label=${LABEL.fingerprint}=${fingerprint}`]);
+      const [newest] = await listImages(io, env, [`label=${LABEL.fingerprint}=${fingerprint}`]);
       return newest ? toRef(newest) : undefined;
     },
 
     async resolve(io, id) {
       const result = await io.run({
-        tool: 'docker',
-        args: [
-          'image',
-          'inspect',
-          '--format',
-          `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}|{{index .Config.Labels "${LABEL.gitRevision}"}}`,
-          id,
-        ],
+        ...dockerInspect({
+          kind: 'image',
+          format: `{{.Id}}|{{index .Config.Labels "${LABEL.fingerprint}"}}|{{index .Config.Labels "${LABEL.app}"}}|{{index .Config.Labels "${LABEL.gitRevision}"}}`,
+          names: [id],
+        }),
         quiet: true,
         okExitCodes: [1],
       });
@@ -112,14 +101,15 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
 
     async adopt(io, artifactId, fingerprint) {
       const tag = `${names.imageRepository}:${fingerprint.slice(0, 12)}`;
-      await docker(io, ['tag', artifactId, tag]);
-      const labelled = await docker(io, [
-        'image',
-        'inspect',
-        '--format',
-        `{{index .Config.Labels "${LABEL.fingerprint}"}}`,
-        artifactId,
-      ]);
+      await docker(io, dockerTag(artifactId, tag));
+      const labelled = await docker(
+        io,
+        dockerInspect({
+          kind: 'image',
+          format: `{{index .Config.Labels "${LABEL.fingerprint}"}}`,
+          names: [artifactId],
+        }),
+      );
       if (labelled !== fingerprint) {
         throw new DeployError(
           `the baked image ${artifactId} carries fingerprint label ${JSON.stringify(labelled)}, expected ${fingerprint}`,
@@ -146,8 +136,7 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
         const row = byId.get(id) as ImageRow;
         io.progress(`removing ${describeImage(row)} (${reason})`);
         const result = await io.run({
-          tool: 'docker',
-          args: ['rmi', '--force', ...rmiArgs(row)],
+          ...dockerRmi(rmiReferences(row)),
           quiet: true,
           okExitCodes: [1],
         });
@@ -159,21 +148,17 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
 
     async removeLeakedBuilders(io) {
       // packer/app.pkr.hcl labels its build container role=builder (run_command).
-      const out = await docker(io, [
-        'ps',
-        '--all',
-        '--filter',
-        `label=${LABEL.app}=${env.app}`,
-        '--filter',
-        `label=${LABEL.env}=${env.name}`,
-        '--filter',
-        `label=${LABEL.role}=builder`,
-        '--format',
-        '{{.Names}} ({{.State}})',
-      ]);
+      const out = await docker(
+        io,
+        dockerPs({
+          all: true,
+          filters: [...ownerFilters(env), `label=${LABEL.role}=builder`],
+          format: '{{.Names}} ({{.State}})',
+        }),
+      );
       const leaked = out.split('\n').filter(Boolean);
       for (const line of leaked) {
-        await docker(io, ['rm', '--force', '--volumes', line.split(' ')[0] as string]);
+        await docker(io, dockerRm(line.split(' ')[0] as string, { volumes: true }));
       }
       return leaked.map((line) => `builder container ${line}`);
     },
@@ -181,7 +166,7 @@ export function localImageStore({ env, names }: LocalScope): ImageStore {
     async removeAll(io) {
       const rows = await listImages(io, env);
       for (const row of rows) {
-        await docker(io, ['rmi', '--force', ...rmiArgs(row)], { cleanup: true });
+        await docker(io, dockerRmi(rmiReferences(row)), { cleanup: true });
       }
       return rows.map(describeImage);
     },

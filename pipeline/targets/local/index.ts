@@ -10,6 +10,7 @@ import { removeState } from '../../state/files.ts';
 import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { docker, inspectFormat, listContainers } from './docker.ts';
+import { dockerNetworkNames, dockerNetworkRm, dockerRm } from './docker-commands.ts';
 import { registerServer, serverStates } from './haproxy.ts';
 import { localImageStore } from './images.ts';
 import { listInstances, type Instance } from './instances.ts';
@@ -142,14 +143,12 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       for (const container of ordered) {
         io.progress(`removing ${container.name}`);
         // Fails loudly: a container that cannot be removed is exactly what must not be left.
-        await docker(io, ['rm', '--force', '--volumes', container.name], { cleanup: true });
+        await docker(io, dockerRm(container.name, { volumes: true }), { cleanup: true });
         removed.push(`container ${container.name}`);
       }
-      const networks = await docker(io, ['network', 'ls', ...ownerFilters(env), '--format', '{{.Name}}'], {
-        cleanup: true,
-      });
+      const networks = await docker(io, dockerNetworkNames(ownerFilters(env)), { cleanup: true });
       for (const network of networks.split('\n').filter(Boolean)) {
-        await docker(io, ['network', 'rm', network], { cleanup: true });
+        await docker(io, dockerNetworkRm(network), { cleanup: true });
         removed.push(`network ${network}`);
       }
       await removeState(names.lbConfigDir, 'the load balancer configuration');

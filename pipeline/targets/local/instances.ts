@@ -5,6 +5,15 @@ import type { RuntimeSettings } from '../../config/runtime-settings.ts';
 import type { StageIO } from '../../context.ts';
 import type { ImageRef } from '../target.ts';
 import { docker, listContainers, type ContainerSummary } from './docker.ts';
+import {
+  dockerCreate,
+  dockerExec,
+  dockerInspect,
+  dockerRm,
+  dockerStart,
+  dockerStop,
+  type ContainerSpec,
+} from './docker-commands.ts';
 import { LABEL, instanceName, ownerFilters, ownerLabels } from './names.ts';
 import type { LocalScope } from './scope.ts';
 import { copySettingsInto } from './settings.ts';
@@ -49,12 +58,11 @@ export async function listInstances(
   // The fixed address given with --ip (IPAMConfig), which a stopped container keeps too.
   const details = await docker(
     io,
-    [
-      'inspect',
-      '--format',
-      '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}',
-      ...containers.map((c) => c.id),
-    ],
+    dockerInspect({
+      format:
+        '{{.Name}} {{.Image}} {{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}',
+      names: containers.map((c) => c.id),
+    }),
     options,
   );
   const byName = new Map(
@@ -81,6 +89,30 @@ export interface Launch {
 }
 
 /**
+ * The container an instance is: the image with systemd as PID 1 at a fixed address,
+ * labelled with what it runs. The settings are not in it (only their digest): they are
+ * copied in as a file, so no value is in the container's configuration or on a command line.
+ */
+export function instanceContainer(scope: LocalScope, launch: Launch, name: string, address: string): ContainerSpec {
+  const { env, names } = scope;
+  return {
+    name,
+    hostname: name,
+    network: names.network,
+    ip: address,
+    restart: 'unless-stopped',
+    stopTimeoutS: STOP_TIMEOUT_S,
+    flags: SYSTEMD_FLAGS,
+    labels: {
+      ...ownerLabels(env, 'instance'),
+      [LABEL.fingerprint]: launch.image.fingerprint,
+      [LABEL.settings]: launch.settingsDigest,
+    },
+    image: launch.image.id,
+  };
+}
+
+/**
  * Creates the container, copies its settings in, then starts it: the settings are in
  * place before systemd starts the service, and never in the container's configuration.
  */
@@ -90,38 +122,16 @@ export async function startInstance(
   launch: Launch,
   address: string,
 ): Promise<Instance> {
-  const { env, names } = scope;
   const { image } = launch;
-  const name = instanceName(names, image.fingerprint);
+  const name = instanceName(scope.names, image.fingerprint);
   io.progress(`starting ${name} (${address})`);
-  await docker(io, [
-    'create',
-    '--name',
-    name,
-    '--hostname',
-    name,
-    '--network',
-    names.network,
-    '--ip',
-    address,
-    '--restart',
-    'unless-stopped',
-    '--stop-timeout',
-    String(STOP_TIMEOUT_S),
-    ...SYSTEMD_FLAGS,
-    ...ownerLabels(env, 'instance'),
-    '--label',
-    `${LABEL.fingerprint}=${image.fingerprint}`,
-    '--label',
-    `${LABEL.settings}=${launch.settingsDigest}`,
-    image.id,
-  ]);
+  await docker(io, dockerCreate(instanceContainer(scope, launch, name, address)));
   try {
     await copySettingsInto(io, name, launch.settings);
-    await docker(io, ['start', name]);
+    await docker(io, dockerStart(name));
   } catch (error) {
     // A created container that never started is nobody's: remove it, keep the error.
-    await docker(io, ['rm', '--force', name], { cleanup: true, okExitCodes: [1] }).catch(() => {});
+    await docker(io, dockerRm(name), { cleanup: true, okExitCodes: [1] }).catch(() => {});
     throw error;
   }
   return {
@@ -137,17 +147,14 @@ export async function startInstance(
 /** Stops gracefully (systemd stops the service, which drains), then removes. */
 export async function stopInstance(io: StageIO, name: string, options: { cleanup?: boolean } = {}): Promise<void> {
   io.progress(`stopping ${name}`);
-  await docker(io, ['stop', '--time', String(STOP_TIMEOUT_S), name], { ...options, okExitCodes: [1] });
-  await docker(io, ['rm', '--force', name], { ...options, okExitCodes: [1] });
+  await docker(io, dockerStop(name, STOP_TIMEOUT_S), { ...options, okExitCodes: [1] });
+  await docker(io, dockerRm(name), { ...options, okExitCodes: [1] });
 }
 
 /** The service's last journal lines inside an instance, for failure messages. */
 export async function journalTail(io: StageIO, name: string, app: string, lines = 20): Promise<string[]> {
   const result = await io.run({
-    tool: 'docker',
-    args: [
-      'exec',
-      name,
+    ...dockerExec(name, [
       'journalctl',
       '--unit',
       `${app}.service`,
@@ -156,7 +163,7 @@ export async function journalTail(io: StageIO, name: string, app: string, lines 
       '--no-pager',
       '--output',
       'short-iso',
-    ],
+    ]),
     quiet: true,
     cleanup: true,
     okExitCodes: [1, 126, 127],

@@ -15,6 +15,7 @@ import { DeployError } from '../../errors.ts';
 import { writeStateFileInPlace } from '../../state/files.ts';
 import { pollUntil } from '../../process/poll.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
+import { dockerBuild, dockerExec, dockerKill, dockerRm, dockerRun, dockerStart } from './docker-commands.ts';
 import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './haproxy.ts';
 import { LABEL, ownerLabels } from './names.ts';
 import type { LocalScope } from './scope.ts';
@@ -42,8 +43,7 @@ export async function ensureLbImage(io: StageIO, scope: LocalScope): Promise<str
   if (await exists(io, 'image', tag)) return tag;
   io.progress(`building the load balancer image ${tag}`);
   await io.run({
-    tool: 'docker',
-    args: ['build', '--build-arg', `BASE_IMAGE=${env.local.base_image}`, '-t', tag, join(root, 'docker', 'haproxy')],
+    ...dockerBuild({ tag, context: join(root, 'docker', 'haproxy'), buildArgs: { BASE_IMAGE: env.local.base_image } }),
     env: { DOCKER_BUILDKIT: '0' },
   });
   return tag;
@@ -75,17 +75,17 @@ export async function ensureLb(io: StageIO, scope: LocalScope, servers: LbServer
       await writeConfig(scope, settings, servers);
       if (running === 'true') {
         io.info(`load balancer settings changed: reloading ${names.lb} in place (no request is dropped)`);
-        await docker(io, ['kill', '--signal', 'USR2', names.lb]);
+        await docker(io, dockerKill(names.lb, 'USR2'));
         await waitForRuntimeApi(io, names.lb);
         return 'reloaded';
       }
       io.warn(`load balancer ${names.lb} was not running: starting it again with its ${servers.length} server(s)`);
-      await docker(io, ['start', names.lb]);
+      await docker(io, dockerStart(names.lb));
       await waitForRuntimeApi(io, names.lb);
       return 'started';
     }
     io.warn(`load balancer image or port changed: replacing ${names.lb} (requests in flight may fail)`);
-    await docker(io, ['rm', '-f', names.lb]);
+    await docker(io, dockerRm(names.lb));
     await startLb(io, scope, image, containerHash, settings, servers);
     return 'replaced';
   }
@@ -106,24 +106,19 @@ async function startLb(
   const { env, names } = scope;
   await writeConfig(scope, settings, servers);
   io.progress(`starting load balancer ${names.lb} on 127.0.0.1:${env.local.port}`);
-  await docker(io, [
-    'run',
-    '--detach',
-    '--name',
-    names.lb,
-    '--network',
-    names.network,
-    '--publish',
-    `127.0.0.1:${env.local.port}:80`,
-    '--restart',
-    'unless-stopped',
-    '--volume',
-    `${lbConfigPath(scope)}:/usr/local/etc/haproxy/haproxy.cfg:ro`,
-    ...ownerLabels(env, 'lb'),
-    '--label',
-    `${LABEL.configHash}=${containerHash}`,
-    image,
-  ]);
+  await docker(
+    io,
+    dockerRun({
+      name: names.lb,
+      network: names.network,
+      // Loopback only: the local target is never reachable from other machines.
+      publish: [`127.0.0.1:${env.local.port}:80`],
+      restart: 'unless-stopped',
+      volumes: [`${lbConfigPath(scope)}:/usr/local/etc/haproxy/haproxy.cfg:ro`],
+      labels: { ...ownerLabels(env, 'lb'), [LABEL.configHash]: containerHash },
+      image,
+    }),
+  );
   await waitForRuntimeApi(io, names.lb);
 }
 
@@ -134,8 +129,7 @@ async function waitForRuntimeApi(io: StageIO, lb: string): Promise<void> {
     intervalMs: 100,
     attempt: async () => {
       const result = await io.run({
-        tool: 'docker',
-        args: ['exec', lb, 'test', '-S', '/run/haproxy/admin.sock'],
+        ...dockerExec(lb, ['test', '-S', '/run/haproxy/admin.sock']),
         quiet: true,
         okExitCodes: [1],
       });

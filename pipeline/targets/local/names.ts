@@ -46,20 +46,14 @@ export function instanceName(names: LocalNames, fingerprint: string): string {
   return `${names.project}-${fingerprint.slice(0, 8)}-${suffix}`;
 }
 
-/** `--filter` arguments matching this app and environment, optionally one role. */
+/** Docker filters (`label=…`) matching this app and environment, optionally one role. */
 export function ownerFilters(env: LocalEnvironment, role?: Role): string[] {
-  const filters = ['--filter', `label=${LABEL.app}=${env.app}`, '--filter', `label=${LABEL.env}=${env.name}`];
-  if (role) filters.push('--filter', `label=${LABEL.role}=${role}`);
+  const filters = [`label=${LABEL.app}=${env.app}`, `label=${LABEL.env}=${env.name}`];
+  if (role) filters.push(`label=${LABEL.role}=${role}`);
   return filters;
 }
 
-export function ownerLabels(env: LocalEnvironment, role: Role): string[] {
-  return [
-    '--label',
-    `${LABEL.app}=${env.app}`,
-    '--label',
-    `${LABEL.env}=${env.name}`,
-    '--label',
-    `${LABEL.role}=${role}`,
-  ];
+/** The labels that make a container or network this app's and environment's. */
+export function ownerLabels(env: LocalEnvironment, role: Role): Record<string, string> {
+  return { [LABEL.app]: env.app, [LABEL.env]: env.name, [LABEL.role]: role };
 }

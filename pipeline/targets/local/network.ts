@@ -5,6 +5,7 @@
 import type { StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
+import { dockerInspect, dockerNetworkCreate, dockerNetworkIds } from './docker-commands.ts';
 import { ownerLabels, type LocalNames } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
@@ -13,9 +14,12 @@ const SUBNET_PREFIX = '10.213';
 const FIRST_HOST = 10;
 
 async function usedSubnets(io: StageIO): Promise<Set<string>> {
-  const ids = (await docker(io, ['network', 'ls', '-q'])).split('\n').filter(Boolean);
+  const ids = (await docker(io, dockerNetworkIds())).split('\n').filter(Boolean);
   if (ids.length === 0) return new Set();
-  const out = await docker(io, ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids]);
+  const out = await docker(
+    io,
+    dockerInspect({ kind: 'network', format: '{{range .IPAM.Config}}{{.Subnet}} {{end}}', names: ids }),
+  );
   return new Set(out.split(/\s+/).filter(Boolean));
 }
 
@@ -27,16 +31,7 @@ export async function ensureNetwork(io: StageIO, scope: LocalScope): Promise<voi
     const subnet = `${SUBNET_PREFIX}.${third}.0/24`;
     if (used.has(subnet)) continue;
     io.progress(`creating network ${names.network} (${subnet})`);
-    await docker(io, [
-      'network',
-      'create',
-      '--driver',
-      'bridge',
-      '--subnet',
-      subnet,
-      ...ownerLabels(env, 'network'),
-      names.network,
-    ]);
+    await docker(io, dockerNetworkCreate({ name: names.network, subnet, labels: ownerLabels(env, 'network') }));
     return;
   }
   throw new DeployError(`no free /24 left in ${SUBNET_PREFIX}.0.0/16 for network ${names.network}`, [

@@ -8,6 +8,7 @@ import { InputError, PreflightError } from '../../errors.ts';
 import { findExecutable } from '../../process/which.ts';
 import { docker, exists } from './docker.ts';
 import type { LocalScope } from './scope.ts';
+import { dockerPs, dockerPull, dockerVersion } from './docker-commands.ts';
 
 /** What to check when the engine does not answer: the socket DOCKER_HOST names, else the default one. */
 export function dockerReachabilityHint(dockerHost: string | undefined): string {
@@ -23,8 +24,7 @@ export function dockerReachabilityHint(dockerHost: string | undefined): string {
 
 async function checkDocker(io: StageIO, dockerHost: string | undefined): Promise<void> {
   const result = await io.run({
-    tool: 'docker',
-    args: ['version', '--format', '{{.Server.Version}}'],
+    ...dockerVersion(),
     quiet: true,
     okExitCodes: [1],
   });
@@ -48,7 +48,7 @@ function checkTools(names: string[], searchPath: string | undefined): void {
 export async function ensureBaseImage(io: StageIO, env: LocalEnvironment): Promise<void> {
   if (await exists(io, 'image', env.local.base_image)) return;
   io.progress(`pulling base image ${env.local.base_image}`);
-  const pulled = await io.run({ tool: 'docker', args: ['pull', env.local.base_image], okExitCodes: [1] });
+  const pulled = await io.run({ ...dockerPull(env.local.base_image), okExitCodes: [1] });
   if (pulled.exitCode !== 0) {
     throw new PreflightError(
       `base image ${env.local.base_image} (local.base_image) is not present and could not be pulled`,
@@ -82,7 +82,7 @@ async function checkPort(io: StageIO, scope: LocalScope): Promise<void> {
   const port = env.local.port;
   if (await isPortFree(port)) return;
   // Our own load balancer holding it is the normal case on a redeploy.
-  const ours = await docker(io, ['ps', '--filter', `name=^${names.lb}$`, '--format', '{{.Ports}}']);
+  const ours = await docker(io, dockerPs({ filters: [`name=^${names.lb}$`], format: '{{.Ports}}' }));
   if (ours.includes(`127.0.0.1:${port}->`)) return;
   // Bad input rather than an unready machine: the port was the user's choice.
   throw new InputError(

@@ -15,6 +15,7 @@ import type { RuntimeSettings } from '../../config/runtime-settings.ts';
 import type { StageIO } from '../../context.ts';
 import { stateFileError, writeStateFile } from '../../state/files.ts';
 import { docker } from './docker.ts';
+import { dockerCpInto } from './docker-commands.ts';
 
 /** Where the unit reads the settings: app_settings_file in ansible/roles/app/defaults/main.yml. */
 export const SETTINGS_FILE = '/etc/bakery/app.env';
@@ -79,7 +80,7 @@ export async function copySettingsInto(io: StageIO, container: string, settings:
     await writeFile(file, envFileText(settings.variables), { mode: 0o600 });
     // Into the directory the image made (ansible/roles/app/tasks/service.yml). Without
     // --archive the copy belongs to the container's root; the mode comes along.
-    await docker(io, ['cp', file, `${container}:${SETTINGS_FILE}`]);
+    await docker(io, dockerCpInto(file, container, SETTINGS_FILE));
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

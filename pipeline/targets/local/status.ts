@@ -10,6 +10,7 @@ import { describeCheck, isUp, serverStates, type ServerState } from './haproxy.t
 import { listInstances, type Instance } from './instances.ts';
 import { LABEL, ownerFilters } from './names.ts';
 import type { LocalScope } from './scope.ts';
+import { dockerExec, dockerInspect } from './docker-commands.ts';
 
 export async function localStatus(
   io: StageIO,
@@ -54,12 +55,9 @@ export function instanceStatus(
 async function imageDetails(io: StageIO, id: string): Promise<ImageDetails> {
   const label = (name: string): string => `{{index .Config.Labels "${name}"}}`;
   const result = await io.run({
-    tool: 'docker',
-    args: [
-      'image',
-      'inspect',
-      '--format',
-      [
+    ...dockerInspect({
+      kind: 'image',
+      format: [
         '{{.Id}}',
         label(LABEL.fingerprint),
         label(LABEL.gitRevision),
@@ -67,8 +65,8 @@ async function imageDetails(io: StageIO, id: string): Promise<ImageDetails> {
         label(LABEL.layer),
         '{{json .RepoTags}}',
       ].join('|'),
-      id,
-    ],
+      names: [id],
+    }),
     quiet: true,
     okExitCodes: [1],
   });
@@ -116,8 +114,7 @@ export async function localLogs(
   await Promise.all(
     running.map((instance) =>
       io.run({
-        tool: 'docker',
-        args: ['exec', instance.name, 'journalctl', ...journalArgs(scope.env.app, query)],
+        ...dockerExec(instance.name, ['journalctl', ...journalArgs(scope.env.app, query)]),
         // Lines are written as they come (--follow never ends by itself); nothing reaches progress.
         progress: (line) => {
           if (line.trim() !== '' && !line.startsWith('-- ')) write(`${instance.name} | ${line}`);

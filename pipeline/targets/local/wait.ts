@@ -8,6 +8,7 @@ import { pollUntil } from '../../process/poll.ts';
 import { describeCheck, isUp, serverStates, type ServerState } from './haproxy.ts';
 import { journalTail } from './instances.ts';
 import type { LocalScope } from './scope.ts';
+import { dockerExec, dockerInspect } from './docker-commands.ts';
 
 const POLL_MS = 250;
 /** Checking containers and units costs a docker exec each, so only every few polls. */
@@ -81,8 +82,7 @@ export async function waitForUp(
 async function firstFailedForGood(io: StageIO, scope: LocalScope, names: string[]): Promise<string | undefined> {
   for (const name of names) {
     const state = await io.run({
-      tool: 'docker',
-      args: ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name],
+      ...dockerInspect({ format: '{{.State.Status}} {{.State.ExitCode}}', names: [name] }),
       quiet: true,
       okExitCodes: [1],
     });
@@ -91,8 +91,7 @@ async function firstFailedForGood(io: StageIO, scope: LocalScope, names: string[
     if (status === 'exited' || status === 'dead') return `${name}: container ${status} (code ${code})`;
     if (status !== 'running') continue;
     const unit = await io.run({
-      tool: 'docker',
-      args: ['exec', name, 'systemctl', 'show', '--property=ActiveState,Result', `${scope.env.app}.service`],
+      ...dockerExec(name, ['systemctl', 'show', '--property=ActiveState,Result', `${scope.env.app}.service`]),
       quiet: true,
       okExitCodes: [1, 126, 127],
     });
