@@ -17,7 +17,7 @@ import { Redactor } from '../process/redact.ts';
 import { ProcessRunner } from '../process/runner.ts';
 import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
 import { currentActor, type HistoryEntry, type HistoryStore } from '../state/history.ts';
-import { historyOf } from '../targets/history.ts';
+import { historyOf } from '../targets/kind.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';

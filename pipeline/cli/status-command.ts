@@ -16,7 +16,7 @@ import { formatMessage } from '../output/format.ts';
 import { Interrupts } from '../process/interrupts.ts';
 import { probeOnce } from '../stages/http-health.ts';
 import { localHistory, type HistoryStore } from '../state/history.ts';
-import { historyOf } from '../targets/history.ts';
+import { historyOf } from '../targets/kind.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import { createTarget } from '../targets/index.ts';
 import type { AnyTarget } from '../targets/target.ts';
