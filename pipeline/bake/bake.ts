@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { RunContext, StageIO } from '../context.ts';
 import { ConfigError, ToolError } from '../errors.ts';
 import { resolveAppSource, type ResolvedSource } from '../source/resolve.ts';
-import type { AnyTarget, ImageRef } from '../targets/target.ts';
+import type { AnyTarget, DeployTarget, ImageRef, Provisioned } from '../targets/target.ts';
 import { computeBaseLayerFingerprint, computeFingerprint, shortFingerprint } from './fingerprint.ts';
 import { bakeryHome } from './home.ts';
 import { artifactIds, packerErrorLines, packerProgress } from './packer.ts';
@@ -85,11 +85,11 @@ async function buildInfo(io: StageIO, root: string, fingerprint: string): Promis
  * and bakery's runtime and launcher on the target's base image. Needs no app source, so a
  * git source is not fetched for it.
  */
-export async function planBaseLayer(
+export async function planBaseLayer<Facts>(
   context: RunContext,
-  target: AnyTarget,
+  target: DeployTarget<Facts, Provisioned>,
   io: StageIO,
-  facts: unknown,
+  facts: Facts,
 ): Promise<BakePlan> {
   const root = bakeryHome(context.root);
   const variables = { ...(await commonVariables(context, root)), bake_layer: 'base', ...target.bakeVariables(facts) };
@@ -105,11 +105,11 @@ export async function planBaseLayer(
  * The image to deploy: on `baseLayer` when the target bakes in layers (only the rest of
  * the app role runs), otherwise everything on the target's base image.
  */
-export async function planBake(
+export async function planBake<Facts>(
   context: RunContext,
-  target: AnyTarget,
+  target: DeployTarget<Facts, Provisioned>,
   io: StageIO,
-  facts: unknown,
+  facts: Facts,
   baseLayer?: ImageRef,
 ): Promise<BakePlan> {
   const { env } = context;

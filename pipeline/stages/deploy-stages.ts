@@ -9,20 +9,24 @@ import { shortFingerprint } from '../bake/fingerprint.ts';
 import { resolveRollbackImage } from '../operate/rollback.ts';
 import { writeDeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
-import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
+import type { DeployTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
 import { required, type Stage, type StageTask } from './runner.ts';
 import { verifyHealthy } from './verify.ts';
 
-export interface DeployResults {
+/**
+ * Typed by the target's own facts and stack: what its preflight and provision return is
+ * what its later methods get back, without a cast.
+ */
+export interface DeployResults<Facts = unknown, Stack extends Provisioned = Provisioned> {
   /** What preflight found (the VPC, the base AMI); only the target reads it. */
-  facts?: unknown;
+  preflight?: { facts: Facts };
   /** The base layer the image is baked on (targets that bake in layers; not for --image or --rollback). */
   baseLayer?: ImageRef;
   /** The image to roll out: baked now, found by its fingerprint, or named by --image. */
   image?: ImageRef;
   /** True when this run baked the image. */
   baked?: boolean;
-  stack?: Provisioned;
+  stack?: Stack;
   /** --dry-run only: what provision and rollout would do. */
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
@@ -43,12 +47,18 @@ function recordStale(error: unknown, current: ImageRef, url: string, envName: st
   );
 }
 
-export function deployStages(context: RunContext, target: AnyTarget, options: DeployOptions): Stage<DeployResults>[] {
+export function deployStages<Facts, Stack extends Provisioned>(
+  context: RunContext,
+  target: DeployTarget<Facts, Stack>,
+  options: DeployOptions,
+): Stage<DeployResults<Facts, Stack>>[] {
+  type Results = DeployResults<Facts, Stack>;
   const { env } = context;
-  const image = (results: DeployResults): ImageRef => required(results.image, 'image', 'bake');
+  const image = (results: Results): ImageRef => required(results.image, 'image', 'bake');
+  const facts = (results: Results): Facts => required(results.preflight, 'facts', 'preflight').facts;
 
   /** The image to deploy without baking, or the bake plan: shared by run and plan. */
-  const chooseImage = async (results: DeployResults, task: StageTask) => {
+  const chooseImage = async (results: Results, task: StageTask) => {
     if (options.rollback !== undefined) {
       const previous = await resolveRollbackImage(task.io, target.images, context, options.rollback, env.name);
       task.skip(
@@ -61,7 +71,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       task.skip(`deploying --image ${named.id}`);
       return { found: named };
     }
-    const bake = await planBake(context, target, task.io, results.facts, results.baseLayer);
+    const bake = await planBake(context, target, task.io, facts(results), results.baseLayer);
     if (options.rebake !== 'none') return { bake };
     const found = await target.images.findByFingerprint(task.io, bake.fingerprint);
     if (found) task.skip(`image ${shortFingerprint(bake.fingerprint)} already baked (${found.name ?? found.id})`);
@@ -69,7 +79,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
   };
 
   /** The base layer to bake the image on: found, to bake (plan), or none needed (skipped). */
-  const chooseBaseLayer = async (results: DeployResults, task: StageTask) => {
+  const chooseBaseLayer = async (results: Results, task: StageTask) => {
     if (options.rollback !== undefined || options.image) {
       task.skip(`no bake: deploying ${options.image ? '--image' : '--rollback'}`);
       return undefined;
@@ -78,7 +88,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       task.skip(`target ${target.name} bakes the image in one layer`);
       return undefined;
     }
-    const plan = await planBaseLayer(context, target, task.io, results.facts);
+    const plan = await planBaseLayer(context, target, task.io, facts(results));
     const found =
       options.rebake === 'all' ? undefined : await target.images.findByFingerprint(task.io, plan.fingerprint);
     const decision = decideBaseLayerReuse(found, options.rebake, env.image.base_max_age_days);
@@ -95,7 +105,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'preflight',
       title: 'Preflight checks',
       readOnly: true,
-      run: async (_results, { io }) => ({ facts: await target.preflight(io, 'deploy') }),
+      run: async (_results, { io }) => ({ preflight: { facts: await target.preflight(io) } }),
     },
     {
       name: 'bake-base',
@@ -143,9 +153,11 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
     {
       name: 'provision',
       title: 'Provision',
-      run: async (results, { io }) => ({ stack: await target.provision(io, image(results), results.facts) }),
+      run: async (results, { io }) => ({
+        stack: await target.provision(io, image(results), facts(results), options.settings),
+      }),
       plan: async (results, { io }) => {
-        const plan = await target.plan(io, results.image, results.facts, options.settings);
+        const plan = await target.plan(io, results.image, facts(results), options.settings);
         return { text: plan.provision, produced: { plan } };
       },
     },

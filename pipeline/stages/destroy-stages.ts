@@ -22,7 +22,7 @@ export function destroyStages(
       title: 'Preflight checks',
       readOnly: true,
       run: async (_results, { io }) => {
-        await target.preflight(io, 'destroy');
+        await target.preflightDestroy(io);
       },
     },
     {

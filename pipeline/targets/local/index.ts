@@ -30,6 +30,11 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
   const scope: LocalScope = { root: BAKERY_ROOT, env, names: localNames(env, context.stateDir) };
   const { names } = scope;
   const url = `http://127.0.0.1:${env.local.port}/`;
+  const preflightOptions = (forDestroy: boolean) => ({
+    forDestroy,
+    searchPath: context.processEnv.PATH,
+    dockerHost: context.processEnv.DOCKER_HOST,
+  });
   const settingsDigestFor = (settings: RuntimeSettings, options: { create: boolean }) =>
     settingsDigest(context.stateDir, settings, options);
 
@@ -38,14 +43,12 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     packerSource: 'docker.app',
     images: localImageStore(scope),
 
-    async preflight(io, purpose) {
-      await localPreflight(io, scope, {
-        forDestroy: purpose === 'destroy',
-        searchPath: context.processEnv.PATH,
-        dockerHost: context.processEnv.DOCKER_HOST,
-      });
+    async preflight(io) {
+      await localPreflight(io, scope, preflightOptions(false));
       return undefined;
     },
+
+    preflightDestroy: (io) => localPreflight(io, scope, preflightOptions(true)),
 
     async baseImageIdentity(io) {
       return `${env.local.base_image}@${await inspectFormat(io, 'image', env.local.base_image, '{{.Id}}')}`;
