@@ -146,11 +146,12 @@ export async function planBake<Facts>(
 /**
  * A run killed during a bake (SIGKILL, a second Ctrl-C) leaves Packer's builder behind,
  * and nothing else would ever remove it but destroy; under the lock, none of this
- * environment's builders can belong to a live run.
+ * environment's builders can belong to a live run. Returns what went: the stage reports it.
  */
-export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Promise<void> {
+export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Promise<string[]> {
   const removed = (await target.images.removeLeakedBuilders?.(io)) ?? [];
   if (removed.length > 0) io.info(`removed ${removed.length} builder(s) left by an earlier run`, removed);
+  return removed;
 }
 
 /** The staged source and, with requirements, the wheelhouse: PKR_VAR_ values for them. */

@@ -1,13 +1,15 @@
-// The deploy pipeline as data: preflight → bake-base → bake → provision → rollout → verify → prune.
+// The deploy pipeline as data: preflight → bake-base → bake → provision → rollout → verify
+// → record → prune.
 // Each stage returns what it produced into DeployResults; the next stage reads it there.
 
+import { relative } from 'node:path';
 import type { DeployOptions, RunContext } from '../context.ts';
 import { RecordStaleError, StateFileError } from '../errors.ts';
 import { bakeImage, planBake, planBaseLayer, removeLeakedBuilders } from '../bake/bake.ts';
 import { decideBaseLayerReuse } from '../bake/base-layer-reuse.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { resolveRollbackImage } from '../operate/rollback.ts';
-import { writeDeploymentRecord } from '../state/record.ts';
+import { recordPath, writeDeploymentRecord, type DeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
 import type { DeployTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
 import { required, type Stage, type StageTask } from './runner.ts';
@@ -20,6 +22,8 @@ import { verifyHealthy } from './verify.ts';
 export interface DeployResults<Facts = unknown, Stack extends Provisioned = Provisioned> {
   /** What preflight found (the VPC, the base AMI); only the target reads it. */
   preflight?: { facts: Facts };
+  /** Builders an earlier, killed run left behind, removed before this bake. */
+  removedBuilders?: string[];
   /** The base layer the image is baked on (targets that bake in layers; not for --image or --rollback). */
   baseLayer?: ImageRef;
   /** The image to roll out: baked now, found by its fingerprint, or named by --image. */
@@ -30,7 +34,12 @@ export interface DeployResults<Facts = unknown, Stack extends Provisioned = Prov
   /** --dry-run only: what provision and rollout would do. */
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
+  /** The URL that answered healthy. */
   url?: string;
+  /** The deployment record written once the rollout was healthy. */
+  record?: DeploymentRecord;
+  /** The images retention removed. */
+  pruned?: string[];
 }
 
 /** The rollout succeeded, the record did not follow: say exactly that (exit 3). */
@@ -111,11 +120,11 @@ export function deployStages<Facts, Stack extends Provisioned>(
       name: 'bake-base',
       title: 'Bake the base layer',
       run: async (results, task) => {
-        await removeLeakedBuilders(target, task.io);
+        const removedBuilders = await removeLeakedBuilders(target, task.io);
         const choice = await chooseBaseLayer(results, task);
-        if (!choice) return {};
-        if (choice.found) return { baseLayer: choice.found };
-        return { baseLayer: await bakeImage(context, target, task.io, choice.plan) };
+        if (!choice) return { removedBuilders };
+        if (choice.found) return { removedBuilders, baseLayer: choice.found };
+        return { removedBuilders, baseLayer: await bakeImage(context, target, task.io, choice.plan) };
       },
       plan: async (results, task) => {
         const choice = await chooseBaseLayer(results, task);
@@ -185,21 +194,33 @@ export function deployStages<Facts, Stack extends Provisioned>(
       run: async (results, { io }) => {
         const stack = required(results.stack, 'stack', 'provision');
         await verifyHealthy(io, target, stack, env);
-        const current = image(results);
-        await writeDeploymentRecord(context.stateDir, {
-          env: env.name,
-          target: target.name,
-          image: current.id,
-          fingerprint: current.fingerprint,
-          url: stack.url,
-          deployed_at: new Date().toISOString(),
-        }).catch((error: unknown) => {
-          throw recordStale(error, current, stack.url, env.name);
-        });
         return { url: stack.url };
       },
       plan: async () => ({
         text: `poll ${env.service.health_path} until ${env.health.healthy_threshold} answers in a row are 200`,
+      }),
+    },
+    {
+      name: 'record',
+      title: 'Record the deployment',
+      run: async (results) => {
+        const current = image(results);
+        const url = required(results.url, 'url', 'verify');
+        const record: DeploymentRecord = {
+          env: env.name,
+          target: target.name,
+          image: current.id,
+          fingerprint: current.fingerprint,
+          url,
+          deployed_at: new Date().toISOString(),
+        };
+        await writeDeploymentRecord(context.stateDir, record).catch((error: unknown) => {
+          throw recordStale(error, current, url, env.name);
+        });
+        return { record };
+      },
+      plan: async () => ({
+        text: `write ${relative(context.root, recordPath(context.stateDir))} (image, fingerprint, URL)`,
       }),
     },
     {
@@ -211,9 +232,10 @@ export function deployStages<Facts, Stack extends Provisioned>(
           io.warn(`kept every image: the deploy history could not be read (${String(error)})`);
           return undefined;
         });
-        if (!history) return;
-        const removed = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
-        if (removed.length > 0) io.info(`removed ${removed.length} old image(s)`, removed);
+        if (!history) return { pruned: [] };
+        const pruned = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
+        if (pruned.length > 0) io.info(`removed ${pruned.length} old image(s)`, pruned);
+        return { pruned };
       },
       plan: async () => ({ text: describeRetention(env.image.keep) }),
     },
