@@ -10,7 +10,7 @@ import type { AnyTarget, DeployTarget, ImageRef, Provisioned } from '../targets/
 import { computeBaseLayerFingerprint, computeFingerprint, shortFingerprint } from './fingerprint.ts';
 import { bakeryHome } from './home.ts';
 import { artifactIds, packerErrorLines, packerProgress } from './packer.ts';
-import { makeScratch, stageSource, type Scratch } from './stage.ts';
+import { makeScratch, stageSource, type Scratch } from './scratch.ts';
 import { buildWheelhouse } from './wheelhouse.ts';
 
 /** all: one bake on the base image; base: the OS layer; app: the app on a base layer. */

@@ -19,7 +19,7 @@ import { currentActor, type HistoryEntry, type HistoryStore } from '../state/his
 import { historyOf } from '../targets/kind.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
-import { runStages, type Stage } from '../stages/runner.ts';
+import { runStages, type Stage } from '../stages/run-stages.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { formatHelp, parseArgs, type CommandSpec, type ParsedArgs } from './flags.ts';
 import { Closing, openRun } from './open-run.ts';

@@ -12,7 +12,7 @@ import { resolveRollbackImage } from '../operate/rollback.ts';
 import { recordPath, writeDeploymentRecord, type DeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
 import type { DeployTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
-import { required, type Stage, type StageTask } from './runner.ts';
+import { required, type Stage, type StageTask } from './run-stages.ts';
 import { verifyHealthy } from './verify.ts';
 
 /**

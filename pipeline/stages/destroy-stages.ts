@@ -3,7 +3,7 @@
 import type { DestroyOptions, RunContext } from '../context.ts';
 import { removeDeploymentRecord } from '../state/record.ts';
 import type { AnyTarget } from '../targets/target.ts';
-import type { Stage } from './runner.ts';
+import type { Stage } from './run-stages.ts';
 
 export interface DestroyResults {
   /** Human descriptions of what was removed, in order. */

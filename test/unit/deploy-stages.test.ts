@@ -16,7 +16,7 @@ import { suite } from '../support/suite.ts';
 // process.test.ts).
 const pipeline = {} as {
   stages: typeof import('../../pipeline/stages/deploy-stages.ts');
-  runner: typeof import('../../pipeline/stages/runner.ts');
+  runner: typeof import('../../pipeline/stages/run-stages.ts');
 };
 
 interface Context {
@@ -76,7 +76,7 @@ const io = (stage: string): StageIO => ({
 const stages = suite<Context>('the deploy stages report what they did');
 stages.before(async () => {
   pipeline.stages ??= await import('../../pipeline/stages/deploy-stages.ts');
-  pipeline.runner ??= await import('../../pipeline/stages/runner.ts');
+  pipeline.runner ??= await import('../../pipeline/stages/run-stages.ts');
 });
 stages.before.each(async (context) => {
   context.dir = makeTempDir();

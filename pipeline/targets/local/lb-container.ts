@@ -15,7 +15,7 @@ import { DeployError } from '../../errors.ts';
 import { writeStateFileInPlace } from '../../state/files.ts';
 import { pollUntil } from '../../process/poll.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
-import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './haproxy.ts';
+import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './lb-servers.ts';
 import { LABEL, ownerLabels } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
