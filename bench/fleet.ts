@@ -2,7 +2,7 @@
 // containers, the HAProxy view of them, and the service's main PID inside one.
 // Everything goes through `docker` (exec into the containers): no traffic leaves loopback.
 
-import { parseServerStats, type ServerState } from '../pipeline/targets/local/haproxy.ts';
+import { parseServerStats, type ServerState } from '../pipeline/targets/local/lb-servers.ts';
 import { dockerText } from '../harness/local-project.ts';
 
 const ENV = 'local';

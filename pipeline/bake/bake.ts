@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { RunContext, StageIO } from '../context.ts';
 import { ConfigError, ToolError } from '../errors.ts';
 import { resolveAppSource, type ResolvedSource } from '../source/resolve.ts';
-import type { AnyTarget, ImageRef } from '../targets/target.ts';
+import type { AnyTarget, DeployTarget, ImageRef, Provisioned } from '../targets/target.ts';
 import { computeBaseLayerFingerprint, computeFingerprint, shortFingerprint } from './fingerprint.ts';
 import { bakeryHome } from './home.ts';
 import { artifactIds, packerBuild, packerErrorLines, packerProgress } from './packer.ts';
-import { makeScratch, stageSource, type Scratch } from './stage.ts';
+import { makeScratch, stageSource, type Scratch } from './scratch.ts';
 import { buildWheelhouse } from './wheelhouse.ts';
 
 /** all: one bake on the base image; base: the OS layer; app: the app on a base layer. */
@@ -85,11 +85,11 @@ async function buildInfo(io: StageIO, root: string, fingerprint: string): Promis
  * and bakery's runtime and launcher on the target's base image. Needs no app source, so a
  * git source is not fetched for it.
  */
-export async function planBaseLayer(
+export async function planBaseLayer<Facts>(
   context: RunContext,
-  target: AnyTarget,
+  target: DeployTarget<Facts, Provisioned>,
   io: StageIO,
-  facts: unknown,
+  facts: Facts,
 ): Promise<BakePlan> {
   const root = bakeryHome(context.root);
   const variables = { ...(await commonVariables(context, root)), bake_layer: 'base', ...target.bakeVariables(facts) };
@@ -105,11 +105,11 @@ export async function planBaseLayer(
  * The image to deploy: on `baseLayer` when the target bakes in layers (only the rest of
  * the app role runs), otherwise everything on the target's base image.
  */
-export async function planBake(
+export async function planBake<Facts>(
   context: RunContext,
-  target: AnyTarget,
+  target: DeployTarget<Facts, Provisioned>,
   io: StageIO,
-  facts: unknown,
+  facts: Facts,
   baseLayer?: ImageRef,
 ): Promise<BakePlan> {
   const { env } = context;
@@ -146,11 +146,12 @@ export async function planBake(
 /**
  * A run killed during a bake (SIGKILL, a second Ctrl-C) leaves Packer's builder behind,
  * and nothing else would ever remove it but destroy; under the lock, none of this
- * environment's builders can belong to a live run.
+ * environment's builders can belong to a live run. Returns what went: the stage reports it.
  */
-export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Promise<void> {
+export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Promise<string[]> {
   const removed = (await target.images.removeLeakedBuilders?.(io)) ?? [];
   if (removed.length > 0) io.info(`removed ${removed.length} builder(s) left by an earlier run`, removed);
+  return removed;
 }
 
 /** The staged source and, with requirements, the wheelhouse: PKR_VAR_ values for them. */

@@ -65,6 +65,8 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
         }
         if (results.baseLayer) summary.base_layer = results.baseLayer.id;
         if (results.url) summary.url = results.url;
+        if (results.pruned?.length) summary.pruned = results.pruned;
+        if (results.removedBuilders?.length) summary.removed_builders = results.removedBuilders;
         // stdout carries only the URL (or the JSON summary), so `url=$(./deploy.ts)` works.
         return args.flags.has('json') ? undefined : results.url;
       },

@@ -1,8 +1,9 @@
-// The destroy command: confirmation for non-local environments, then destroy stages.
+// The destroy command: confirmation where the target asks for it, then destroy stages.
 
 import { createInterface } from 'node:readline/promises';
 import { InterruptedError, UsageError } from '../errors.ts';
 import { destroyStages, type DestroyResults } from '../stages/destroy-stages.ts';
+import { targetRules } from '../targets/kind.ts';
 import { DESTROY_SPEC } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
 
@@ -12,7 +13,7 @@ export function destroyCommand(argv: readonly string[], streams: Streams = proce
     argv,
     {
       beforeLock: async ({ args, env, dryRun }) => {
-        if (env.target === 'local' || args.flags.has('yes') || dryRun) return;
+        if (!targetRules(env.target).destroyAsksToConfirm || args.flags.has('yes') || dryRun) return;
         if (!streams.stdinIsTTY) {
           throw new UsageError(
             `destroying ${env.name} (target ${env.target}) needs --yes when stdin is not a terminal`,

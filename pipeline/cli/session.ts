@@ -1,6 +1,7 @@
 // What deploy.ts and destroy.ts share, one step per function: parse the flags, pick the
 // output, load the environment, maybe re-run in the tooling container, take the lock,
-// open the run's logs, run the stages, report, and turn any error into its exit code.
+// open the run (open-run.ts, as status does too), run the stages, report, and turn any
+// error into its exit code. What a run opens is closed through one Closing.
 
 import { dirname, join, resolve } from 'node:path';
 import { assertRemoteStateInCi } from '../config/ci-guard.ts';
@@ -13,17 +14,15 @@ import type { Reporter, RunSummary } from '../output/events.ts';
 import { formatMessage } from '../output/format.ts';
 import { chooseOutputMode, createReporter, type TextSink } from '../output/reporters.ts';
 import { Interrupts } from '../process/interrupts.ts';
-import { Redactor } from '../process/redact.ts';
-import { ProcessRunner } from '../process/runner.ts';
 import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
 import { currentActor, type HistoryEntry, type HistoryStore } from '../state/history.ts';
-import { historyOf } from '../targets/history.ts';
+import { historyOf } from '../targets/kind.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
-import { runStages, type Stage } from '../stages/runner.ts';
-import { createTarget } from '../targets/index.ts';
+import { runStages, type Stage } from '../stages/run-stages.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { formatHelp, parseArgs, type CommandSpec, type ParsedArgs } from './flags.ts';
+import { Closing, openRun } from './open-run.ts';
 
 export interface Streams {
   out: TextSink & { isTTY?: boolean };
@@ -79,123 +78,121 @@ export async function runCommand<C extends object>(
   const args = parseOrAnswer(spec, argv, streams);
   if (typeof args === 'number') return args;
 
-  const reporter = createReporter({
+  const reporter = reporterFor(args, streams);
+  const summary = startSummary(spec.command, args.positionals[0] ?? 'local');
+  const interrupts = installInterrupts(reporter, summary.env);
+  const closing = new Closing();
+  const run: CommandRun<C> = { spec, argv, args, hooks, streams, reporter, interrupts, summary, closing };
+  const ending = await runStagesOf(run).catch((error: unknown): Ending => {
+    reportFailure(error, summary, reporter, streams);
+    return {};
+  });
+  // The history entry, the lock, the logs: closed last opened first, after any failure is in the summary.
+  await closing.closeAll();
+  interrupts.uninstall();
+  if (ending.delegatedExit === undefined) reporter.emit({ kind: 'run-end', summary });
+  reporter.close();
+  if (ending.stdoutLine !== undefined) streams.out.write(`${ending.stdoutLine}\n`);
+  return ending.delegatedExit ?? summary.exit_code;
+}
+
+/** Everything one command run works with; `summary` fills in as it goes. */
+interface CommandRun<C extends object> {
+  spec: CommandSpec<'deploy' | 'destroy'>;
+  argv: readonly string[];
+  args: ParsedArgs;
+  hooks: CommandHooks<C>;
+  streams: Streams;
+  reporter: Reporter;
+  interrupts: Interrupts;
+  summary: RunSummary;
+  closing: Closing;
+}
+
+/** How a run ended when nothing threw: its stdout line, or the exit code of the tooling container that ran it. */
+interface Ending {
+  stdoutLine?: string;
+  /** Set when the tooling container ran the command (it reported for itself). */
+  delegatedExit?: number;
+}
+
+/** Load, maybe delegate, confirm, lock, open the run, run the stages, report. */
+async function runStagesOf<C extends object>(run: CommandRun<C>): Promise<Ending> {
+  const { spec, hooks, streams, reporter, summary, closing } = run;
+  const startedAt = new Date();
+  const { session, root } = await loadSession(run.args, summary.env, reporter, streams);
+  summary.target = session.env.target;
+
+  const delegatedExit = await delegateToContainer(spec, run.argv, session, root, streams);
+  if (delegatedExit !== undefined) return { delegatedExit };
+
+  const redact = (await hooks.beforeLock?.(session))?.redact ?? [];
+  const stateDir = stateDirOf(root, session.env.name);
+  const lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
+  closing.add(() => lock?.release());
+
+  const history = historyOf(session.env, stateDir, streams.env);
+  // Only runs that may change something enter the history; the entry says how the run ended.
+  const results: { produced?: C } = {};
+  if (!session.dryRun)
+    closing.add(() =>
+      recordHistory(history, spec.command, summary, hooks.historyFields?.(session, results.produced) ?? {}, {
+        startedAt,
+        streams,
+        reporter,
+      }),
+    );
+  const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
+  summary.log_dir = logDir;
+  const { context, target } = await openRun(
+    session,
+    { root, stateDir, logDir, history },
+    { interrupts: run.interrupts, reporter, streams, redact, onIncompleteLogs: (warnings) => warn(run, warnings) },
+    closing,
+  );
+
+  const { stages, initial } = hooks.stages(session, context, target);
+  reporter.emit({
+    kind: 'run-start',
+    command: spec.command,
+    env: session.env.name,
+    target: session.env.target,
+    logDir,
+    dryRun: session.dryRun,
+  });
+  const outcome = await runStages(stages, initial, {
+    reporter,
+    dryRun: session.dryRun,
+    signal: context.signal,
+    ioFor: (stage) => stageIO(context, stage),
+  });
+  summary.stages = outcome.summaries;
+  results.produced = outcome.context;
+  const stdoutLine = hooks.finish(session, outcome.context, summary);
+  if (outcome.error !== undefined) throw outcome.error;
+  summary.ok = true;
+  summary.exit_code = EXIT.ok;
+  return stdoutLine === undefined ? {} : { stdoutLine };
+}
+
+/** Problems that did not fail the run but leave something incomplete: in the summary and on the terminal. */
+function warn(run: CommandRun<object>, warnings: string[]): void {
+  run.summary.warnings = [...(run.summary.warnings ?? []), ...warnings];
+  for (const text of warnings) run.reporter.emit({ kind: 'message', level: 'warn', text });
+}
+
+function reporterFor(args: ParsedArgs, streams: Streams): Reporter {
+  return createReporter({
     mode: chooseOutputMode({ json: args.flags.has('json'), isTTY: Boolean(streams.err.isTTY), env: streams.env }),
     err: streams.err,
     out: streams.out,
     verbose: args.flags.has('verbose'),
   });
-  const envName = args.positionals[0] ?? 'local';
-  const summary: RunSummary = {
-    command: spec.command,
-    env: envName,
-    target: 'unknown',
-    stages: [],
-    ok: false,
-    exit_code: EXIT.deployFailed,
-  };
-  const interrupts = installInterrupts(reporter, envName);
-  const startedAt = new Date();
-  let lock: HeldLock | undefined;
-  // Set once the run may change something: only those runs enter the history.
-  let history: HistoryStore | undefined;
-  let runner: ProcessRunner | undefined;
-  let stdoutLine: string | undefined;
-  // Set when the run went to the tooling container, which reports for itself.
-  let delegated = false;
-  // What the history entry adds to the summary, once the stages have run.
-  let historyExtras: HistoryExtras = {};
-
-  try {
-    const { session, root } = await loadSession(args, envName, reporter, streams);
-    summary.target = session.env.target;
-
-    const containerExit = await delegateToContainer(spec, argv, session, root, streams);
-    if (containerExit !== undefined) {
-      delegated = true;
-      return containerExit;
-    }
-
-    const redact = (await hooks.beforeLock?.(session))?.redact ?? [];
-    const stateDir = stateDirOf(root, session.env.name);
-    lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
-
-    const environmentHistory = historyOf(session.env, stateDir, streams.env);
-    if (!session.dryRun) history = environmentHistory;
-    historyExtras = hooks.historyFields?.(session, undefined) ?? {};
-    const logDir = await openRunLogs(stateDir, { prune: !session.dryRun });
-    summary.log_dir = logDir;
-    const context = createRunContext(
-      session,
-      { root, stateDir, logDir, history: environmentHistory },
-      interrupts,
-      reporter,
-      streams,
-      redact,
-    );
-    runner = context.runner;
-    const target = await createTarget(context);
-    const { stages, initial } = hooks.stages(session, context, target);
-
-    reporter.emit({
-      kind: 'run-start',
-      command: spec.command,
-      env: session.env.name,
-      target: session.env.target,
-      logDir,
-      dryRun: session.dryRun,
-    });
-    const outcome = await runStages(stages, initial, {
-      reporter,
-      dryRun: session.dryRun,
-      signal: interrupts.signal,
-      ioFor: (stage) => stageIO(context, stage),
-    });
-    summary.stages = outcome.summaries;
-    historyExtras = hooks.historyFields?.(session, outcome.context) ?? {};
-    stdoutLine = hooks.finish(session, outcome.context, summary);
-    if (outcome.error !== undefined) throw outcome.error;
-    summary.ok = true;
-    summary.exit_code = EXIT.ok;
-  } catch (error) {
-    stdoutLine = undefined;
-    reportFailure(error, summary, reporter, streams);
-  } finally {
-    if (history !== undefined)
-      await recordHistory(history, spec.command, summary, historyExtras, startedAt, streams, reporter);
-    await lock?.release();
-    const incompleteLogs = (await runner?.close()) ?? [];
-    if (incompleteLogs.length > 0) {
-      summary.warnings = [...(summary.warnings ?? []), ...incompleteLogs];
-      for (const text of incompleteLogs) reporter.emit({ kind: 'message', level: 'warn', text });
-    }
-    interrupts.uninstall();
-    if (!delegated) reporter.emit({ kind: 'run-end', summary });
-    reporter.close();
-  }
-  if (stdoutLine !== undefined) streams.out.write(`${stdoutLine}\n`);
-  return summary.exit_code;
 }
 
-/** What a run's code sees of it, with a process runner logging to `where.logDir` (the caller closes it). */
-export function createRunContext(
-  session: Session,
-  where: { root: string; stateDir: string; logDir: string; history: HistoryStore },
-  interrupts: Interrupts,
-  reporter: Reporter,
-  streams: Streams,
-  secrets: readonly string[] = [],
-): RunContext {
-  const redactor = new Redactor(streams.env, [...secrets]);
-  return {
-    ...where,
-    config: session.config,
-    env: session.env,
-    runner: new ProcessRunner({ logDir: where.logDir, reporter, redactor, interrupts }),
-    reporter,
-    signal: interrupts.signal,
-    processEnv: streams.env,
-  };
+/** A failed run's summary until the stages say otherwise. */
+function startSummary(command: RunSummary['command'], env: string): RunSummary {
+  return { command, env, target: 'unknown', stages: [], ok: false, exit_code: EXIT.deployFailed };
 }
 
 /** The parsed flags, or the exit code once --help, --version or a bad flag has been answered. */
@@ -275,9 +272,7 @@ async function recordHistory(
   command: RunSummary['command'],
   summary: RunSummary,
   extras: HistoryExtras,
-  startedAt: Date,
-  streams: Streams,
-  reporter: Reporter,
+  { startedAt, streams, reporter }: { startedAt: Date; streams: Streams; reporter: Reporter },
 ): Promise<void> {
   try {
     await history.append({

@@ -16,13 +16,12 @@ import { formatMessage } from '../output/format.ts';
 import { Interrupts } from '../process/interrupts.ts';
 import { probeOnce } from '../stages/http-health.ts';
 import { localHistory, type HistoryStore } from '../state/history.ts';
-import { historyOf } from '../targets/history.ts';
+import { historyOf } from '../targets/kind.ts';
 import { readDeploymentRecord } from '../state/record.ts';
-import { createTarget } from '../targets/index.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { STATUS_SPEC, type ParsedArgs } from './flags.ts';
+import { Closing, openRun } from './open-run.ts';
 import {
-  createRunContext,
   errorMessage,
   loadSession,
   parseOrAnswer,
@@ -139,23 +138,22 @@ async function withTarget(
 ): Promise<number> {
   const logDir = await mkdtemp(join(tmpdir(), `bakery-status-${session.env.name}-`));
   const interrupts = new Interrupts().install();
-  const context = createRunContext(
-    session,
-    { root, stateDir, logDir, history: historyOf(session.env, stateDir, streams.env) },
-    interrupts,
-    reporter,
-    streams,
-  );
-  const { runner } = context;
-  let failed = true;
+  const closing = new Closing();
+  closing.add(() => interrupts.uninstall());
   try {
-    const code = await use(await createTarget(context), context);
-    failed = false;
+    const { context, target } = await openRun(
+      session,
+      { root, stateDir, logDir, history: historyOf(session.env, stateDir, streams.env) },
+      { interrupts, reporter, streams },
+      closing,
+    );
+    const code = await use(target, context);
+    await closing.closeAll();
+    await rm(logDir, { recursive: true, force: true });
     return code;
   } finally {
-    await runner.close();
-    interrupts.uninstall();
-    if (!failed) await rm(logDir, { recursive: true, force: true });
+    // After a failure the logs stay: the error names them.
+    await closing.closeAll();
   }
 }
 

@@ -8,22 +8,21 @@ import { locateIssues } from './locate.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import {
   HEALTH_DEFAULTS,
-  MAX_AWS_STACK_NAME,
-  awsStackName,
   configSchema,
-  localSchema,
-  type AwsEnvironment,
   type Config,
   type Environment,
   type HealthSettings,
-  type LocalEnvironment,
   type RawEnvironment,
-  type ServiceSettings,
 } from './schema.ts';
 import { resolveService, writtenKeys } from './service.ts';
 import { checkSettings } from './settings.ts';
-
-const DEFAULT_BASE_AMI = { owner: '136693071363', name: 'debian-12-amd64-*' };
+import {
+  normalizeForTarget,
+  targetRules,
+  withKind,
+  type CheckedEnvironment,
+  type TargetRules,
+} from '../targets/kind.ts';
 
 export async function loadConfig(file: string): Promise<Config> {
   let text: string;
@@ -101,13 +100,14 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
 function normalizeEnvironment(
   app: string,
   name: string,
-  raw: Omit<RawEnvironment, 'service'> & { service: ServiceSettings },
+  raw: CheckedEnvironment,
   path: string,
   issues: ConfigIssue[],
 ): Environment | undefined {
   const before = issues.length;
-  const health = applyHealthDefaults(raw, path, issues);
-  issues.push(...checkSettings(raw.target, raw.service, path));
+  const rules = targetRules(raw.target);
+  const health = applyHealthDefaults(raw, rules, path, issues);
+  issues.push(...checkSettings(rules, raw.service, path));
   const common = {
     name,
     app,
@@ -117,47 +117,14 @@ function normalizeEnvironment(
     image: { keep: raw.image.keep, base_max_age_days: raw.image.base_max_age_days },
     rollout: raw.rollout,
   };
-
-  if (raw.target === 'local') {
-    if (raw.aws)
-      issues.push({
-        path: `${path}.aws`,
-        message: 'applies to target "aws" only; this environment has target "local"',
-      });
-    if (raw.image.base)
-      issues.push({
-        path: `${path}.image.base`,
-        message: 'is an AMI filter for target "aws"; on target "local" set local.base_image',
-      });
-    if (issues.length > before) return undefined;
-    const local = raw.local ?? (localSchema.fallback?.() as LocalEnvironment['local']);
-    return { ...common, target: 'local', local } satisfies LocalEnvironment;
-  }
-
-  if (raw.local)
-    issues.push({
-      path: `${path}.local`,
-      message: 'applies to target "local" only; this environment has target "aws"',
-    });
-  if (!raw.aws) issues.push({ path: `${path}.aws`, message: 'is required for target "aws": set at least aws.region' });
-  const stack = awsStackName(app, name);
-  if (stack.length > MAX_AWS_STACK_NAME) {
-    issues.push({
-      path,
-      message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows ${MAX_AWS_STACK_NAME}: shorten the environment name or the app name`,
-    });
-  }
-  if (issues.length > before || !raw.aws) return undefined;
-  return {
-    ...common,
-    target: 'aws',
-    aws: raw.aws,
-    baseAmi: raw.image.base ?? DEFAULT_BASE_AMI,
-  } satisfies AwsEnvironment;
+  // The target's own keys, checked and defaulted by the target.
+  const normalized = normalizeForTarget(raw, common, path, issues);
+  return issues.length > before ? undefined : normalized;
 }
 
 function applyHealthDefaults(
   raw: Pick<RawEnvironment, 'health' | 'target'>,
+  rules: TargetRules,
   path: string,
   issues: ConfigIssue[],
 ): HealthSettings {
@@ -166,19 +133,7 @@ function applyHealthDefaults(
   // A default timeout must fit under an interval the user chose (aws interval_s: 5 would
   // otherwise be rejected for a timeout_s of 5 the user never wrote).
   if (given.timeout_s === undefined) health.timeout_s = Math.min(health.timeout_s, Math.max(1, health.interval_s - 1));
-  if (raw.target === 'aws') {
-    // Target group limits: interval 5-300 s, timeout 2-120 s and shorter than the interval.
-    if (health.interval_s < 5)
-      issues.push({
-        path: `${path}.health.interval_s`,
-        message: `${health.interval_s} is out of range for target "aws": expected 5 to 300`,
-      });
-    if (health.timeout_s < 2)
-      issues.push({
-        path: `${path}.health.timeout_s`,
-        message: `${health.timeout_s} is out of range for target "aws": expected 2 to 120`,
-      });
-  }
+  issues.push(...rules.healthIssues(health, path));
   const timeoutFits = health.interval_s === 1 ? health.timeout_s <= 1 : health.timeout_s < health.interval_s;
   if (!timeoutFits) {
     issues.push({
@@ -193,20 +148,21 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Two local environments on one port would fight over it. */
+/** Two environments on one port of this machine would fight over it. */
 function checkLocalPorts(environments: Record<string, Environment>): ConfigIssue[] {
   const owners = new Map<number, string>();
   const issues: ConfigIssue[] = [];
   for (const environment of Object.values(environments)) {
-    if (environment.target !== 'local') continue;
-    const owner = owners.get(environment.local.port);
+    const claim = withKind(environment, (kind, typed) => kind.hostPort(typed));
+    if (!claim) continue;
+    const owner = owners.get(claim.port);
     if (owner) {
       issues.push({
-        path: `environments.${environment.name}.local.port`,
-        message: `${environment.local.port} is already used by environments.${owner}: each local environment needs its own port`,
+        path: `environments.${environment.name}.${claim.key}`,
+        message: `${claim.port} is already used by environments.${owner}: each local environment needs its own port`,
       });
     } else {
-      owners.set(environment.local.port, environment.name);
+      owners.set(claim.port, environment.name);
     }
   }
   return issues;

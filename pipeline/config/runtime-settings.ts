@@ -1,21 +1,24 @@
 // The runtime settings a deploy hands to its instances, resolved once before anything
-// starts: service.env as written, plus, on the local target, the values behind
-// service.secrets (a variable of the runner's environment, or a file). A reference that
-// leads nowhere is bad input (exit 2) naming the key and the reference, never a value.
-// On aws the secrets stay references: the instances read them from SSM at boot, and
-// bakery never learns their values.
+// starts: service.env as written, plus the values behind
+// service.secrets (a variable of the runner's environment, or a file) when the target has
+// the runner read them. A reference that leads nowhere is bad input (exit 2) naming the
+// key and the reference, never a value. A target whose instances read the secrets at boot
+// (aws: SSM) gets the references, and bakery never learns their values.
 
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { Environment } from './schema.ts';
 import { parseLocalReference } from './settings.ts';
+import { targetRules } from '../targets/kind.ts';
 
 export interface RuntimeSettings {
   /** NAME → value, as the service's environment gets them (env and, locally, secret values). */
   variables: Record<string, string>;
   /** The secret values among them, for the Redactor: they must never reach a log. */
   secretValues: string[];
+  /** NAME → reference, when the instances read the secrets themselves at boot (aws: SSM parameter names). */
+  secretReferences?: Record<string, string>;
 }
 
 /** A secret file larger than this is a mistake (a key store, not a value). */
@@ -28,7 +31,8 @@ export function resolveRuntimeSettings(
 ): RuntimeSettings {
   const { service } = env;
   const variables: Record<string, string> = { ...service.env };
-  if (env.target !== 'local') return { variables, secretValues: [] };
+  if (targetRules(env.target).secretsReadBy === 'instances')
+    return { variables, secretValues: [], secretReferences: { ...service.secrets } };
 
   const issues: ConfigIssue[] = [];
   const secretValues: string[] = [];

@@ -4,6 +4,7 @@
 // Parameter Store at boot), so changing them rolls the fleet without a bake.
 
 import type { ConfigIssue } from '../errors.ts';
+import type { TargetRules } from '../targets/kind.ts';
 import { record, string } from './schema-kit.ts';
 
 /** A name an EnvironmentFile (and a shell) accepts. */
@@ -45,9 +46,6 @@ export const secretsSchema = record(
 export type LocalSecretReference = { kind: 'env'; name: string } | { kind: 'file'; path: string };
 
 const LOCAL_REFERENCE = /^(env):([A-Za-z_][A-Za-z0-9_]*)$|^(file):(.+)$/;
-// SSM parameter names: letters, digits and .-_/ ; a path starts with /; "aws" and "ssm"
-// prefixes are AWS's own.
-const SSM_NAME = /^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/;
 
 export function parseLocalReference(reference: string): LocalSecretReference | undefined {
   const match = LOCAL_REFERENCE.exec(reference);
@@ -55,9 +53,9 @@ export function parseLocalReference(reference: string): LocalSecretReference | u
   return match[1] ? { kind: 'env', name: match[2] as string } : { kind: 'file', path: match[4] as string };
 }
 
-/** Checks the names and references against the target; `path` is the environment's path. */
+/** Checks the names, and the references against the target's rules; `path` is the environment's path. */
 export function checkSettings(
-  target: 'local' | 'aws',
+  target: Pick<TargetRules, 'secretReferenceProblem'>,
   settings: { env: Record<string, string>; secrets: Record<string, string> },
   path: string,
 ): ConfigIssue[] {
@@ -82,17 +80,8 @@ export function checkSettings(
       });
   }
   for (const [name, reference] of Object.entries(settings.secrets)) {
-    const where = `${path}.service.secrets.${name}`;
-    if (target === 'local' && !parseLocalReference(reference))
-      issues.push({
-        path: where,
-        message: `${JSON.stringify(reference)} is not a local secret reference: expected env:NAME (a variable of the runner's environment) or file:PATH (relative to deploy.yaml)`,
-      });
-    if (target === 'aws' && (!SSM_NAME.test(reference) || /^\/?(aws|ssm)/i.test(reference) || reference.length > 1011))
-      issues.push({
-        path: where,
-        message: `${JSON.stringify(reference)} is not an SSM parameter name: expected a name such as /shop/prod/DATABASE_URL (letters, digits, . - _ and /, not starting with aws or ssm)`,
-      });
+    const problem = target.secretReferenceProblem(reference);
+    if (problem) issues.push({ path: `${path}.service.secrets.${name}`, message: problem });
   }
   return issues;
 }

@@ -22,6 +22,10 @@ export interface RunSummary {
   /** The base layer the image was baked on, when the target bakes in layers. */
   base_layer?: string;
   url?: string;
+  /** deploy: the images retention removed (prune), when it removed any. */
+  pruned?: string[];
+  /** deploy: builders an earlier, killed run had left behind and this one removed (bake-base). */
+  removed_builders?: string[];
   stages: StageSummary[];
   ok: boolean;
   exit_code: number;

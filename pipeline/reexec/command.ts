@@ -3,6 +3,7 @@
 
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { TargetName } from '../config/schema.ts';
+import { targetRules } from '../targets/kind.ts';
 
 /** Home of the image's user (docker/tooling/Dockerfile creates it with the host's uid/gid). */
 export const CONTAINER_HOME = '/home/bakery';
@@ -193,7 +194,7 @@ export function buildContainerCommand(options: ContainerCommandOptions): DockerA
       args.push('--mount', bindMount(path, path, true));
   }
 
-  if (options.target === 'local' && options.dockerSocket) {
+  if (targetRules(options.target).toolingContainer.dockerSocket && options.dockerSocket) {
     args.push('--mount', bindMount(options.dockerSocket.path, options.dockerSocket.path));
     // The image's user is not in the socket's group (its gid differs per host): add it.
     // Root needs no group to open it.
@@ -205,10 +206,9 @@ export function buildContainerCommand(options: ContainerCommandOptions): DockerA
       args.push('--group-add', String(options.dockerSocket.gid));
     }
   }
-  // The local target publishes its load balancer on the host's 127.0.0.1 and the verify
-  // stage polls it there; only the host's network namespace can see that address. The
-  // aws target talks to AWS and keeps the default, isolated bridge network.
-  if (options.target === 'local') args.push('--network', 'host');
+  // A target that publishes on the host's 127.0.0.1 (local: the load balancer verify
+  // polls) needs the host's network namespace; the others keep the isolated bridge.
+  if (targetRules(options.target).toolingContainer.hostNetwork) args.push('--network', 'host');
 
   args.push('--env', `HOME=${CONTAINER_HOME}`, '--env', 'BAKERY_IN_CONTAINER=1');
   for (const name of passthroughNames(options.env)) args.push('--env', name);

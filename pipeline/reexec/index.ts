@@ -25,6 +25,7 @@ import { decidePlacement, isInToolingContainer, type ContainerMode } from './pla
 import { describeToolStatus, type ToolStatus } from '../process/tool-versions.ts';
 import { cachedProbe, defaultCacheFile } from './probe-cache.ts';
 import { hostToolProblems, versionProbe, type VersionProbe } from './tools.ts';
+import { targetRules } from '../targets/kind.ts';
 
 export { containerMode, type ContainerMode } from './placement.ts';
 
@@ -120,7 +121,7 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
   }
   const image = toolingImageTag(contextDir, host.user);
   const awsDir = join(host.home, '.aws');
-  const dockerSocket = request.target === 'local' ? dockerSocketOf(host.env) : undefined;
+  const dockerSocket = targetRules(request.target).toolingContainer.dockerSocket ? dockerSocketOf(host.env) : undefined;
   const runArgs = buildContainerCommand({
     image,
     name: `bakery-${request.command}-${process.pid}-${randomBytes(3).toString('hex')}`,

@@ -9,11 +9,11 @@
 import type { TargetName } from '../config/schema.ts';
 import { runCaptured } from '../process/runner.ts';
 import { TOOLS, toolStatus, type ToolName, type ToolStatus } from '../process/tool-versions.ts';
+import { targetRules } from '../targets/kind.ts';
 
-/** What each command needs on each target. Destroy needs less than deploy. */
+/** What each command needs on each target (the target says). Destroy needs less than deploy. */
 export function requiredTools(command: 'deploy' | 'destroy', target: TargetName): ToolName[] {
-  if (target === 'local') return command === 'deploy' ? ['docker', 'packer', 'ansible-playbook'] : ['docker'];
-  return command === 'deploy' ? ['packer', 'terraform', 'ansible-playbook'] : ['terraform'];
+  return [...targetRules(target).tools[command]];
 }
 
 /** Runs a tool with its version arguments; resolves to its output, or undefined when it cannot be started. */

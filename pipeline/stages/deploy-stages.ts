@@ -1,32 +1,45 @@
-// The deploy pipeline as data: preflight → bake-base → bake → provision → rollout → verify → prune.
+// The deploy pipeline as data: preflight → bake-base → bake → provision → rollout → verify
+// → record → prune.
 // Each stage returns what it produced into DeployResults; the next stage reads it there.
 
+import { relative } from 'node:path';
 import type { DeployOptions, RunContext } from '../context.ts';
 import { RecordStaleError, StateFileError } from '../errors.ts';
 import { bakeImage, planBake, planBaseLayer, removeLeakedBuilders } from '../bake/bake.ts';
 import { decideBaseLayerReuse } from '../bake/base-layer-reuse.ts';
 import { shortFingerprint } from '../bake/fingerprint.ts';
 import { resolveRollbackImage } from '../operate/rollback.ts';
-import { writeDeploymentRecord } from '../state/record.ts';
+import { recordPath, writeDeploymentRecord, type DeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
-import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
-import { required, type Stage, type StageTask } from './runner.ts';
+import type { DeployTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
+import { required, type Stage, type StageTask } from './run-stages.ts';
 import { verifyHealthy } from './verify.ts';
 
-export interface DeployResults {
+/**
+ * Typed by the target's own facts and stack: what its preflight and provision return is
+ * what its later methods get back, without a cast.
+ */
+export interface DeployResults<Facts = unknown, Stack extends Provisioned = Provisioned> {
   /** What preflight found (the VPC, the base AMI); only the target reads it. */
-  facts?: unknown;
+  preflight?: { facts: Facts };
+  /** Builders an earlier, killed run left behind, removed before this bake. */
+  removedBuilders?: string[];
   /** The base layer the image is baked on (targets that bake in layers; not for --image or --rollback). */
   baseLayer?: ImageRef;
   /** The image to roll out: baked now, found by its fingerprint, or named by --image. */
   image?: ImageRef;
   /** True when this run baked the image. */
   baked?: boolean;
-  stack?: Provisioned;
+  stack?: Stack;
   /** --dry-run only: what provision and rollout would do. */
   plan?: ProvisionPlan;
   rollout?: RolloutResult;
+  /** The URL that answered healthy. */
   url?: string;
+  /** The deployment record written once the rollout was healthy. */
+  record?: DeploymentRecord;
+  /** The images retention removed. */
+  pruned?: string[];
 }
 
 /** The rollout succeeded, the record did not follow: say exactly that (exit 3). */
@@ -43,12 +56,18 @@ function recordStale(error: unknown, current: ImageRef, url: string, envName: st
   );
 }
 
-export function deployStages(context: RunContext, target: AnyTarget, options: DeployOptions): Stage<DeployResults>[] {
+export function deployStages<Facts, Stack extends Provisioned>(
+  context: RunContext,
+  target: DeployTarget<Facts, Stack>,
+  options: DeployOptions,
+): Stage<DeployResults<Facts, Stack>>[] {
+  type Results = DeployResults<Facts, Stack>;
   const { env } = context;
-  const image = (results: DeployResults): ImageRef => required(results.image, 'image', 'bake');
+  const image = (results: Results): ImageRef => required(results.image, 'image', 'bake');
+  const facts = (results: Results): Facts => required(results.preflight, 'facts', 'preflight').facts;
 
   /** The image to deploy without baking, or the bake plan: shared by run and plan. */
-  const chooseImage = async (results: DeployResults, task: StageTask) => {
+  const chooseImage = async (results: Results, task: StageTask) => {
     if (options.rollback !== undefined) {
       const previous = await resolveRollbackImage(task.io, target.images, context, options.rollback, env.name);
       task.skip(
@@ -61,7 +80,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       task.skip(`deploying --image ${named.id}`);
       return { found: named };
     }
-    const bake = await planBake(context, target, task.io, results.facts, results.baseLayer);
+    const bake = await planBake(context, target, task.io, facts(results), results.baseLayer);
     if (options.rebake !== 'none') return { bake };
     const found = await target.images.findByFingerprint(task.io, bake.fingerprint);
     if (found) task.skip(`image ${shortFingerprint(bake.fingerprint)} already baked (${found.name ?? found.id})`);
@@ -69,7 +88,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
   };
 
   /** The base layer to bake the image on: found, to bake (plan), or none needed (skipped). */
-  const chooseBaseLayer = async (results: DeployResults, task: StageTask) => {
+  const chooseBaseLayer = async (results: Results, task: StageTask) => {
     if (options.rollback !== undefined || options.image) {
       task.skip(`no bake: deploying ${options.image ? '--image' : '--rollback'}`);
       return undefined;
@@ -78,7 +97,7 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       task.skip(`target ${target.name} bakes the image in one layer`);
       return undefined;
     }
-    const plan = await planBaseLayer(context, target, task.io, results.facts);
+    const plan = await planBaseLayer(context, target, task.io, facts(results));
     const found =
       options.rebake === 'all' ? undefined : await target.images.findByFingerprint(task.io, plan.fingerprint);
     const decision = decideBaseLayerReuse(found, options.rebake, env.image.base_max_age_days);
@@ -95,17 +114,17 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       name: 'preflight',
       title: 'Preflight checks',
       readOnly: true,
-      run: async (_results, { io }) => ({ facts: await target.preflight(io, 'deploy') }),
+      run: async (_results, { io }) => ({ preflight: { facts: await target.preflight(io) } }),
     },
     {
       name: 'bake-base',
       title: 'Bake the base layer',
       run: async (results, task) => {
-        await removeLeakedBuilders(target, task.io);
+        const removedBuilders = await removeLeakedBuilders(target, task.io);
         const choice = await chooseBaseLayer(results, task);
-        if (!choice) return {};
-        if (choice.found) return { baseLayer: choice.found };
-        return { baseLayer: await bakeImage(context, target, task.io, choice.plan) };
+        if (!choice) return { removedBuilders };
+        if (choice.found) return { removedBuilders, baseLayer: choice.found };
+        return { removedBuilders, baseLayer: await bakeImage(context, target, task.io, choice.plan) };
       },
       plan: async (results, task) => {
         const choice = await chooseBaseLayer(results, task);
@@ -143,9 +162,11 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
     {
       name: 'provision',
       title: 'Provision',
-      run: async (results, { io }) => ({ stack: await target.provision(io, image(results), results.facts) }),
+      run: async (results, { io }) => ({
+        stack: await target.provision(io, image(results), facts(results), options.settings),
+      }),
       plan: async (results, { io }) => {
-        const plan = await target.plan(io, results.image, results.facts, options.settings);
+        const plan = await target.plan(io, results.image, facts(results), options.settings);
         return { text: plan.provision, produced: { plan } };
       },
     },
@@ -173,21 +194,33 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       run: async (results, { io }) => {
         const stack = required(results.stack, 'stack', 'provision');
         await verifyHealthy(io, target, stack, env);
-        const current = image(results);
-        await writeDeploymentRecord(context.stateDir, {
-          env: env.name,
-          target: target.name,
-          image: current.id,
-          fingerprint: current.fingerprint,
-          url: stack.url,
-          deployed_at: new Date().toISOString(),
-        }).catch((error: unknown) => {
-          throw recordStale(error, current, stack.url, env.name);
-        });
         return { url: stack.url };
       },
       plan: async () => ({
         text: `poll ${env.service.health_path} until ${env.health.healthy_threshold} answers in a row are 200`,
+      }),
+    },
+    {
+      name: 'record',
+      title: 'Record the deployment',
+      run: async (results) => {
+        const current = image(results);
+        const url = required(results.url, 'url', 'verify');
+        const record: DeploymentRecord = {
+          env: env.name,
+          target: target.name,
+          image: current.id,
+          fingerprint: current.fingerprint,
+          url,
+          deployed_at: new Date().toISOString(),
+        };
+        await writeDeploymentRecord(context.stateDir, record).catch((error: unknown) => {
+          throw recordStale(error, current, url, env.name);
+        });
+        return { record };
+      },
+      plan: async () => ({
+        text: `write ${relative(context.root, recordPath(context.stateDir))} (image, fingerprint, URL)`,
       }),
     },
     {
@@ -199,9 +232,10 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
           io.warn(`kept every image: the deploy history could not be read (${String(error)})`);
           return undefined;
         });
-        if (!history) return;
-        const removed = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
-        if (removed.length > 0) io.info(`removed ${removed.length} old image(s)`, removed);
+        if (!history) return { pruned: [] };
+        const pruned = await target.images.prune(io, { keep: env.image.keep, inUse: image(results), history });
+        if (pruned.length > 0) io.info(`removed ${pruned.length} old image(s)`, pruned);
+        return { pruned };
       },
       plan: async () => ({ text: describeRetention(env.image.keep) }),
     },

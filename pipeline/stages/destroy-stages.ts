@@ -3,7 +3,7 @@
 import type { DestroyOptions, RunContext } from '../context.ts';
 import { removeDeploymentRecord } from '../state/record.ts';
 import type { AnyTarget } from '../targets/target.ts';
-import type { Stage } from './runner.ts';
+import type { Stage } from './run-stages.ts';
 
 export interface DestroyResults {
   /** Human descriptions of what was removed, in order. */
@@ -22,7 +22,7 @@ export function destroyStages(
       title: 'Preflight checks',
       readOnly: true,
       run: async (_results, { io }) => {
-        await target.preflight(io, 'destroy');
+        await target.preflightDestroy(io);
       },
     },
     {

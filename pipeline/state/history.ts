@@ -34,7 +34,7 @@ export interface HistoryEntry {
 /**
  * Where an environment's history lives: the file under .deploy/ENV/, and for an aws
  * environment whose Terraform state is in S3, also the object next to it
- * (targets/history.ts picks). Every reader and writer goes through one of these.
+ * (targets/kind.ts picks). Every reader and writer goes through one of these.
  */
 export interface HistoryStore {
   /** Where it is, for messages: a path, or "PATH and s3://bucket/key". */

@@ -84,8 +84,10 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
   readonly packerSource: string;
   readonly images: ImageStore;
 
-  /** Checks everything that can be checked before anything is created; returns what it found. */
-  preflight(io: StageIO, purpose: 'deploy' | 'destroy'): Promise<Facts>;
+  /** Checks everything a deploy needs that can be checked before anything is created; returns what it found. */
+  preflight(io: StageIO): Promise<Facts>;
+  /** Checks what a destroy needs (credentials, the tools that remove things); finds nothing later steps use. */
+  preflightDestroy(io: StageIO): Promise<void>;
   /** Identity of the base image (digest, AMI id): part of the bake fingerprint. */
   baseImageIdentity(io: StageIO, facts: Facts): Promise<string>;
   /** Target-specific Packer variables (PKR_VAR_ names without the prefix). */
@@ -99,14 +101,18 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
   /** Extra environment for the bake that must not change the fingerprint (the aws builder's SSH source CIDR). */
   bakeEnvironment?(io: StageIO): Promise<Record<string, string>>;
 
-  /** Creates or converges the long-lived parts (network/VPC wiring, load balancer) for `image`. */
-  provision(io: StageIO, image: ImageRef, facts: Facts): Promise<Stack>;
+  /**
+   * Creates or converges the long-lived parts (network/VPC wiring, load balancer) for
+   * `image`; a target whose instances start from them (aws: the launch template) puts
+   * `settings` there.
+   */
+  provision(io: StageIO, image: ImageRef, facts: Facts, settings: RuntimeSettings): Promise<Stack>;
   /** What provision and rollout would do, for --dry-run; `image` is undefined before a first bake. */
   plan(io: StageIO, image: ImageRef | undefined, facts: Facts, settings: RuntimeSettings): Promise<ProvisionPlan>;
   /**
    * Replaces instances on other images or settings with instances on `image` started with
    * `settings`, without dropping requests. (aws: the settings went into the launch
-   * template through provision's Terraform inputs; they are references there.)
+   * template through provision's Terraform inputs; the secrets are references there.)
    */
   rollout(
     io: StageIO,
@@ -133,9 +139,9 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
 }
 
 /**
- * A target of either kind, as the stages see it: they only hand a target's facts and
- * stack back to the same target (method parameters are bivariant, so each target keeps
- * its own types).
+ * A target of either kind, where its facts and stack types do not matter (status, the
+ * session). The deploy stages are generic over them instead (stages/deploy-stages.ts),
+ * so each target gets back exactly the facts and stack it produced.
  */
 export type AnyTarget = DeployTarget<unknown, Provisioned>;
 

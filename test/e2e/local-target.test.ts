@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
-import { describeCheck, parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
+import { describeCheck, parseServerStats, type ServerState } from '../../pipeline/targets/local/lb-servers.ts';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

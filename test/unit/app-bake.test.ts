@@ -5,7 +5,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
-import { stageSource } from '../../pipeline/bake/stage.ts';
+import { stageSource } from '../../pipeline/bake/scratch.ts';
 import { hasHashes, pipCredentialEnv, pipWheelArgs } from '../../pipeline/bake/wheelhouse.ts';
 import { Redactor } from '../../pipeline/process/redact.ts';
 import { displayUrl, gitCacheDir } from '../../pipeline/source/git.ts';

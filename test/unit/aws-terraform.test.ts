@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { resolveRuntimeSettings } from '../../pipeline/config/runtime-settings.ts';
 import { DeployError, PreflightError, StateFileError } from '../../pipeline/errors.ts';
 import {
   backendConfig,
@@ -88,6 +89,7 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     awsEnvironment({ certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }),
     { vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'] },
     { id: 'ami-1', rootDeviceName: '/dev/sda1' },
+    { variables: {} },
   );
   assert.equal(inputs, {
     name: 'demo-staging',
@@ -160,7 +162,12 @@ Terraform('release safety: the written tfvars come from deploy.yaml rollout sett
     ].join('\n'),
   );
   const inputs = (name: string): TerraformInputs =>
-    terraformInputs(selectEnvironment(config, name) as AwsEnvironment, { vpcId: null, subnetIds: [] }, { id: 'ami-1' });
+    terraformInputs(
+      selectEnvironment(config, name) as AwsEnvironment,
+      { vpcId: null, subnetIds: [] },
+      { id: 'ami-1' },
+      { variables: {} },
+    );
   assert.equal(inputs('prod').release_safety, {
     canary_percent: 25,
     bake_s: 45,
@@ -190,12 +197,12 @@ Terraform("service.env and the secrets' parameter names reach the stack; a secre
       '      secrets: { API_TOKEN: /shop/prod/api-token }',
     ].join('\n'),
   );
+  const env = selectEnvironment(config, 'prod') as AwsEnvironment;
   const inputs = terraformInputs(
-    selectEnvironment(config, 'prod') as AwsEnvironment,
+    env,
     { vpcId: null, subnetIds: [] },
-    {
-      id: 'ami-1',
-    },
+    { id: 'ami-1' },
+    resolveRuntimeSettings(env, 'deploy.yaml', {}),
   );
   assert.equal(inputs.service_env, { GREETING_STYLE: 'formal' });
   assert.equal(inputs.service_ssm_parameters, { API_TOKEN: '/shop/prod/api-token' });
@@ -203,7 +210,9 @@ Terraform("service.env and the secrets' parameter names reach the stack; a secre
 
 Terraform('the runner writes every input the stack requires, and only inputs it declares', async () => {
   const stack = await loadStack();
-  const written = Object.keys(terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-1' }));
+  const written = Object.keys(
+    terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-1' }, { variables: {} }),
+  );
   for (const name of written) assert.ok(stack.variables.has(name), `terraform/variables.tf has no variable "${name}"`);
   const required = [...stack.variables].filter(([, declaration]) => !('default' in declaration)).map(([name]) => name);
   for (const name of required)

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { isBakeryError } from '../../pipeline/errors.ts';
 import { historyLine, historyPath, parseHistory, type HistoryEntry } from '../../pipeline/state/history.ts';
 import { MAX_APPEND_RACES } from '../../pipeline/targets/aws/history-s3.ts';
-import { historyOf } from '../../pipeline/targets/history.ts';
+import { historyOf } from '../../pipeline/targets/kind.ts';
 import { FakeS3, type FakeS3Options } from '../fakes/s3-api.ts';
 import type { LocalEnvironment } from '../../pipeline/config/schema.ts';
 import { awsEnvironment } from '../helpers/aws-io.ts';

@@ -4,7 +4,7 @@
 import * as assert from 'uvu/assert';
 import type { RolloutSettings } from '../../pipeline/config/schema.ts';
 import { judge, percentile, responseTimes, windowCounts } from '../../pipeline/targets/local/canary.ts';
-import type { ServerState } from '../../pipeline/targets/local/haproxy.ts';
+import type { ServerState } from '../../pipeline/targets/local/lb-servers.ts';
 import { suite } from '../support/suite.ts';
 
 const SETTINGS: RolloutSettings = { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 };

@@ -2,7 +2,7 @@
 // how HAProxy's `show stat` is read.
 
 import * as assert from 'uvu/assert';
-import { describeCheck, parseServerStats, type ServerState } from '../../pipeline/targets/local/haproxy.ts';
+import { describeCheck, parseServerStats, type ServerState } from '../../pipeline/targets/local/lb-servers.ts';
 import type { Instance } from '../../pipeline/targets/local/instances.ts';
 import { isUnsettled, planFleet } from '../../pipeline/targets/local/rollout.ts';
 import { suite } from '../support/suite.ts';

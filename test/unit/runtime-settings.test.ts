@@ -122,7 +122,11 @@ Resolve('aws: secrets stay references, bakery never reads a value', ({ dir }) =>
     parseConfig(config({}, { env: { A: 'b' }, secrets: { KEY: '/shop/key' } }), file),
     'staging',
   );
-  assert.equal(resolveRuntimeSettings(env, file, {}), { variables: { A: 'b' }, secretValues: [] });
+  assert.equal(resolveRuntimeSettings(env, file, {}), {
+    variables: { A: 'b' },
+    secretValues: [],
+    secretReferences: { KEY: '/shop/key' },
+  });
 });
 
 const Local = suite('local settings delivery', { dir: '' });

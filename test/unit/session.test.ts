@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { CommandHooks } from '../../pipeline/cli/session.ts';
 import type { RunSummary } from '../../pipeline/output/events.ts';
-import type { Stage } from '../../pipeline/stages/runner.ts';
+import type { Stage } from '../../pipeline/stages/run-stages.ts';
 import { StringSink } from '../support/fakes.ts';
 import { makeTempDir, removeDir } from '../support/files.ts';
 import { suite } from '../support/suite.ts';

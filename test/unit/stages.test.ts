@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { StageIO } from '../../pipeline/context.ts';
 import { DeployError, InterruptedError } from '../../pipeline/errors.ts';
-import { runStages, type Stage, type StageRunOptions } from '../../pipeline/stages/runner.ts';
+import { runStages, type Stage, type StageRunOptions } from '../../pipeline/stages/run-stages.ts';
 import { RecordingReporter } from '../support/fakes.ts';
 import { suite } from '../support/suite.ts';
 

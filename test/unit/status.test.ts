@@ -20,7 +20,7 @@ import {
 import { parseSince } from '../../pipeline/operate/since.ts';
 import { appendHistory, localHistory, type HistoryEntry } from '../../pipeline/state/history.ts';
 import { writeDeploymentRecord, type DeploymentRecord } from '../../pipeline/state/record.ts';
-import type { ServerState } from '../../pipeline/targets/local/haproxy.ts';
+import type { ServerState } from '../../pipeline/targets/local/lb-servers.ts';
 import { instanceStatus, journalArgs } from '../../pipeline/targets/local/status.ts';
 import type { ImageStore } from '../../pipeline/targets/target.ts';
 import { recordingIO } from '../helpers/aws-io.ts';

@@ -64,6 +64,9 @@ export function pollInterval(env: NodeJS.ProcessEnv): number {
   return Number.isInteger(value) && value >= 10 ? value : DEFAULT_POLL_MS;
 }
 
+/** Destroy resolves no settings: the launch template that would carry them goes. */
+const NO_SETTINGS = { variables: {} };
+
 /** What deploy's preflight found; destroy's preflight finds nothing later steps need. */
 export interface AwsFacts {
   network: NetworkPlan;
@@ -85,7 +88,7 @@ export function createAwsTarget(
   context: RunContext,
   env: AwsEnvironment,
   options: AwsTargetOptions = {},
-): DeployTarget<AwsFacts | undefined, AwsStack> {
+): DeployTarget<AwsFacts, AwsStack> {
   const processEnv = options.env ?? context.processEnv;
   const clients = options.clients ?? createAwsClients(env.aws.region, processEnv);
   const images = amiStore(clients, env);
@@ -98,11 +101,6 @@ export function createAwsTarget(
     facts
       ? { vpcId: facts.network.vpcId, subnetIds: facts.network.subnets.map((s) => s.id) }
       : { vpcId: env.aws.vpc_id ?? null, subnetIds: env.aws.subnet_ids ?? [] };
-
-  const requireFacts = (facts: AwsFacts | undefined): AwsFacts => {
-    if (!facts) throw new Error('internal: the aws target needs the facts of a deploy preflight');
-    return facts;
-  };
 
   /** The launch template maps the encrypted root volume to the image's own root device. */
   const rootDeviceName = async (io: StageIO, imageId: string): Promise<string | undefined> =>
@@ -118,6 +116,17 @@ export function createAwsTarget(
       );
       return undefined;
     }
+  };
+
+  /** The endpoints, credentials and region: what deploy and destroy both check first. */
+  const checkAccount = async (io: StageIO): Promise<void> => {
+    const endpoints = activeEndpoints(processEnv);
+    if (endpoints.length > 0) io.info('AWS endpoints from the environment', endpoints);
+    io.progress('checking AWS credentials');
+    const identity = await checkCredentials(clients, io);
+    io.note(`AWS account ${identity.account} as ${identity.arn}`);
+    io.progress(`account ${identity.account}, checking region ${env.aws.region}`);
+    await checkRegion(clients, env, io);
   };
 
   /** Target health lines for an error: what each target that is not healthy says. */
@@ -139,23 +148,8 @@ export function createAwsTarget(
     packerSource: 'amazon-ebs.app',
     images,
 
-    async preflight(io, purpose) {
-      const endpoints = activeEndpoints(processEnv);
-      if (endpoints.length > 0) io.info('AWS endpoints from the environment', endpoints);
-
-      io.progress('checking AWS credentials');
-      const identity = await checkCredentials(clients, io);
-      io.note(`AWS account ${identity.account} as ${identity.arn}`);
-      io.progress(`account ${identity.account}, checking region ${env.aws.region}`);
-      await checkRegion(clients, env, io);
-
-      if (purpose === 'destroy') {
-        // Terraform is only needed when there may be state to destroy.
-        if (env.aws.state.backend === 's3' || (await localStateHasResources(layout.localState)))
-          await checkTools(io, ['terraform'], processEnv);
-        return undefined;
-      }
-
+    async preflight(io) {
+      await checkAccount(io);
       io.progress('checking the VPC and subnets');
       const candidates = await resolveNetwork(clients, env, io);
       io.progress(`checking base AMI ${env.baseAmi.name}`);
@@ -170,7 +164,14 @@ export function createAwsTarget(
       return { network, baseImage };
     },
 
-    baseImageIdentity: async (_io, facts) => requireFacts(facts).baseImage.id,
+    async preflightDestroy(io) {
+      await checkAccount(io);
+      // Terraform is only needed when there may be state to destroy.
+      if (env.aws.state.backend === 's3' || (await localStateHasResources(layout.localState)))
+        await checkTools(io, ['terraform'], processEnv);
+    },
+
+    baseImageIdentity: async (_io, facts) => facts.baseImage.id,
 
     bakeVariables: () => ({
       aws_region: env.aws.region,
@@ -191,14 +192,16 @@ export function createAwsTarget(
       };
     },
 
-    async provision(io, image, facts) {
+    async provision(io, image, facts, settings) {
       await stageModule(layout, backend);
       await writeInputs(
         layout.varFile,
-        terraformInputs(env, networkInputs(facts), {
-          id: image.id,
-          rootDeviceName: await rootDeviceName(io, image.id),
-        }),
+        terraformInputs(
+          env,
+          networkInputs(facts),
+          { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
+          settings,
+        ),
       );
       io.note(`inputs: ${relative(context.root, layout.varFile)}`);
 
@@ -228,19 +231,20 @@ export function createAwsTarget(
       };
     },
 
-    async plan(io, image, facts) {
+    async plan(io, image, facts, settings) {
       await stageModule(layout, backend, layout.dryRunWorkDir);
       const previous = await readInputs(layout.varFile);
       // Before a bake there is no new image yet: plan with the deployed one (or the base
       // AMI), so the plan shows everything but the image change.
-      const standIn =
-        image?.id ?? previous?.image.id ?? (facts as AwsFacts | undefined)?.baseImage.id ?? PLACEHOLDER_AMI;
+      const standIn = image?.id ?? previous?.image.id ?? facts.baseImage.id ?? PLACEHOLDER_AMI;
       await writeInputs(
         layout.dryRunVarFile,
-        terraformInputs(env, networkInputs(facts), {
-          id: standIn,
-          rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda',
-        }),
+        terraformInputs(
+          env,
+          networkInputs(facts),
+          { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
+          settings,
+        ),
       );
       const terraform = new Terraform(io, layout.dryRunWorkDir);
       await terraform.init(backend);
@@ -317,7 +321,10 @@ export function createAwsTarget(
       // Destroy with the inputs of the last apply (what the state was made from); without
       // them (the first apply never finished) the configuration and a placeholder image do.
       if (!(await readInputs(layout.varFile)))
-        await writeInputs(layout.varFile, terraformInputs(env, networkInputs(undefined), { id: PLACEHOLDER_AMI }));
+        await writeInputs(
+          layout.varFile,
+          terraformInputs(env, networkInputs(undefined), { id: PLACEHOLDER_AMI }, NO_SETTINGS),
+        );
       const terraform = new Terraform(io, layout.workDir);
       await terraform.init(backend);
       const addresses = await terraform.stateList();

@@ -16,6 +16,7 @@
 
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RuntimeSettings } from '../../config/runtime-settings.ts';
 import { awsStackName, type AwsEnvironment, type RolloutSettings } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, PreflightError } from '../../errors.ts';
@@ -108,10 +109,15 @@ export interface ResolvedNetwork {
   subnetIds: string[];
 }
 
+/**
+ * The inputs of one apply. `settings` are the run's runtime settings (deploy resolved
+ * them): the variables as values, the secrets as the SSM names the instances read at boot.
+ */
 export function terraformInputs(
   env: AwsEnvironment,
   network: ResolvedNetwork,
   image: { id: string; rootDeviceName?: string },
+  settings: Pick<RuntimeSettings, 'variables' | 'secretReferences'>,
 ): TerraformInputs {
   const { health } = env;
   return {
@@ -125,8 +131,8 @@ export function terraformInputs(
     instance_type: env.aws.instance_type,
     instances: { ...env.instances },
     service: { port: env.service.port, health_path: env.service.health_path },
-    service_env: { ...env.service.env },
-    service_ssm_parameters: { ...env.service.secrets },
+    service_env: { ...settings.variables },
+    service_ssm_parameters: { ...settings.secretReferences },
     health: {
       interval_s: health.interval_s,
       healthy_threshold: health.healthy_threshold,

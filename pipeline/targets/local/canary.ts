@@ -9,7 +9,7 @@
 import type { RolloutSettings } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { pollUntil } from '../../process/poll.ts';
-import { serverStates, type ServerState, type ServerTraffic } from './haproxy.ts';
+import { serverStates, type ServerState, type ServerTraffic } from './lb-servers.ts';
 import type { LocalScope } from './scope.ts';
 import { dockerLogs } from './docker-commands.ts';
 

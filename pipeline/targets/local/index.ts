@@ -11,10 +11,10 @@ import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { docker, inspectFormat, listContainers } from './docker.ts';
 import { dockerNetworkNames, dockerNetworkRm, dockerRm } from './docker-commands.ts';
-import { registerServer, serverStates } from './haproxy.ts';
+import { registerServer, serverStates } from './lb-servers.ts';
 import { localImageStore } from './images.ts';
 import { listInstances, type Instance } from './instances.ts';
-import { ensureLb, persistServers } from './lb.ts';
+import { ensureLb, persistServers } from './lb-container.ts';
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
@@ -31,6 +31,11 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
   const scope: LocalScope = { root: BAKERY_ROOT, env, names: localNames(env, context.stateDir) };
   const { names } = scope;
   const url = `http://127.0.0.1:${env.local.port}/`;
+  const preflightOptions = (forDestroy: boolean) => ({
+    forDestroy,
+    searchPath: context.processEnv.PATH,
+    dockerHost: context.processEnv.DOCKER_HOST,
+  });
   const settingsDigestFor = (settings: RuntimeSettings, options: { create: boolean }) =>
     settingsDigest(context.stateDir, settings, options);
 
@@ -39,14 +44,12 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     packerSource: 'docker.app',
     images: localImageStore(scope),
 
-    async preflight(io, purpose) {
-      await localPreflight(io, scope, {
-        forDestroy: purpose === 'destroy',
-        searchPath: context.processEnv.PATH,
-        dockerHost: context.processEnv.DOCKER_HOST,
-      });
+    async preflight(io) {
+      await localPreflight(io, scope, preflightOptions(false));
       return undefined;
     },
+
+    preflightDestroy: (io) => localPreflight(io, scope, preflightOptions(true)),
 
     async baseImageIdentity(io) {
       return `${env.local.base_image}@${await inspectFormat(io, 'image', env.local.base_image, '{{.Id}}')}`;

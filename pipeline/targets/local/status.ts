@@ -6,7 +6,7 @@ import type { StageIO } from '../../context.ts';
 import type { ImageDetails, InstanceStatus, LogQuery, TargetStatus } from '../../operate/observed.ts';
 import type { DeploymentRecord } from '../../state/record.ts';
 import { listContainers } from './docker.ts';
-import { describeCheck, isUp, serverStates, type ServerState } from './haproxy.ts';
+import { describeCheck, isUp, serverStates, type ServerState } from './lb-servers.ts';
 import { listInstances, type Instance } from './instances.ts';
 import { LABEL, ownerFilters } from './names.ts';
 import type { LocalScope } from './scope.ts';

@@ -5,7 +5,7 @@
 
 import type { StageIO } from '../../context.ts';
 import { pollUntil } from '../../process/poll.ts';
-import { describeCheck, isUp, serverStates, type ServerState } from './haproxy.ts';
+import { describeCheck, isUp, serverStates, type ServerState } from './lb-servers.ts';
 import { journalTail } from './instances.ts';
 import type { LocalScope } from './scope.ts';
 import { dockerExec, dockerInspect } from './docker-commands.ts';

@@ -16,7 +16,7 @@ import { writeStateFileInPlace } from '../../state/files.ts';
 import { pollUntil } from '../../process/poll.ts';
 import { docker, exists, inspectFormat } from './docker.ts';
 import { dockerBuild, dockerExec, dockerKill, dockerRm, dockerRun, dockerStart } from './docker-commands.ts';
-import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './haproxy.ts';
+import { BACKEND, hashText, renderHaproxyConfig, serverStates } from './lb-servers.ts';
 import { LABEL, ownerLabels } from './names.ts';
 import type { LocalScope } from './scope.ts';
 
