@@ -364,7 +364,7 @@ export const ROLES: Role[] = [
     },
     extra: [
       {
-        why: 'a cross-field rule between two of the role’s own options',
+        why: "a cross-field rule between two of the role's own options",
         condition: 'app_stop_timeout | int > app_shutdown_timeout | int',
         message:
           'app_stop_timeout ({{ app_stop_timeout }}) must exceed app_shutdown_timeout ({{ app_shutdown_timeout }})',
@@ -396,7 +396,7 @@ export const ROLES: Role[] = [
     },
     extra: [
       {
-        why: 'a cross-field rule between two of the role’s own options',
+        why: "a cross-field rule between two of the role's own options",
         condition: 'base_packages | intersect(base_packages_absent) | length == 0',
         message:
           'base_packages and base_packages_absent must not overlap ({{ base_packages | intersect(base_packages_absent) }})',
