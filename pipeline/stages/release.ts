@@ -86,9 +86,7 @@ function indent(lines: readonly string[]): string[] {
  * changes stay: the image going back runs on them (the schema does not go back).
  */
 export function releaseAfter(history: readonly HistoryEntry[], backTo: HistoryEntry): HistoryEntry | undefined {
-  return [...history]
-    .reverse()
-    .find((entry) => entry.release !== undefined && entry.started_at > backTo.started_at);
+  return [...history].reverse().find((entry) => entry.release !== undefined && entry.started_at > backTo.started_at);
 }
 
 /** On --rollback to `image`: warns when a release ran after the one going back (its schema stays). */
