@@ -85,14 +85,16 @@ if "--hang" in sys.argv:
     time.sleep(600)
 `;
 
-function yaml(release: string[], greeting: string, extra: string[] = []): string {
+const BUILD = 'mkdir -p static && echo "built by $(id -un)" > static/built.txt';
+
+function yaml(release: string[], greeting: string, extra: string[] = [], build = [BUILD]): string {
   return [
     `app: ${APP}`,
     'service:',
     '  source: ./rel',
     '  entrypoint: rel:app',
     '  build:',
-    `    - ${JSON.stringify('mkdir -p static && echo "built by $(id -un)" > static/built.txt')}`,
+    ...build.map((command) => `    - ${JSON.stringify(command)}`),
     '  release:',
     ...release.map((command) => `    - ${JSON.stringify(command)}`),
     ...extra.map((line) => `  ${line}`),
@@ -258,6 +260,32 @@ Release(
   },
 );
 
+Release('./run.ts is interactive with a TTY when it has a terminal', async (context) => {
+  const project = context.project as TempProject;
+  // script(1) gives the command a pseudo-terminal, as a person's shell would.
+  const inner = [
+    'node',
+    '--import',
+    'tsx',
+    join(REPO, 'run.ts'),
+    'local',
+    '--config',
+    project.config,
+    '--',
+    'python3',
+    '-c',
+    `"import sys; print('tty', sys.stdin.isatty(), sys.stdout.isatty())"`,
+  ].join(' ');
+  const result = await execa('script', ['-qec', inner, '/dev/null'], {
+    cwd: REPO,
+    reject: false,
+    env: { CI: 'true', BAKERY_NO_CONTAINER: '1', ...SECRET_ENV },
+    timeout: 5 * 60_000,
+  });
+  assert.is(result.exitCode, 0, String(result.stdout));
+  assert.match(String(result.stdout), /tty True True/);
+});
+
 Release('a release that fails stops the deploy, 0 failed requests, the old release keeps serving', async (context) => {
   const project = context.project as TempProject;
   await writeFile(join(project.dir, 'rel', 'rel.py'), APP_PY('v2'));
@@ -309,6 +337,19 @@ Release('--rollback warns that the schema does not go back', async (context) => 
   assert.equal(await get(`${project.url}version`), { status: 200, body: 'v1' });
   const logs = await readdir(join(project.dir, '.deploy', 'local', 'logs'));
   assert.ok(logs.length >= 5);
+});
+
+Release('a failing build command fails the bake naming the command and its last lines', async (context) => {
+  const project = context.project as TempProject;
+  await writeFile(
+    project.config,
+    yaml(['python3 release.py'], 'hello-again', [], ['echo collecting; echo "no STATIC_ROOT" >&2; exit 4']),
+  );
+  const result = await deploy(project);
+  assert.is(result.exitCode, 1, result.stderr);
+  assert.match(result.stderr, /service\.build\[0\] \(echo collecting;.*exit 4\) failed with exit\s+code 4/);
+  assert.match(result.stderr, /no STATIC_ROOT/);
+  assert.equal(await get(`${project.url}version`), { status: 200, body: 'v1' }, 'nothing was rolled out');
 });
 
 Release.run();
