@@ -155,3 +155,14 @@ variable "app_packages" {
     error_message = "The app_packages must be a list of 0 to 100 items, each matching ^[a-z0-9][a-z0-9+.-]{1,100}$ (deploy.yaml environments.<name>.service.packages)."
   }
 }
+
+variable "app_build_commands" {
+  type        = list(string)
+  description = "service.build: commands run with /bin/sh -c in the app's directory as the service user at bake time."
+  default     = []
+
+  validation {
+    condition     = length(var.app_build_commands) <= 20 && length([for item in var.app_build_commands : item if regex_replace("<${item}>", "^<(?:(?=[^\\n\\r\\0]*\\S)[^\\n\\r\\0]{1,4096})>$", "") != ""]) == 0
+    error_message = "The app_build_commands must be a list of 0 to 20 items, each matching ^(?=[^\\n\\r\\0]*\\S)[^\\n\\r\\0]{1,4096}$ (deploy.yaml environments.<name>.service.build)."
+  }
+}

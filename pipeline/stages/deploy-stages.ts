@@ -13,6 +13,7 @@ import { recordPath, writeDeploymentRecord, type DeploymentRecord } from '../sta
 import { describeRetention } from '../state/retention.ts';
 import type { DeployTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
 import { required, type Stage, type StageTask } from './run-stages.ts';
+import { releaseStage, type ReleaseRecord } from './release-stage.ts';
 import { verifyHealthy } from './verify.ts';
 
 /**
@@ -33,6 +34,8 @@ export interface DeployResults<Facts = unknown, Stack extends Provisioned = Prov
   stack?: Stack;
   /** --dry-run only: what provision and rollout would do. */
   plan?: ProvisionPlan;
+  /** Set when the release commands (service.release) ran in this deploy. */
+  release?: ReleaseRecord;
   rollout?: RolloutResult;
   /** The URL that answered healthy. */
   url?: string;
@@ -170,6 +173,8 @@ export function deployStages<Facts, Stack extends Provisioned>(
         return { text: plan.provision, produced: { plan } };
       },
     },
+    // After provision (network, load balancer), before any instance of the new image serves.
+    releaseStage(context, target, options, image),
     {
       name: 'rollout',
       title: 'Roll out',

@@ -322,6 +322,13 @@ export const PACKER: PackerVariable[] = [
     default: '[]',
     value: schema(`${ENV}.service.packages`),
   },
+  {
+    name: 'app_build_commands',
+    description: "service.build: commands run with /bin/sh -c in the app's directory as the service user at bake time.",
+    type: 'list(string)',
+    default: '[]',
+    value: schema(`${ENV}.service.build`),
+  },
 ];
 
 // ------------------------------------------------------------------------------ Ansible

@@ -54,6 +54,10 @@ function fakeTarget(context: Context): DeployTarget<{ checked: true }> {
     },
     plan: async () => ({ provision: 'nothing', rollout: 'nothing' }),
     rollout: async () => ({ started: ['shop-1'], kept: [], retired: [] }),
+    runOneOff: async () => {
+      throw new Error('no release is configured in this test');
+    },
+    servesAlready: async () => false,
     waitForBackends: async () => {},
     explainUnhealthy: async () => [],
     teardown: async () => ({ removed: [] }),

@@ -124,6 +124,11 @@ export function dockerStart(name: string): Command {
   return docker('start', name);
 }
 
+/** Starts a created container attached to its output (and its input with `interactive`). */
+export function dockerStartAttached(name: string, options: { interactive?: boolean } = {}): Command {
+  return docker('start', '--attach', ...(options.interactive ? ['--interactive'] : []), name);
+}
+
 /** Stops gracefully: the stop signal, then SIGKILL after `timeoutS`. */
 export function dockerStop(name: string, timeoutS: number): Command {
   return docker('stop', '--time', String(timeoutS), name);
