@@ -232,7 +232,7 @@ Release('comes after provision and before the rollout', () => {
     strategy: 'rolling',
     settings: SETTINGS,
   }).map((stage) => stage.name);
-  assert.equal(names, ['preflight', 'bake-base', 'bake', 'provision', 'release', 'rollout', 'verify', 'prune']);
+  assert.equal(names, ['preflight', 'bake-base', 'bake', 'provision', 'release', 'rollout', 'verify', 'record', 'prune']);
 });
 
 Release('is skipped, saying why, without release commands or when the fleet already runs the image', async () => {
