@@ -150,6 +150,22 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
       },
     },
     {
+      name: 'database',
+      title: 'Database',
+      run: async (_results, task) => {
+        if (!env.database || !target.ensureDatabase) {
+          task.skip(env.database ? `target ${target.name} provisions its database with the stack` : 'no database');
+          return;
+        }
+        const did = await target.ensureDatabase(task.io);
+        if (did) task.io.info(did);
+      },
+      plan: async (_results, task) => {
+        if (!env.database || !target.ensureDatabase) task.skip('no database');
+        return { text: `start ${env.app}-${env.name}'s PostgreSQL and wait until it accepts connections` };
+      },
+    },
+    {
       name: 'rollout',
       title: 'Roll out',
       run: async (results, task) => {
