@@ -3,13 +3,7 @@
 // journal from inside each instance (status.ts --logs).
 
 import type { StageIO } from '../../context.ts';
-import type {
-  DatabaseStatus,
-  ImageDetails,
-  InstanceStatus,
-  LogQuery,
-  TargetStatus,
-} from '../../operate/observed.ts';
+import type { DatabaseStatus, ImageDetails, InstanceStatus, LogQuery, TargetStatus } from '../../operate/observed.ts';
 import { databaseState } from './database.ts';
 import { databaseName } from './database-credentials.ts';
 import type { DeploymentRecord } from '../../state/record.ts';
