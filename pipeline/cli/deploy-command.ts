@@ -63,6 +63,8 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
       historyFields: ({ args }, results) => ({
         ...(args.flags.has('rollback') ? { command: 'rollback' as const } : {}),
         ...(results?.image?.gitRevision ? { git_revision: results.image.gitRevision } : {}),
+        // Recorded even when a later stage failed: the commands ran, their changes stay.
+        ...(results?.release ? { release: results.release } : {}),
       }),
       finish: ({ args }, results, summary) => {
         if (results.image) {

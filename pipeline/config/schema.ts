@@ -114,6 +114,42 @@ const INDEX_URL = /^https?:\/\/\S+$/;
 const indexUrl = (description: string) =>
   string({ description, pattern: INDEX_URL, allowed: 'an http(s) URL of a PEP 503 index', maxLength: 2000 });
 
+// Commands around the app's life (release.ts, roles/app/tasks/build.yml): each runs with
+// /bin/sh -c in the app's directory as the service user, the venv first on PATH.
+const command = (description: string) =>
+  string({
+    description,
+    // Not blank, one line of at most 4096 characters (a shell script belongs in the source).
+    pattern: /^(?=[^\n\r\0]*\S)[^\n\r\0]{1,4096}$/,
+    allowed: 'a non-empty one-line shell command such as "python manage.py migrate --no-input"',
+  });
+
+export const DEFAULT_RELEASE_TIMEOUT_S = 600;
+
+const lifecycleFields = {
+  build: optional(
+    list(command('Command run at bake time.'), {
+      description:
+        "Commands run at bake time in the image's app directory, after the venv, with no runtime settings (e.g. collectstatic); their output is in the image, the commands are in the fingerprint.",
+      maxItems: 20,
+    }),
+  ),
+  release: optional(
+    list(command('Command run before a release serves.'), {
+      description:
+        "Commands run once per deploy that changes the image or the runtime settings, on the new image with the environment's settings, before any of its instances takes traffic (e.g. migrations); a failure stops the deploy, the old release keeps serving.",
+      maxItems: 20,
+    }),
+  ),
+  release_timeout_s: optional(
+    integer({
+      description: `Seconds the release commands may take in all before they are stopped and the deploy fails (default ${DEFAULT_RELEASE_TIMEOUT_S}).`,
+      min: 1,
+      max: 86_400,
+    }),
+  ),
+};
+
 const appFields = {
   source: optional(sourceSchema),
   entrypoint: optional(
@@ -152,6 +188,7 @@ const appFields = {
       { description: 'Debian packages the app needs at run time.', maxItems: 100 },
     ),
   ),
+  ...lifecycleFields,
 };
 
 const PORT_DESCRIPTION = 'TCP port the service listens on inside each instance.';
@@ -555,6 +592,11 @@ export interface ServiceSettings {
   index_url?: string;
   extra_index_urls: string[];
   packages: string[];
+  /** Commands run at bake time (in the fingerprint). */
+  build: string[];
+  /** Commands run once per deploy on the new image, before it serves (not in the fingerprint). */
+  release: string[];
+  release_timeout_s: number;
   /** Runtime variables, delivered at start; never in the fingerprint or the image. */
   env: Record<string, string>;
   /** Secret variables by reference (settings.ts); their values are read at deploy (local) or boot (aws). */

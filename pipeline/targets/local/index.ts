@@ -19,6 +19,7 @@ import { credentialsPath, databaseName, loadCredentials } from './database-crede
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
+import { runOneOff } from './one-off.ts';
 import { planFleet, rollout } from './rollout.ts';
 import type { LocalScope } from './scope.ts';
 import { settingsDigest, settingsKeyPath } from './settings.ts';
@@ -98,6 +99,17 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         { image, settings, settingsDigest: await settingsDigestFor(settings, { create: true }) },
         strategy,
       ),
+
+    runOneOff: (io, image, settings, command) =>
+      runOneOff(io, scope, image, settings, command, { env: context.processEnv }),
+
+    async servesAlready(io, image, settings) {
+      const instances = await listInstances(io, scope);
+      const servers = await serverStates(io, names.lb).catch(() => []);
+      const digest = await settingsDigestFor(settings, { create: false });
+      const fleet = planFleet(instances, servers, { image, settingsDigest: digest }, env.instances.desired);
+      return fleet.keep.length === env.instances.desired && fleet.retire.length === 0;
+    },
 
     async waitForBackends(io, _stack, deadline) {
       const failure = await waitForUp(io, scope, {

@@ -18,7 +18,7 @@ export const LABEL = {
   builtFrom: 'bakery.built_from',
 } as const;
 
-export type Role = 'instance' | 'lb' | 'network' | 'database';
+export type Role = 'instance' | 'lb' | 'network' | 'database' | 'one-off';
 
 export interface LocalNames {
   /** app-env, the prefix of every name. */
