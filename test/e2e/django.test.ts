@@ -251,7 +251,10 @@ Django('destroy leaves a pg_dump that restores into a scratch PostgreSQL', async
     'postgres',
     SCRATCH,
     'pg_restore',
+    '--clean',
+    '--if-exists',
     '--no-owner',
+    '--role=scratch',
     '--dbname=scratch',
     '/tmp/restore.dump',
   ]);
