@@ -10,7 +10,12 @@ import { formatDatabase } from '../../pipeline/operate/format.ts';
 import type { TargetStatus } from '../../pipeline/operate/observed.ts';
 import { Redactor, MASK } from '../../pipeline/process/redact.ts';
 import { addDatabaseSecret, resolveDatabaseSecret } from '../../pipeline/targets/database-url.ts';
+import type { RunContext, StageIO } from '../../pipeline/context.ts';
+import { destroyStages } from '../../pipeline/stages/destroy-stages.ts';
+import { runStages } from '../../pipeline/stages/runner.ts';
+import type { AnyTarget } from '../../pipeline/targets/target.ts';
 import {
+  backupDatabase,
   backupFileName,
   databaseBuildArgs,
   databaseCreateArgs,
@@ -25,7 +30,7 @@ import {
 } from '../../pipeline/targets/local/database-credentials.ts';
 import { localNames } from '../../pipeline/targets/local/names.ts';
 import { makeTempDir, removeDir, runCli } from '../support/files.ts';
-import { thrownBy } from '../support/fakes.ts';
+import { RecordingReporter, thrownBy } from '../support/fakes.ts';
 import { suite } from '../support/suite.ts';
 
 type Data = Record<string, unknown>;
@@ -264,3 +269,97 @@ containers('status shows it and drift names a database that does not accept conn
 });
 
 containers.run();
+
+const destroy = suite('destroy and the final backup');
+
+/** A StageIO whose docker answers from `answer`; it records every docker argv. */
+function fakeIO(answer: (args: string[]) => { exitCode: number; stdout?: string; stderr?: string }) {
+  const calls: string[][] = [];
+  const io = {
+    stage: 'database-backup',
+    signal: new AbortController().signal,
+    run: async (spec: { args: string[]; okExitCodes?: number[] }) => {
+      calls.push(spec.args);
+      const { exitCode, stdout = '', stderr = '' } = answer(spec.args);
+      if (exitCode !== 0 && !(spec.okExitCodes ?? []).includes(exitCode))
+        throw new DeployError(`docker ${spec.args[0]} exited with ${exitCode}`);
+      return { exitCode, stdout, stderr };
+    },
+    progress: () => {},
+    info: () => {},
+    warn: () => {},
+    note: () => {},
+    debug: () => {},
+  };
+  return { io: io as unknown as StageIO, calls };
+}
+
+destroy('a pg_dump that fails is a typed error naming the volume, and nothing is removed', async () => {
+  const dir = makeTempDir();
+  try {
+    const { io, calls } = fakeIO((args) => {
+      if (args.includes('pg_dump')) return { exitCode: 1, stderr: 'pg_dump: error: connection failed' };
+      if (args[0] === 'inspect' || args[1] === 'inspect')
+        return {
+          exitCode: 0,
+          stdout: args.includes('{{.State.Status}} {{index .Config.Labels "bakery.config-hash"}}') ? 'running x' : 'x',
+        };
+      if (args.includes('pg_isready')) return { exitCode: 0 };
+      return { exitCode: 0 };
+    });
+    const error = await backupDatabase(io, scope, dir, 'shop', new Date()).catch((caught: unknown) => caught);
+    assert.instance(error, DeployError);
+    assert.match(
+      (error as DeployError).message,
+      /the final backup of database shop-local-db failed: pg_dump exited with 1; nothing was removed/,
+    );
+    assert.match((error as DeployError).details.join('\n'), /pg_dump: error: connection failed/);
+    assert.match((error as DeployError).details.join('\n'), /still in volume shop-local-db-data/);
+    assert.not.ok(calls.some((args) => args[0] === 'rm' || (args[0] === 'volume' && args[1] === 'rm')));
+  } finally {
+    removeDir(dir);
+  }
+});
+
+destroy('no container and no volume: no backup, nothing to do', async () => {
+  const { io } = fakeIO(() => ({ exitCode: 1 }));
+  assert.is(await backupDatabase(io, scope, '/nonexistent', 'shop', new Date()), undefined);
+});
+
+destroy('a failed backup stops destroy before the teardown; --yes changes nothing about it', async () => {
+  let tornDown = false;
+  const target = {
+    name: 'local',
+    preflight: async () => undefined,
+    backupDatabase: async () => {
+      throw new DeployError('the final backup of database shop-local-db failed');
+    },
+    teardown: async () => {
+      tornDown = true;
+      return { removed: [] };
+    },
+    images: { removeAll: async () => [] },
+  } as unknown as AnyTarget;
+  const context = { env, stateDir: '/nonexistent' } as unknown as RunContext;
+  const outcome = await runStages(
+    destroyStages(context, target, { keepImages: false }),
+    { removed: [] },
+    {
+      reporter: new RecordingReporter(),
+      dryRun: false,
+      signal: new AbortController().signal,
+      ioFor: (name) => ({ stage: name, info: () => {} }) as unknown as StageIO,
+    },
+  );
+  assert.instance(outcome.error, DeployError);
+  assert.is(tornDown, false, 'nothing was removed');
+  assert.equal(
+    outcome.summaries.map((summary) => [summary.name, summary.status]),
+    [
+      ['preflight', 'ok'],
+      ['database-backup', 'failed'],
+    ],
+  );
+});
+
+destroy.run();
