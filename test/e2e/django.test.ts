@@ -60,7 +60,8 @@ async function pipIndex(): Promise<{ url?: string; server?: Server }> {
           res.writeHead(301, { location: `${path}/` }).end();
           return;
         }
-        res.writeHead(200);
+        // pip reads an index page only when it says it is HTML.
+        res.writeHead(200, file.endsWith('.html') ? { 'content-type': 'text/html' } : {});
         createReadStream(file).pipe(res);
       })
       .catch(() => res.writeHead(404).end());
