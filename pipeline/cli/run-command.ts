@@ -13,6 +13,7 @@ import { Interrupts } from '../process/interrupts.ts';
 import { currentActor, type HistoryEntry, type HistoryStore } from '../state/history.ts';
 import { readDeploymentRecord } from '../state/record.ts';
 import { openRunLogs } from '../state/run-logs.ts';
+import { addDatabaseSecret, resolveDatabaseSecret } from '../targets/database-url.ts';
 import { historyOf } from '../targets/kind.ts';
 import { RUN_SPEC } from './flags.ts';
 import { Closing, openRun } from './open-run.ts';
@@ -64,8 +65,10 @@ export async function runCommand(argv: readonly string[], streams: Streams = pro
     const { session, root } = await loadSession(args, envName, reporter, streams);
     const { env, config } = session;
     entry = { env: env.name, target: env.target };
-    const settings = resolveRuntimeSettings(env, config.file, streams.env);
     const stateDir = stateDirOf(root, env.name);
+    // The database the deploy made (never one made here: a one-off runs on what is deployed).
+    const database = await resolveDatabaseSecret(env, stateDir, { create: false });
+    const settings = addDatabaseSecret(resolveRuntimeSettings(env, config.file, streams.env), database);
     const record = await readDeploymentRecord(stateDir);
     if (!record)
       throw new InputError(`${env.app}/${env.name} has no release in service to run a command on`, [

@@ -14,6 +14,7 @@ import {
   type HealthSettings,
   type RawEnvironment,
 } from './schema.ts';
+import { checkDatabaseUrl } from './database.ts';
 import { resolveService, writtenKeys } from './service.ts';
 import { checkSettings } from './settings.ts';
 import {
@@ -108,6 +109,7 @@ function normalizeEnvironment(
   const rules = targetRules(raw.target);
   const health = applyHealthDefaults(raw, rules, path, issues);
   issues.push(...checkSettings(rules, raw.service, path));
+  issues.push(...checkDatabaseUrl(raw.database, raw.service, path));
   const common = {
     name,
     app,

@@ -174,6 +174,22 @@ export function deployStages<Facts, Stack extends Provisioned>(
       },
     },
     // After provision (network, load balancer), before any instance of the new image serves.
+    {
+      name: 'database',
+      title: 'Database',
+      run: async (_results, task) => {
+        if (!env.database || !target.ensureDatabase) {
+          task.skip(env.database ? `target ${target.name} provisions its database with the stack` : 'no database');
+          return;
+        }
+        const did = await target.ensureDatabase(task.io);
+        if (did) task.io.info(did);
+      },
+      plan: async (_results, task) => {
+        if (!env.database || !target.ensureDatabase) task.skip('no database');
+        return { text: `start ${env.app}-${env.name}'s PostgreSQL and wait until it accepts connections` };
+      },
+    },
     releaseStage(context, target, options, image),
     {
       name: 'rollout',

@@ -26,7 +26,7 @@ import { localKind } from './local/kind.ts';
 export type CheckedEnvironment = Omit<RawEnvironment, 'service'> & { service: ServiceSettings };
 
 /** What every environment has, whatever its target. */
-export type CommonEnvironment = Omit<Environment, 'target' | 'local' | 'aws' | 'baseAmi'>;
+export type CommonEnvironment = Omit<Environment, 'target' | 'local' | 'aws' | 'baseAmi' | 'database'>;
 
 /** The answers that need no environment: known from the target's name alone. */
 export interface TargetRules {

@@ -159,6 +159,17 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
   runOneOff(io: StageIO, image: ImageRef, settings: RuntimeSettings, command: OneOffCommand): Promise<OneOffResult>;
   /** True when every instance in service already runs `image` with `settings` (a release would change nothing). */
   servesAlready(io: StageIO, image: ImageRef, settings: RuntimeSettings): Promise<boolean>;
+  /**
+   * Creates or starts the environment's database and waits until it accepts connections
+   * (before any release or rollout); says what it did, or undefined when there is none.
+   */
+  ensureDatabase?(io: StageIO): Promise<string | undefined>;
+  /**
+   * The final backup of the environment's database, before teardown removes it: what it
+   * wrote (a path), or undefined when there is no database. Throws when it fails, so
+   * nothing holding data is removed.
+   */
+  backupDatabase?(io: StageIO): Promise<string | undefined>;
 
   /** Removes instances, load balancer, network (not images); succeeds when nothing exists. */
   teardown(io: StageIO): Promise<TeardownReport>;

@@ -232,7 +232,18 @@ Release('comes after provision and before the rollout', () => {
     strategy: 'rolling',
     settings: SETTINGS,
   }).map((stage) => stage.name);
-  assert.equal(names, ['preflight', 'bake-base', 'bake', 'provision', 'release', 'rollout', 'verify', 'record', 'prune']);
+  assert.equal(names, [
+    'preflight',
+    'bake-base',
+    'bake',
+    'provision',
+    'database',
+    'release',
+    'rollout',
+    'verify',
+    'record',
+    'prune',
+  ]);
 });
 
 Release('is skipped, saying why, without release commands or when the fleet already runs the image', async () => {

@@ -2,6 +2,7 @@
 // runner, SSM parameter names as secrets (the instances read them at boot), AWS's own
 // limits on health checks and names, the history shared beside an S3 state.
 
+import { awsDatabase } from '../../config/database.ts';
 import { MAX_AWS_STACK_NAME, awsStackName, type AwsEnvironment } from '../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
 import { localHistory, type HistoryStore } from '../../state/history.ts';
@@ -61,7 +62,14 @@ export const awsKind: TargetKind<AwsEnvironment> = {
       });
     }
     if (issues.length > before || !raw.aws) return undefined;
-    return { ...common, target: 'aws', aws: raw.aws, baseAmi: raw.image.base ?? DEFAULT_BASE_AMI };
+    const database = awsDatabase(raw.database);
+    return {
+      ...common,
+      target: 'aws',
+      aws: raw.aws,
+      baseAmi: raw.image.base ?? DEFAULT_BASE_AMI,
+      ...(database ? { database } : {}),
+    };
   },
 
   hostPort: () => undefined,

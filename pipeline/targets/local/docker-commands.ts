@@ -8,7 +8,7 @@
 
 import type { Command } from '../../process/command.ts';
 
-export type DockerObject = 'image' | 'network' | 'container';
+export type DockerObject = 'image' | 'network' | 'container' | 'volume';
 
 /** A container to create or run. Options are emitted in a fixed order, absent ones left out. */
 export interface ContainerSpec {
@@ -143,9 +143,33 @@ export function dockerKill(name: string, signal: string): Command {
   return docker('kill', '--signal', signal, name);
 }
 
-/** Runs `argv` inside a running container; `stdin` keeps its standard input open. */
-export function dockerExec(name: string, argv: readonly string[], options: { stdin?: boolean } = {}): Command {
-  return docker('exec', ...(options.stdin ? ['-i'] : []), name, ...argv);
+/** Runs `argv` inside a running container; `stdin` keeps its standard input open; `user` runs it as that user. */
+export function dockerExec(
+  name: string,
+  argv: readonly string[],
+  options: { stdin?: boolean; user?: string } = {},
+): Command {
+  return docker(
+    'exec',
+    ...(options.stdin ? ['-i'] : []),
+    ...(options.user ? ['--user', options.user] : []),
+    name,
+    ...argv,
+  );
+}
+
+/** Copies `path` out of a container to a host file. */
+export function dockerCpOut(container: string, path: string, file: string): Command {
+  return docker('cp', `${container}:${path}`, file);
+}
+
+/** A named volume, labelled with its owner. */
+export function dockerVolumeCreate(name: string, labels: Record<string, string>): Command {
+  return docker('volume', 'create', ...labelArgs(labels), name);
+}
+
+export function dockerVolumeRm(name: string): Command {
+  return docker('volume', 'rm', name);
 }
 
 /** Copies a host file into a container (created or running) at `path`. */

@@ -55,7 +55,8 @@ export async function listContainers(
 
 export async function exists(io: StageIO, kind: DockerObject, name: string): Promise<boolean> {
   const result = await io.run({
-    ...dockerInspect({ kind, format: '{{.Id}}', names: [name] }),
+    // Volumes have a name, not an id.
+    ...dockerInspect({ kind, format: kind === 'volume' ? '{{.Name}}' : '{{.Id}}', names: [name] }),
     quiet: true,
     okExitCodes: [1],
   });

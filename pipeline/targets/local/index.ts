@@ -15,6 +15,8 @@ import { registerServer, serverStates } from './lb-servers.ts';
 import { localImageStore } from './images.ts';
 import { listInstances, type Instance } from './instances.ts';
 import { ensureLb, persistServers } from './lb-container.ts';
+import { backupDatabase, ensureDatabase, removeDatabaseVolume } from './database.ts';
+import { credentialsPath, databaseName, loadCredentials } from './database-credentials.ts';
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
@@ -137,6 +139,23 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
       return failure?.why ?? [];
     },
 
+    async ensureDatabase(io) {
+      if (!env.database) return undefined;
+      const credentials = await loadCredentials(context.stateDir, env.app, { create: true });
+      if (!credentials) return undefined;
+      await ensureNetwork(io, scope);
+      const did = await ensureDatabase(io, scope, credentials);
+      return did === 'unchanged'
+        ? undefined
+        : `database ${names.database}: ${did} (data in volume ${names.databaseVolume})`;
+    },
+
+    async backupDatabase(io) {
+      // The database's name from its credentials; the default when they are gone.
+      const credentials = await loadCredentials(context.stateDir, env.app, { create: false });
+      return backupDatabase(io, scope, context.stateDir, credentials?.database ?? databaseName(env.app), new Date());
+    },
+
     status: (io, record) => localStatus(io, scope, record),
 
     async logs(io, query, write) {
@@ -166,6 +185,10 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         await docker(io, dockerNetworkRm(network), { cleanup: true });
         removed.push(`network ${network}`);
       }
+      // The destroy stages took the final backup before this (backupDatabase).
+      const volume = await removeDatabaseVolume(io, scope);
+      if (volume) removed.push(volume);
+      await removeState(credentialsPath(context.stateDir), 'the database credentials');
       await removeState(names.lbConfigDir, 'the load balancer configuration');
       await removeState(settingsKeyPath(context.stateDir), 'the settings key');
       return { removed };

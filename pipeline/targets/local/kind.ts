@@ -1,6 +1,7 @@
 // The local target's answers outside a run (targets/kind.ts): Docker and HAProxy on this
 // machine, secrets read by the runner, history in .deploy/ENV only.
 
+import { awsOnlyDatabaseKeys, localDatabase } from '../../config/database.ts';
 import { localSchema, type LocalEnvironment } from '../../config/schema.ts';
 import { parseLocalReference } from '../../config/settings.ts';
 import { localHistory } from '../../state/history.ts';
@@ -35,9 +36,11 @@ export const localKind: TargetKind<LocalEnvironment> = {
         path: `${path}.image.base`,
         message: 'is an AMI filter for target "aws"; on target "local" set local.base_image',
       });
+    issues.push(...awsOnlyDatabaseKeys(raw.database, path));
     if (issues.length > before) return undefined;
     const local = raw.local ?? (localSchema.fallback?.() as LocalEnvironment['local']);
-    return { ...common, target: 'local', local };
+    const database = localDatabase(raw.database);
+    return { ...common, target: 'local', local, ...(database ? { database } : {}) };
   },
 
   hostPort: (env) => ({ port: env.local.port, key: 'local.port' }),
