@@ -350,7 +350,13 @@ export interface Captured {
 export function runCaptured(spec: CapturedRun): Promise<Captured> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(spec.tool, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], env: spec.env ?? process.env });
+    // Its own process group, killed whole: a child it started (sh's sleep, nice's qemu)
+    // would otherwise keep the pipes open, and the run, until it ended by itself.
+    const child = spawn(spec.tool, spec.args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: spec.env ?? process.env,
+      detached: true,
+    });
     let output = '';
     let stdout = '';
     let stderr = '';
@@ -358,7 +364,11 @@ export function runCaptured(spec: CapturedRun): Promise<Captured> {
     let settled = false;
     const stop = (why: 'timeout' | 'until'): void => {
       stopped ??= why;
-      child.kill('SIGKILL');
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL'); // the group is gone already: at most the leader is left
+      }
     };
     const timer = spec.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), spec.timeoutMs);
     const take = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {

@@ -334,7 +334,7 @@ destroy('a failed backup stops destroy before the teardown; --yes changes nothin
   let tornDown = false;
   const target = {
     name: 'local',
-    preflight: async () => undefined,
+    preflightDestroy: async () => undefined,
     backupDatabase: async () => {
       throw new DeployError('the final backup of database shop-local-db failed');
     },
