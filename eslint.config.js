@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     // The runner's output goes through the reporter (TTY, CI and --json from one stream),
     // never console; benchmarks and test diagnostics may print.
-    files: ['pipeline/**/*.ts', 'deploy.ts', 'destroy.ts', 'status.ts'],
+    files: ['pipeline/**/*.ts', 'deploy.ts', 'destroy.ts', 'status.ts', 'run.ts'],
     rules: { 'no-console': 'error' },
   },
 );

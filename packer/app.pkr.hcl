@@ -70,6 +70,7 @@ locals {
     app_wheelhouse_dir  = var.app_wheelhouse_dir
     app_extra_packages  = var.app_packages
     app_source_revision = var.app_source_revision
+    app_build_commands  = var.app_build_commands
     bakery_layer        = var.bake_layer
   }, { for key, value in { app_source_dir = var.app_source_dir } : key => value if value != "" }))
 }

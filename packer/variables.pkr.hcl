@@ -248,6 +248,12 @@ variable "app_packages" {
   default     = []
 }
 
+variable "app_build_commands" {
+  type        = list(string)
+  description = "service.build: commands run with /bin/sh -c in the app's directory as the service user at bake time."
+  default     = []
+}
+
 variable "app_source_revision" {
   type        = string
   description = "Commit of a git source, recorded in the build info; empty for a directory."

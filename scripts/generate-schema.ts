@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, type CommandSpec } from '../pipeline/cli/flags.ts';
+import { DEPLOY_SPEC, DESTROY_SPEC, RUN_SPEC, STATUS_SPEC, type CommandSpec } from '../pipeline/cli/flags.ts';
 import { configJsonSchema } from '../pipeline/config/schema.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -141,6 +141,7 @@ export function generatedBlocks(): Record<string, string> {
     'deploy-flags': renderFlagTable(DEPLOY_SPEC),
     'destroy-flags': renderFlagTable(DESTROY_SPEC),
     'status-flags': renderFlagTable(STATUS_SPEC),
+    'run-flags': renderFlagTable(RUN_SPEC),
     'deploy-yaml': renderKeyTable(),
   };
 }

@@ -124,6 +124,9 @@ export async function planBake(
     ...(await commonVariables(context, root)),
     app_entrypoint: env.service.entrypoint,
     app_source_revision: source.revision,
+    // The build commands make part of the image; none leaves the fingerprints of images
+    // baked before they existed unchanged.
+    ...(env.service.build.length > 0 ? { app_build_commands: JSON.stringify(env.service.build) } : {}),
     ...target.bakeVariables(facts),
     bake_layer: onLayer ? 'app' : 'all',
     ...onLayer,

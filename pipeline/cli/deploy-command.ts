@@ -1,10 +1,12 @@
 // The deploy command: flags → session → deploy stages → URL on stdout.
 
+import { dirname } from 'node:path';
 import { resolveRuntimeSettings } from '../config/runtime-settings.ts';
-import type { Rebake, RolloutStrategy } from '../context.ts';
+import { stateDirOf, type Rebake, type RolloutStrategy } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { parseRollbackDepth } from '../operate/rollback.ts';
 import { deployStages, type DeployResults } from '../stages/deploy-stages.ts';
+import { addDatabaseSecret, resolveDatabaseSecret, type DatabaseSecret } from '../targets/database-url.ts';
 import { DEPLOY_SPEC } from './flags.ts';
 import type { ParsedArgs } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
@@ -32,21 +34,25 @@ function rebakeOf(args: ParsedArgs): Rebake {
 }
 
 export function deployCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
+  // DATABASE_URL, resolved (and on the first deploy created) before the lock, with the other secrets.
+  let database: DatabaseSecret | undefined;
   return runCommand<DeployResults>(
     DEPLOY_SPEC,
     argv,
     {
-      beforeLock: async ({ args, config, env }) => {
+      beforeLock: async ({ args, config, env, dryRun }) => {
         rollbackDepth(args);
         rebakeOf(args);
         // Here, so that a secret that is not there stops the run before it takes the lock.
-        return { redact: resolveRuntimeSettings(env, config.file, streams.env).secretValues };
+        const { secretValues } = resolveRuntimeSettings(env, config.file, streams.env);
+        database = await resolveDatabaseSecret(env, stateDirOf(dirname(config.file), env.name), { create: !dryRun });
+        return { redact: [...secretValues, ...(database?.secretValues ?? [])] };
       },
       stages: ({ args, config, env }, context, target) => {
         const image = args.flags.get('image');
         const rollback = rollbackDepth(args);
         const stages = deployStages(context, target, {
-          settings: resolveRuntimeSettings(env, config.file, context.processEnv),
+          settings: addDatabaseSecret(resolveRuntimeSettings(env, config.file, context.processEnv), database),
           rebake: rebakeOf(args),
           ...(typeof image === 'string' ? { image } : {}),
           ...(rollback !== undefined ? { rollback } : {}),
@@ -57,6 +63,8 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
       historyFields: ({ args }, results) => ({
         ...(args.flags.has('rollback') ? { command: 'rollback' as const } : {}),
         ...(results?.image?.gitRevision ? { git_revision: results.image.gitRevision } : {}),
+        // Recorded even when a later stage failed: the commands ran, their changes stay.
+        ...(results?.release ? { release: results.release } : {}),
       }),
       finish: ({ args }, results, summary) => {
         if (results.image) {

@@ -17,7 +17,7 @@ export interface FlagSpec {
   description: string;
 }
 
-export interface CommandSpec<Name extends string = 'deploy' | 'destroy' | 'status'> {
+export interface CommandSpec<Name extends string = 'deploy' | 'destroy' | 'status' | 'run'> {
   command: Name;
   usage: string;
   summary: string;
@@ -128,6 +128,19 @@ export const STATUS_SPEC: CommandSpec<'status'> = {
       description: 'With --logs: only lines from the last AGE, e.g. 30s, 10m, 2h, 1d (default: the last 100 lines).',
     },
     { name: 'json', description: 'Print one JSON object on stdout instead of text.' },
+    { name: 'help', description: 'Show this help.' },
+    { name: 'version', description: 'Show the bakery version.' },
+  ],
+};
+
+export const RUN_SPEC: CommandSpec<'run'> = {
+  command: 'run',
+  usage: './run.ts [ENV] [flags] -- COMMAND [ARGS…]',
+  summary:
+    "Run COMMAND once on the image in service in ENV (default: local), with the environment's settings (env, secrets), as the service user in the app's directory with the venv first on PATH: interactive with a TTY when stdin is one. Local: a one-off container on the environment's network, removed after. The exit code is COMMAND's; each run is in the history. Takes no lock.",
+  flags: [
+    ...COMMON_HEAD,
+    { name: 'verbose', description: "Show every line bakery's own tools print." },
     { name: 'help', description: 'Show this help.' },
     { name: 'version', description: 'Show the bakery version.' },
   ],

@@ -67,7 +67,7 @@ export interface CommandHooks<C extends object> {
   historyFields?(session: Session, results: C | undefined): HistoryExtras;
 }
 
-export type HistoryExtras = Partial<Pick<HistoryEntry, 'command' | 'git_revision'>>;
+export type HistoryExtras = Partial<Pick<HistoryEntry, 'command' | 'git_revision' | 'release'>>;
 
 /** Runs one command end to end; resolves to the exit code (never throws). */
 export async function runCommand<C extends object>(
@@ -290,6 +290,7 @@ async function recordHistory(
       ...(summary.image ? { image: summary.image } : {}),
       ...(summary.fingerprint ? { fingerprint: summary.fingerprint } : {}),
       ...(extras.git_revision ? { git_revision: extras.git_revision } : {}),
+      ...(extras.release ? { release: extras.release } : {}),
       outcome: summary.ok ? 'succeeded' : summary.exit_code === EXIT.interrupted ? 'interrupted' : 'failed',
       exit_code: summary.exit_code,
       ...(summary.error ? { error: summary.error.message.split('\n')[0] } : {}),

@@ -186,6 +186,7 @@ async function showStatus(target: AnyTarget, context: RunContext, json: boolean,
         desired: status.desired,
         instances: status.instances,
         alarms: status.alarms ?? null,
+        database: status.database ?? null,
         drift,
       }),
     ]);

@@ -20,6 +20,7 @@ import {
   type RawEnvironment,
   type ServiceSettings,
 } from './schema.ts';
+import { awsDatabase, checkDatabase, localDatabase } from './database.ts';
 import { resolveService, writtenKeys } from './service.ts';
 import { checkSettings } from './settings.ts';
 
@@ -108,6 +109,7 @@ function normalizeEnvironment(
   const before = issues.length;
   const health = applyHealthDefaults(raw, path, issues);
   issues.push(...checkSettings(raw.target, raw.service, path));
+  issues.push(...checkDatabase(raw.target, raw.database, raw.service, path));
   const common = {
     name,
     app,
@@ -131,7 +133,8 @@ function normalizeEnvironment(
       });
     if (issues.length > before) return undefined;
     const local = raw.local ?? (localSchema.fallback?.() as LocalEnvironment['local']);
-    return { ...common, target: 'local', local } satisfies LocalEnvironment;
+    const database = localDatabase(raw.database);
+    return { ...common, target: 'local', local, ...(database ? { database } : {}) } satisfies LocalEnvironment;
   }
 
   if (raw.local)
@@ -148,11 +151,13 @@ function normalizeEnvironment(
     });
   }
   if (issues.length > before || !raw.aws) return undefined;
+  const database = awsDatabase(raw.database);
   return {
     ...common,
     target: 'aws',
     aws: raw.aws,
     baseAmi: raw.image.base ?? DEFAULT_BASE_AMI,
+    ...(database ? { database } : {}),
   } satisfies AwsEnvironment;
 }
 

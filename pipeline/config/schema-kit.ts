@@ -320,3 +320,21 @@ export function orOff<T>(schema: Schema<T>, off: T, options: { offValues?: reado
     },
   };
 }
+
+/** true or false. */
+export function boolean(options: Common<boolean>): Schema<boolean> {
+  return {
+    description: options.description,
+    fallback: options.default === undefined ? undefined : () => options.default as boolean,
+    check(value, path, issues) {
+      if (typeof value === 'boolean') return value;
+      issues.push({ path, message: `${show(value)} is not allowed: expected true or false` });
+      return undefined;
+    },
+    jsonSchema: () => ({
+      type: 'boolean',
+      description: options.description,
+      ...(options.default === undefined ? {} : { default: options.default }),
+    }),
+  };
+}

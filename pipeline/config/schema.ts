@@ -3,6 +3,7 @@
 
 import type { ConfigIssue } from '../errors.ts';
 import {
+  boolean,
   decimal,
   integer,
   list,
@@ -113,6 +114,42 @@ const INDEX_URL = /^https?:\/\/\S+$/;
 const indexUrl = (description: string) =>
   string({ description, pattern: INDEX_URL, allowed: 'an http(s) URL of a PEP 503 index', maxLength: 2000 });
 
+// Commands around the app's life (release.ts, roles/app/tasks/build.yml): each runs with
+// /bin/sh -c in the app's directory as the service user, the venv first on PATH.
+const command = (description: string) =>
+  string({
+    description,
+    // Not blank, one line of at most 4096 characters (a shell script belongs in the source).
+    pattern: /^(?=[^\n\r\0]*\S)[^\n\r\0]{1,4096}$/,
+    allowed: 'a non-empty one-line shell command such as "python manage.py migrate --no-input"',
+  });
+
+export const DEFAULT_RELEASE_TIMEOUT_S = 600;
+
+const lifecycleFields = {
+  build: optional(
+    list(command('Command run at bake time.'), {
+      description:
+        "Commands run at bake time in the image's app directory, after the venv, with no runtime settings (e.g. collectstatic); their output is in the image, the commands are in the fingerprint.",
+      maxItems: 20,
+    }),
+  ),
+  release: optional(
+    list(command('Command run before a release serves.'), {
+      description:
+        "Commands run once per deploy that changes the image or the runtime settings, on the new image with the environment's settings, before any of its instances takes traffic (e.g. migrations); a failure stops the deploy, the old release keeps serving.",
+      maxItems: 20,
+    }),
+  ),
+  release_timeout_s: optional(
+    integer({
+      description: `Seconds the release commands may take in all before they are stopped and the deploy fails (default ${DEFAULT_RELEASE_TIMEOUT_S}).`,
+      min: 1,
+      max: 86_400,
+    }),
+  ),
+};
+
 const appFields = {
   source: optional(sourceSchema),
   entrypoint: optional(
@@ -151,6 +188,7 @@ const appFields = {
       { description: 'Debian packages the app needs at run time.', maxItems: 100 },
     ),
   ),
+  ...lifecycleFields,
 };
 
 const PORT_DESCRIPTION = 'TCP port the service listens on inside each instance.';
@@ -440,6 +478,61 @@ export const awsSchema = object(
   { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },
 );
 
+export const DATABASE_ENGINES = ['postgres'] as const;
+
+/** The aws database's defaults: its keys are optional in the schema so a local environment can be told it wrote one. */
+export const AWS_DATABASE_DEFAULTS = {
+  instance_class: 'db.t4g.micro',
+  storage_gb: 20,
+  multi_az: false,
+  backup_retention_days: 7,
+} as const;
+
+/** Keys of `database` that only the aws target (RDS) reads. */
+export const AWS_DATABASE_KEYS = ['instance_class', 'storage_gb', 'multi_az', 'backup_retention_days'] as const;
+
+// A database per environment; its URL reaches the service, the release and one-off
+// commands as the secret DATABASE_URL. Local: a PostgreSQL container with a named volume;
+// aws: RDS, sized by the aws-only keys.
+export const databaseSchema = object(
+  {
+    engine: oneOf(DATABASE_ENGINES, { description: 'Database engine (only postgres: PostgreSQL 15).' }),
+    instance_class: optional(
+      string({
+        description: `RDS instance class (target aws only; default ${AWS_DATABASE_DEFAULTS.instance_class}).`,
+        pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+        allowed: 'an RDS instance class such as "db.t4g.micro"',
+        maxLength: 40,
+      }),
+    ),
+    storage_gb: optional(
+      integer({
+        description: `Allocated storage in GiB (target aws only; default ${AWS_DATABASE_DEFAULTS.storage_gb}).`,
+        // RDS for PostgreSQL (gp2/gp3) allows 20 GiB to 64 TiB.
+        min: 20,
+        max: 65_536,
+      }),
+    ),
+    multi_az: optional(
+      boolean({
+        description: `A standby in a second availability zone (target aws only; default ${String(AWS_DATABASE_DEFAULTS.multi_az)}).`,
+      }),
+    ),
+    backup_retention_days: optional(
+      integer({
+        description: `Days RDS keeps automated backups (target aws only; default ${AWS_DATABASE_DEFAULTS.backup_retention_days}).`,
+        // RDS's own limits; 0 (no backups) is not offered.
+        min: 1,
+        max: 35,
+      }),
+    ),
+  },
+  {
+    description:
+      "The environment's database; its URL reaches the service, release and one-off commands as the secret DATABASE_URL (local: a PostgreSQL container with a named volume; aws: RDS).",
+  },
+);
+
 export const environmentSchema = object(
   {
     target: oneOf(TARGETS, { description: 'Where this environment runs.' }),
@@ -450,6 +543,7 @@ export const environmentSchema = object(
     rollout: rolloutSchema,
     local: optional(localSchema),
     aws: optional(awsSchema),
+    database: optional(databaseSchema),
   },
   { description: 'One deployment environment.' },
 );
@@ -498,6 +592,11 @@ export interface ServiceSettings {
   index_url?: string;
   extra_index_urls: string[];
   packages: string[];
+  /** Commands run at bake time (in the fingerprint). */
+  build: string[];
+  /** Commands run once per deploy on the new image, before it serves (not in the fingerprint). */
+  release: string[];
+  release_timeout_s: number;
   /** Runtime variables, delivered at start; never in the fingerprint or the image. */
   env: Record<string, string>;
   /** Secret variables by reference (settings.ts); their values are read at deploy (local) or boot (aws). */
@@ -508,6 +607,19 @@ export type LocalSettings = Infer<typeof localSchema>;
 export type RolloutSettings = Infer<typeof rolloutSchema>;
 export type AwsSettings = Infer<typeof awsSchema>;
 export type BaseAmi = { owner: string; name: string };
+export type DatabaseEngine = (typeof DATABASE_ENGINES)[number];
+
+/** An aws environment's database, defaults applied (what the RDS instance is made from). */
+export interface DatabaseSettings {
+  engine: DatabaseEngine;
+  instance_class: string;
+  storage_gb: number;
+  multi_az: boolean;
+  backup_retention_days: number;
+}
+
+/** A local environment's database: the engine only (a container; nothing to size). */
+export type LocalDatabaseSettings = Pick<DatabaseSettings, 'engine'>;
 
 interface EnvironmentCommon {
   /** The environment's name (its key under environments). */
@@ -523,12 +635,14 @@ interface EnvironmentCommon {
 export interface LocalEnvironment extends EnvironmentCommon {
   target: 'local';
   local: LocalSettings;
+  database?: LocalDatabaseSettings;
 }
 
 export interface AwsEnvironment extends EnvironmentCommon {
   target: 'aws';
   aws: AwsSettings;
   baseAmi: BaseAmi;
+  database?: DatabaseSettings;
 }
 
 export type Environment = LocalEnvironment | AwsEnvironment;

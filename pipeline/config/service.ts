@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ConfigIssue } from '../errors.ts';
 import {
   BUNDLED_ENTRYPOINT,
+  DEFAULT_RELEASE_TIMEOUT_S,
   type AppSource,
   type RawServiceSettings,
   type ServiceSettings,
@@ -26,6 +27,9 @@ const APP_KEYS = [
   'index_url',
   'extra_index_urls',
   'packages',
+  'build',
+  'release',
+  'release_timeout_s',
 ] as const;
 
 /** Keys the user wrote under an environment's service (defaults applied by the schema are not). */
@@ -101,6 +105,9 @@ export function resolveService(
     ...(merged.index_url === undefined ? {} : { index_url: merged.index_url as string }),
     extra_index_urls: (merged.extra_index_urls as string[] | undefined) ?? [],
     packages: (merged.packages as string[] | undefined) ?? [],
+    build: (merged.build as string[] | undefined) ?? [],
+    release: (merged.release as string[] | undefined) ?? [],
+    release_timeout_s: (merged.release_timeout_s as number | undefined) ?? DEFAULT_RELEASE_TIMEOUT_S,
     // Never shared: the top-level service has no env or secrets (schema.ts).
     env: own.env ?? {},
     secrets: own.secrets ?? {},
@@ -117,6 +124,9 @@ export function bundledService(port = 8080, health_path = '/health'): ServiceSet
     interface: 'wsgi',
     extra_index_urls: [],
     packages: [],
+    build: [],
+    release: [],
+    release_timeout_s: DEFAULT_RELEASE_TIMEOUT_S,
     env: {},
     secrets: {},
   };

@@ -39,6 +39,8 @@ export function findDrift(
   ).length;
   if (serving < status.desired)
     drift.push(`${serving} of ${status.desired} desired instance(s) serve the deployed image`);
+  if (status.database && !status.database.accepting)
+    drift.push(`database ${status.database.name} is ${status.database.state} and does not accept connections`);
   for (const alarm of status.alarms ?? []) drift.push(`alarm ${alarm.name} is in ALARM: ${alarm.reason}`);
   if (urlCheck && !urlCheck.ok) drift.push(`${urlCheck.url} answers ${urlCheck.result}, not 200`);
   return drift;

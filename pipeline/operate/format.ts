@@ -4,7 +4,7 @@
 import type { HistoryEntry } from '../state/history.ts';
 import type { DeploymentRecord } from '../state/record.ts';
 import type { UrlCheck } from './drift.ts';
-import type { TargetStatus } from './observed.ts';
+import type { DatabaseStatus, TargetStatus } from './observed.ts';
 
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((title, column) =>
@@ -39,6 +39,7 @@ export function formatStatus(
   }
   if (urlCheck) lines.push(`url:      ${urlCheck.url} → ${urlCheck.result}`);
   lines.push(`load balancer: ${status.loadBalancer.name} ${status.loadBalancer.state}`);
+  if (status.database) lines.push(`database: ${formatDatabase(status.database)}`);
   lines.push(`instances: ${status.instances.length} (desired ${status.desired})`);
   if (status.instances.length > 0)
     lines.push(
@@ -59,6 +60,14 @@ export function formatStatus(
     );
   lines.push(...(drift.length === 0 ? ['as deployed: no drift'] : drift.map((line) => `drift: ${line}`)));
   return lines;
+}
+
+/** "shop-local-db running, accepting connections, 7.6 MB (volume shop-local-db-data)". */
+export function formatDatabase(database: DatabaseStatus): string {
+  const size = database.size_bytes === undefined ? '' : `, ${(database.size_bytes / 1e6).toFixed(1)} MB`;
+  const storage = database.storage ? ` (${database.storage})` : '';
+  const accepting = database.accepting ? 'accepting connections' : 'NOT accepting connections';
+  return `${database.name} ${database.state}, ${accepting}${size}${storage}`;
 }
 
 /** `location` is where the history was read from, for the empty case. */

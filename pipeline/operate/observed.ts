@@ -45,6 +45,21 @@ export interface TargetStatus {
   desired: number;
   /** The stack's alarms that are in ALARM now (aws; local has none). */
   alarms?: Array<{ name: string; reason: string }>;
+  /** The environment's database, when it has one. */
+  database?: DatabaseStatus;
+}
+
+export interface DatabaseStatus {
+  /** Container name (local) or instance identifier (aws). */
+  name: string;
+  /** "running", "exited", "missing", … */
+  state: string;
+  /** It answered pg_isready: it accepts connections. */
+  accepting: boolean;
+  /** Size of the app's database in bytes, when it answered. */
+  size_bytes?: number;
+  /** Where the data lives (the named volume, locally). */
+  storage?: string;
 }
 
 export interface LogQuery {

@@ -1,7 +1,8 @@
 // Secrets never reach a log file or the terminal. A Redactor masks the values of
 // secret-looking environment variables and anything shaped like an AWS credential.
 
-const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|API_KEY/i;
+// DATABASE_URL carries a password (bakery hands one to every app with a database).
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|API_KEY|DATABASE_URL/i;
 // Values shorter than this are too likely to appear by chance ("1", "true").
 const MIN_SECRET_LENGTH = 6;
 

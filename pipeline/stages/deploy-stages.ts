@@ -11,6 +11,7 @@ import { writeDeploymentRecord } from '../state/record.ts';
 import { describeRetention } from '../state/retention.ts';
 import type { AnyTarget, ImageRef, Provisioned, ProvisionPlan, RolloutResult } from '../targets/target.ts';
 import { required, type Stage, type StageTask } from './runner.ts';
+import { releaseStage, type ReleaseRecord } from './release-stage.ts';
 import { verifyHealthy } from './verify.ts';
 
 export interface DeployResults {
@@ -25,6 +26,8 @@ export interface DeployResults {
   stack?: Provisioned;
   /** --dry-run only: what provision and rollout would do. */
   plan?: ProvisionPlan;
+  /** Set when the release commands (service.release) ran in this deploy. */
+  release?: ReleaseRecord;
   rollout?: RolloutResult;
   url?: string;
 }
@@ -149,6 +152,24 @@ export function deployStages(context: RunContext, target: AnyTarget, options: De
         return { text: plan.provision, produced: { plan } };
       },
     },
+    // After provision (network, load balancer), before any instance of the new image serves.
+    {
+      name: 'database',
+      title: 'Database',
+      run: async (_results, task) => {
+        if (!env.database || !target.ensureDatabase) {
+          task.skip(env.database ? `target ${target.name} provisions its database with the stack` : 'no database');
+          return;
+        }
+        const did = await target.ensureDatabase(task.io);
+        if (did) task.io.info(did);
+      },
+      plan: async (_results, task) => {
+        if (!env.database || !target.ensureDatabase) task.skip('no database');
+        return { text: `start ${env.app}-${env.name}'s PostgreSQL and wait until it accepts connections` };
+      },
+    },
+    releaseStage(context, target, options, image),
     {
       name: 'rollout',
       title: 'Roll out',

@@ -8,6 +8,8 @@ import type { Stage } from './runner.ts';
 export interface DestroyResults {
   /** Human descriptions of what was removed, in order. */
   removed: string[];
+  /** The database's final backup, when there was a database. */
+  backup?: string;
 }
 
 export function destroyStages(
@@ -23,6 +25,24 @@ export function destroyStages(
       readOnly: true,
       run: async (_results, { io }) => {
         await target.preflight(io, 'destroy');
+      },
+    },
+    {
+      // Before anything holding data goes; --yes does not skip it, a failure stops destroy here.
+      name: 'database-backup',
+      title: 'Back up the database',
+      run: async (_results, task) => {
+        const backup = await target.backupDatabase?.(task.io);
+        if (!backup) {
+          task.skip('no database');
+          return;
+        }
+        task.io.info(`final backup of the database: ${backup}`);
+        return { backup };
+      },
+      plan: async (_results, task) => {
+        if (!env.database) task.skip('no database');
+        return { text: `pg_dump the database to ${context.stateDir}/backups/<timestamp>.dump before removing it` };
       },
     },
     {

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { isCi } from '../ci.ts';
 import { stateFileError } from './files.ts';
 
-export type HistoryCommand = 'deploy' | 'rollback' | 'destroy';
+export type HistoryCommand = 'deploy' | 'rollback' | 'destroy' | 'run';
 export type HistoryOutcome = 'succeeded' | 'failed' | 'interrupted';
 
 export interface HistoryEntry {
@@ -29,6 +29,10 @@ export interface HistoryEntry {
   exit_code: number;
   /** The first line of the error, for a run that failed. */
   error?: string;
+  /** A deploy whose release commands (service.release) ran: on which image, how many, when they ended. */
+  release?: { image: string; commands: number; finished_at: string };
+  /** run.ts: the program run once and the image it ran on (its exit code is exit_code). */
+  one_off?: { image: string; program: string };
 }
 
 /**

@@ -78,6 +78,29 @@ export interface TeardownReport {
   removed: string[];
 }
 
+/** A command run once on an image with an environment's settings (release, run.ts): one-off.ts says how. */
+export interface OneOffCommand {
+  /** What runs, as the service user in the app's directory with the venv first on PATH. */
+  argv: string[];
+  purpose: 'release' | 'run';
+  /** Stop it after this long (the release's release_timeout_s); none for run.ts. */
+  timeoutMs?: number;
+  /**
+   * 'stream' (the release): output into the stage's progress and log; 'terminal' (run.ts):
+   * the command owns the terminal, with a TTY when `tty` is true.
+   */
+  attach: { kind: 'stream' } | { kind: 'terminal'; tty: boolean };
+}
+
+export interface OneOffResult {
+  exitCode: number;
+  /** The command's last output lines (stream only), for a failure's message. */
+  lastLines: string[];
+  timedOut: boolean;
+  /** Where it ran (container name, instance id), for messages. */
+  where: string;
+}
+
 export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provisioned> {
   readonly name: 'local' | 'aws';
   /** The Packer source this target bakes: "docker.app" or "amazon-ebs.app". */
@@ -122,6 +145,25 @@ export interface DeployTarget<Facts = unknown, Stack extends Provisioned = Provi
   explainUnhealthy(io: StageIO, stack: Stack): Promise<string[]>;
   /** Connection settings for the health poll through the load balancer, when the default will not do. */
   healthDispatcher?(stack: Stack): Dispatcher | undefined;
+
+  /**
+   * Runs one command once on `image` with `settings` (delivered as the instances get them),
+   * next to the fleet and without touching it, and removes what ran it afterwards.
+   */
+  runOneOff(io: StageIO, image: ImageRef, settings: RuntimeSettings, command: OneOffCommand): Promise<OneOffResult>;
+  /** True when every instance in service already runs `image` with `settings` (a release would change nothing). */
+  servesAlready(io: StageIO, image: ImageRef, settings: RuntimeSettings): Promise<boolean>;
+  /**
+   * Creates or starts the environment's database and waits until it accepts connections
+   * (before any release or rollout); says what it did, or undefined when there is none.
+   */
+  ensureDatabase?(io: StageIO): Promise<string | undefined>;
+  /**
+   * The final backup of the environment's database, before teardown removes it: what it
+   * wrote (a path), or undefined when there is no database. Throws when it fails, so
+   * nothing holding data is removed.
+   */
+  backupDatabase?(io: StageIO): Promise<string | undefined>;
 
   /** Removes instances, load balancer, network (not images); succeeds when nothing exists. */
   teardown(io: StageIO): Promise<TeardownReport>;

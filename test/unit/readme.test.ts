@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, type CommandSpec } from '../../pipeline/cli/flags.ts';
+import { DEPLOY_SPEC, DESTROY_SPEC, RUN_SPEC, STATUS_SPEC, type CommandSpec } from '../../pipeline/cli/flags.ts';
 import { configJsonSchema } from '../../pipeline/config/schema.ts';
 import { generatedBlocks, readBlock, schemaText } from '../../scripts/generate-schema.ts';
 import { REPO_ROOT } from '../support/files.ts';
@@ -89,7 +89,7 @@ structure.run();
 
 const cliReference = suite('the README CLI reference matches the flag specs');
 
-for (const spec of [DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC]) {
+for (const spec of [DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, RUN_SPEC]) {
   const script = `./${spec.command}.ts`;
   cliReference(`lists every ${script} flag and nothing else`, () => {
     const part = section(`\`${script} [ENV] [flags]\``, section('CLI reference'), '###');

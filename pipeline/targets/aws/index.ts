@@ -31,6 +31,7 @@ import {
   type NetworkPlan,
 } from './preflight.ts';
 import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
+import { oneOffNotYet } from './one-off.ts';
 import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
 import {
@@ -304,6 +305,14 @@ export function createAwsTarget(
     explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
+
+    runOneOff: async (_io, _image, _settings, command) => {
+      throw oneOffNotYet(command);
+    },
+
+    // Without a way to run a release here, every deploy counts as a change: the release
+    // stage then says it cannot run one rather than skipping it silently.
+    servesAlready: async () => false,
 
     status: (io, record) => awsStatus(io, clients, env, record),
     logs: (io, query, write) => awsLogs(io, clients, env, query, write),

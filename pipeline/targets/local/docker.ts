@@ -51,10 +51,15 @@ export async function listContainers(
     });
 }
 
-export async function exists(io: StageIO, kind: 'image' | 'network' | 'container', name: string): Promise<boolean> {
+export async function exists(
+  io: StageIO,
+  kind: 'image' | 'network' | 'container' | 'volume',
+  name: string,
+): Promise<boolean> {
   const result = await io.run({
     tool: 'docker',
-    args: [kind, 'inspect', '--format', '{{.Id}}', name],
+    // Volumes have a name, not an id.
+    args: [kind, 'inspect', '--format', kind === 'volume' ? '{{.Name}}' : '{{.Id}}', name],
     quiet: true,
     okExitCodes: [1],
   });

@@ -10,6 +10,8 @@ import type { StageIO } from '../../context.ts';
 import { DeployError } from '../../errors.ts';
 
 export const BACKEND = 'instances';
+/** The host of the URL the local target prints (http://127.0.0.1:PORT/): what health checks send as Host. */
+export const LOCAL_PUBLIC_HOST = '127.0.0.1';
 const SOCKET = '/run/haproxy/admin.sock';
 
 export async function renderHaproxyConfig(root: string, env: LocalEnvironment): Promise<string> {
@@ -18,6 +20,7 @@ export async function renderHaproxyConfig(root: string, env: LocalEnvironment): 
     app: env.app,
     env: env.name,
     public_port: String(env.local.port),
+    public_host: LOCAL_PUBLIC_HOST,
     health_path: env.service.health_path,
     interval_ms: String(env.health.interval_s * 1000),
     timeout_ms: String(env.health.timeout_s * 1000),

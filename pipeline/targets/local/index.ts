@@ -14,9 +14,12 @@ import { registerServer, serverStates } from './haproxy.ts';
 import { localImageStore } from './images.ts';
 import { listInstances, type Instance } from './instances.ts';
 import { ensureLb, persistServers } from './lb.ts';
+import { backupDatabase, ensureDatabase, removeDatabaseVolume } from './database.ts';
+import { credentialsPath, databaseName, loadCredentials } from './database-credentials.ts';
 import { localNames, ownerFilters } from './names.ts';
 import { ensureNetwork } from './network.ts';
 import { localPreflight } from './preflight.ts';
+import { runOneOff } from './one-off.ts';
 import { planFleet, rollout } from './rollout.ts';
 import type { LocalScope } from './scope.ts';
 import { settingsDigest, settingsKeyPath } from './settings.ts';
@@ -97,6 +100,17 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         strategy,
       ),
 
+    runOneOff: (io, image, settings, command) =>
+      runOneOff(io, scope, image, settings, command, { env: context.processEnv }),
+
+    async servesAlready(io, image, settings) {
+      const instances = await listInstances(io, scope);
+      const servers = await serverStates(io, names.lb).catch(() => []);
+      const digest = await settingsDigestFor(settings, { create: false });
+      const fleet = planFleet(instances, servers, { image, settingsDigest: digest }, env.instances.desired);
+      return fleet.keep.length === env.instances.desired && fleet.retire.length === 0;
+    },
+
     async waitForBackends(io, _stack, deadline) {
       const failure = await waitForUp(io, scope, {
         select: (servers) => servers,
@@ -119,6 +133,23 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         deadline: 0,
       });
       return failure?.why ?? [];
+    },
+
+    async ensureDatabase(io) {
+      if (!env.database) return undefined;
+      const credentials = await loadCredentials(context.stateDir, env.app, { create: true });
+      if (!credentials) return undefined;
+      await ensureNetwork(io, scope);
+      const did = await ensureDatabase(io, scope, credentials);
+      return did === 'unchanged'
+        ? undefined
+        : `database ${names.database}: ${did} (data in volume ${names.databaseVolume})`;
+    },
+
+    async backupDatabase(io) {
+      // The database's name from its credentials; the default when they are gone.
+      const credentials = await loadCredentials(context.stateDir, env.app, { create: false });
+      return backupDatabase(io, scope, context.stateDir, credentials?.database ?? databaseName(env.app), new Date());
     },
 
     status: (io, record) => localStatus(io, scope, record),
@@ -152,6 +183,10 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
         await docker(io, ['network', 'rm', network], { cleanup: true });
         removed.push(`network ${network}`);
       }
+      // The destroy stages took the final backup before this (backupDatabase).
+      const volume = await removeDatabaseVolume(io, scope);
+      if (volume) removed.push(volume);
+      await removeState(credentialsPath(context.stateDir), 'the database credentials');
       await removeState(names.lbConfigDir, 'the load balancer configuration');
       await removeState(settingsKeyPath(context.stateDir), 'the settings key');
       return { removed };

@@ -18,13 +18,17 @@ export const LABEL = {
   builtFrom: 'bakery.built_from',
 } as const;
 
-export type Role = 'instance' | 'lb' | 'network';
+export type Role = 'instance' | 'lb' | 'network' | 'database' | 'one-off';
 
 export interface LocalNames {
   /** app-env, the prefix of every name. */
   project: string;
   network: string;
   lb: string;
+  /** The PostgreSQL container (environments with a database). */
+  database: string;
+  /** The named volume holding its data: survives deploys, rollbacks and restarts; only destroy removes it. */
+  databaseVolume: string;
   imageRepository: string;
   /** Host directory holding the load balancer's generated configuration. */
   lbConfigDir: string;
@@ -36,6 +40,8 @@ export function localNames(env: LocalEnvironment, stateDir: string): LocalNames 
     project,
     network: `${project}-net`,
     lb: `${project}-lb`,
+    database: `${project}-db`,
+    databaseVolume: `${project}-db-data`,
     imageRepository: `bakery/${project}`,
     lbConfigDir: `${stateDir}/haproxy`,
   };

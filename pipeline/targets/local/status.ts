@@ -3,7 +3,9 @@
 // journal from inside each instance (status.ts --logs).
 
 import type { StageIO } from '../../context.ts';
-import type { ImageDetails, InstanceStatus, LogQuery, TargetStatus } from '../../operate/observed.ts';
+import type { DatabaseStatus, ImageDetails, InstanceStatus, LogQuery, TargetStatus } from '../../operate/observed.ts';
+import { databaseState } from './database.ts';
+import { databaseName } from './database-credentials.ts';
 import type { DeploymentRecord } from '../../state/record.ts';
 import { listContainers } from './docker.ts';
 import { describeCheck, isUp, serverStates, type ServerState } from './haproxy.ts';
@@ -29,6 +31,19 @@ export async function localStatus(
     instances: instances.map((instance) => instanceStatus(instance, servers, lbRunning)),
     loadBalancer: { name: scope.names.lb, state: lb?.state ?? 'missing', up: lbRunning },
     desired: scope.env.instances.desired,
+    ...(scope.env.database ? { database: await databaseStatus(io, scope) } : {}),
+  };
+}
+
+async function databaseStatus(io: StageIO, scope: LocalScope): Promise<DatabaseStatus> {
+  // The credentials always name the database after the app (database-credentials.ts).
+  const state = await databaseState(io, scope, databaseName(scope.env.app));
+  return {
+    name: state.name,
+    state: state.state,
+    accepting: state.accepting,
+    ...(state.sizeBytes !== undefined ? { size_bytes: state.sizeBytes } : {}),
+    storage: `volume ${state.volume}`,
   };
 }
 
