@@ -31,7 +31,7 @@ import {
   type NetworkPlan,
 } from './preflight.ts';
 import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
-import { oneOffNotYet } from './one-off.ts';
+import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
 import {
@@ -306,8 +306,36 @@ export function createAwsTarget(
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
 
-    runOneOff: async (_io, _image, _settings, command) => {
-      throw oneOffNotYet(command);
+    // On a one-off instance from the new AMI and the fleet's launch template, whose user
+    // data already carries the environment's settings (provision wrote them), so
+    // `settings` adds nothing here. No TTY: the output comes back through the console.
+    async runOneOff(io, image, _settings, command) {
+      if (command.attach.kind === 'terminal' && command.attach.tty)
+        io.warn('the aws target has no terminal for one-off commands: the output is shown as the instance prints it');
+      const fleet = await fleetLaunchSpec(io, clients, stackName(env));
+      const outcome = await runOneOffInstance(io, clients, {
+        app: env.app,
+        environment: env.name,
+        purpose: command.purpose,
+        imageId: image.id,
+        ...fleet,
+        argv: command.argv,
+        ...(command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {}),
+        pollMs: Math.min(pollMs, 5_000),
+        onLine:
+          command.attach.kind === 'stream'
+            ? (line) => {
+                io.progress(line);
+                io.note(line);
+              }
+            : (line) => process.stdout.write(`${line}\n`),
+      });
+      return {
+        exitCode: outcome.exitCode,
+        lastLines: outcome.lines.slice(-20),
+        timedOut: outcome.timedOut,
+        where: `one-off instance ${outcome.instanceId}`,
+      };
     },
 
     // Without a way to run a release here, every deploy counts as a change: the release
