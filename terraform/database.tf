@@ -13,7 +13,7 @@ variable "database" {
   description = "The environment's database (deploy.yaml environments.ENV.database): engine, RDS instance class, storage in GiB, Multi-AZ, days of automated backups, and deletion protection (on; ./destroy.ts turns it off just before the final snapshot). null means no database."
   type = object({
     engine                = optional(string, "postgres")
-    engine_version        = optional(string, "16")
+    engine_version        = optional(string, "15")
     instance_class        = optional(string, "db.t4g.micro")
     storage_gb            = optional(number, 20)
     multi_az              = optional(bool, false)
@@ -29,7 +29,7 @@ variable "database" {
 
   validation {
     condition     = var.database == null || can(regex("^[0-9]+(\\.[0-9]+)?$", var.database.engine_version))
-    error_message = "database.engine_version must be a PostgreSQL version such as \"16\" or \"16.4\"."
+    error_message = "database.engine_version must be a PostgreSQL version such as \"15\" or \"15.7\"."
   }
 
   validation {
@@ -67,7 +67,7 @@ locals {
   # Deterministic, so the output, the README and ./destroy.ts can name the backup before
   # it exists. A second destroy of a recreated environment needs the first snapshot
   # renamed or deleted (RDS refuses a duplicate name and keeps the database).
-  database_final_snapshot = "${var.name}-final"
+  database_final_snapshot = "${lower(var.name)}-final"
 
   # The secret RDS creates (rds!db-UUID) by name, as its Parameter Store reference: the
   # name is the ARN's resource part without Secrets Manager's random 6-character suffix.

@@ -193,7 +193,11 @@ Policy('the database stack can be created, changed and destroyed with a final sn
     assert.ok(allowed.has(action), `iam/deploy-policy.json does not allow ${action}`);
   const terraform = await readFile(join(REPO, 'terraform', 'database.tf'), 'utf8');
   assert.match(terraform, /manage_master_user_password\s*=\s*true/);
-  assert.match(terraform, /database_final_snapshot = "\$\{var\.name\}-final"/, 'the snapshot statement names *-final');
+  assert.match(
+    terraform,
+    /database_final_snapshot = "\$\{lower\(var\.name\)\}-final"/,
+    'the snapshot statement names *-final',
+  );
 });
 
 Policy(

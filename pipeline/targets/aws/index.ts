@@ -31,6 +31,7 @@ import {
   type NetworkPlan,
 } from './preflight.ts';
 import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
+import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
@@ -344,6 +345,29 @@ export function createAwsTarget(
 
     status: (io, record) => awsStatus(io, clients, env, record),
     logs: (io, query, write) => awsLogs(io, clients, env, query, write),
+
+    // RDS deletes a database only with deletion protection off and takes the final snapshot
+    // as it does: so the "backup" here is turning the protection off (an apply of the last
+    // inputs with only that changed), and naming the snapshot teardown's destroy will take.
+    // A snapshot of that name left by an earlier destroy makes the delete fail, keeping
+    // the database: the error names it.
+    async backupDatabase(io) {
+      const inputs = await readInputs(layout.varFile);
+      if (!inputs?.database) return undefined;
+      if (backend.type === 'local' && !(await localStateHasResources(layout.localState))) return undefined;
+      const snapshot = finalSnapshotName(env.app, env.name);
+      if (inputs.database.deletion_protection) {
+        await stageModule(layout, backend);
+        await writeInputs(layout.varFile, { ...inputs, database: unprotected(inputs.database) });
+        const terraform = new Terraform(io, layout.workDir);
+        await terraform.init(backend);
+        io.progress("turning off the database's deletion protection");
+        const plan = await terraform.plan(layout.varFile, layout.planFile);
+        if (plan.changes) await terraform.apply(layout.planFile);
+        await rm(layout.planFile, { force: true });
+      }
+      return `RDS snapshot ${snapshot}, taken when destroy deletes the database (restore: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${snapshot} …)`;
+    },
 
     async teardown(io) {
       if (backend.type === 'local' && !(await localStateHasResources(layout.localState))) {
