@@ -33,6 +33,7 @@ import {
 import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
 import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
+import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
 import {
@@ -339,9 +340,15 @@ export function createAwsTarget(
       };
     },
 
-    // Without a way to run a release here, every deploy counts as a change: the release
-    // stage then says it cannot run one rather than skipping it silently.
-    servesAlready: async () => false,
+    // A re-run of the same deploy runs no release: the last apply had this image and these
+    // settings, and every instance is in service on the launch template version it made.
+    servesAlready: async (io, image) =>
+      fleetServes(io, clients, stackName(env), await readInputs(layout.varFile), {
+        imageId: image.id,
+        env: { ...env.service.env },
+        secrets: { ...env.service.secrets },
+        desired: env.instances.desired,
+      }),
 
     status: (io, record) => awsStatus(io, clients, env, record),
     logs: (io, query, write) => awsLogs(io, clients, env, query, write),
