@@ -394,6 +394,18 @@ Runner('no capacity in one subnet tries the next; none anywhere is a launch erro
   }
 });
 
+Runner('an instance EC2 does not know yet (eventual consistency) is waited for, not an error', async ({ mocks }) => {
+  mocks.ec2
+    .on(GetConsoleOutputCommand)
+    .rejectsOnce(awsError('InvalidInstanceID.NotFound', "The instance ID 'i-0oneoff' does not exist"))
+    .resolves(consoleAnswer(`${MARKER} BEGIN`, `${MARKER} 1 ok`, `${MARKER} EXIT 0`));
+  mocks.ec2
+    .on(DescribeInstancesCommand)
+    .rejects(awsError('InvalidInstanceID.NotFound', "The instance ID 'i-0oneoff' does not exist"));
+  const outcome = await runOneOffInstance(recordingIO(), mocks.clients, request());
+  assert.equal([outcome.exitCode, outcome.lines], [0, ['ok']]);
+});
+
 Runner("the fleet's launch template version and subnets come from its Auto Scaling group", async ({ mocks }) => {
   mocks.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
     AutoScalingGroups: [

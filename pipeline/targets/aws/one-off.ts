@@ -80,6 +80,8 @@ export class OneOffInstanceError extends DeployError {}
 export const DEFAULT_BOOT_TIMEOUT_MS = 10 * 60_000;
 /** Without a timeout (run.ts) the instance still powers itself off after this long. */
 export const DEFAULT_LIFETIME_MINUTES = 12 * 60;
+/** How long a just-started instance may be unknown to EC2's read calls. */
+const NOT_FOUND_GRACE_MS = 60_000;
 const CAPACITY_CODES = ['InsufficientInstanceCapacity', 'Unsupported', 'InsufficientFreeAddressesInSubnet'];
 const ENDED_STATES = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
@@ -251,6 +253,8 @@ async function follow(
         latest = false;
         return '';
       }
+      // EC2 is eventually consistent: a new instance may be unknown for a few seconds.
+      if (isAwsErrorCode(error, 'InvalidInstanceID.NotFound') && Date.now() < started + NOT_FOUND_GRACE_MS) return '';
       throw error;
     });
     const reading = readConsole(output, marker);
@@ -277,7 +281,11 @@ async function follow(
         `the one-off instance ${instanceId} did not start the command within ${Math.round((bootDeadline - started) / 1000)} s`,
         ['its console output: aws ec2 get-console-output --latest --instance-id ' + instanceId],
       );
-    const state = await instanceState(io, clients, instanceId);
+    const state = await instanceState(io, clients, instanceId).catch((error: unknown) => {
+      if (isAwsErrorCode(error, 'InvalidInstanceID.NotFound') && Date.now() < started + NOT_FOUND_GRACE_MS)
+        return undefined;
+      throw error;
+    });
     if (state && ENDED_STATES.has(state.name)) {
       // One last read: the exit code may have reached the console just before power-off.
       const last = readConsole(await consoleOutput(io, clients, instanceId, latest).catch(() => ''), marker);
