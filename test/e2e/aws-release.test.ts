@@ -2,6 +2,8 @@
 // packer, the fake AWS API answering the one-off instance's calls (the fleet's launch
 // template, RunInstances, the serial console, TerminateInstances). Nothing leaves 127.0.0.1.
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { FAKE_FLEET } from '../fakes/aws-api.ts';
@@ -69,3 +71,45 @@ Release('a release that fails stops the deploy with exit 1, its last lines, and 
 });
 
 Release.run();
+
+const Database = suite('aws database through deploy and destroy');
+
+Database(
+  'deploy hands the database to Terraform protected; destroy lifts the protection, then names the final snapshot',
+  async () => {
+    await withAwsProject(
+      {
+        aws: defaultAccount(),
+        envYaml: ['database: { engine: postgres, instance_class: db.t4g.small, storage_gb: 30 }'],
+      },
+      async (project) => {
+        const deployed = await project.run('deploy.ts');
+        assert.is(deployed.exitCode, 0, deployed.stderr);
+        const inputs = async () =>
+          JSON.parse(await readFile(join(project.stateDir, 'terraform.tfvars.json'), 'utf8')) as {
+            database: Record<string, unknown> | null;
+          };
+        assert.equal((await inputs()).database, {
+          engine: 'postgres',
+          instance_class: 'db.t4g.small',
+          storage_gb: 30,
+          multi_az: false,
+          backup_retention_days: 7,
+          deletion_protection: true,
+        });
+
+        const destroyed = await project.run('destroy.ts', ['--yes']);
+        assert.is(destroyed.exitCode, 0, destroyed.stderr);
+        assert.match(destroyed.stderr, /final backup of the database: RDS snapshot demo-staging-final/);
+        assert.is((await inputs()).database?.deletion_protection, false);
+        const terraform = (await project.toolCalls())
+          .filter((line) => line.startsWith('terraform') && !line.startsWith('terraform version'))
+          .map((line) => line.split(' ')[1]);
+        // deploy: init plan show apply output; destroy: the protection off, then destroy.
+        assert.equal(terraform.slice(5), ['init', 'plan', 'show', 'apply', 'init', 'state', 'destroy']);
+      },
+    );
+  },
+);
+
+Database.run();
