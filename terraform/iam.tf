@@ -1,6 +1,7 @@
 # The instances' identity: a role with an instance profile, allowed to read exactly the
-# SSM parameters named in service_ssm_parameters (and to decrypt them through SSM only), and
-# nothing else. The image's bakery-secrets unit uses it at boot.
+# SSM parameters named in service_ssm_parameters (and to decrypt them through SSM only),
+# with a database also its master secret through SSM's reference name, and nothing else.
+# The image's bakery-secrets unit uses it at boot.
 
 data "aws_partition" "current" {}
 
@@ -12,6 +13,7 @@ locals {
     for parameter in distinct(values(var.service_ssm_parameters)) :
     "arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(parameter, "/")}"
   ])
+  database_secret_parameter_arn = local.database_enabled ? "arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${local.database_secret_parameter}" : null
 }
 
 resource "aws_iam_role" "instances" {
@@ -38,26 +40,47 @@ resource "aws_iam_instance_profile" "instances" {
 }
 
 resource "aws_iam_role_policy" "secrets" {
-  count = length(var.service_ssm_parameters) > 0 ? 1 : 0
+  count = local.secrets_enabled ? 1 : 0
 
   name = "service-secrets"
   role = aws_iam_role.instances.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
-      {
+    Statement = concat(
+      # slice(): a conditional cannot choose between tuples of different lengths.
+      slice([{
         Sid      = "ReadTheServiceSecrets"
         Effect   = "Allow"
         Action   = "ssm:GetParameters"
         Resource = local.secret_parameter_arns
-      },
-      {
+      }], 0, length(var.service_ssm_parameters) > 0 ? 1 : 0),
+      [{
         Sid       = "DecryptThroughSsmOnly"
         Effect    = "Allow"
         Action    = "kms:Decrypt"
         Resource  = "*"
         Condition = { StringEquals = { "kms:ViaService" = "ssm.${var.region}.amazonaws.com" } }
-      },
-    ]
+      }],
+      # SSM resolves a /aws/reference/secretsmanager/ name with the caller's own rights:
+      # the parameter read (AWS documents GetParameter and GetParameters for references;
+      # the unit sends one GetParameters) and GetSecretValue on exactly the database's
+      # master secret, nothing else in Secrets Manager. That secret is encrypted with the
+      # account's aws/secretsmanager key, whose key policy admits the account's principals
+      # through Secrets Manager, so it needs no kms statement of its own.
+      slice([
+        {
+          Sid      = "ReadTheDatabaseSecretByItsReference"
+          Effect   = "Allow"
+          Action   = ["ssm:GetParameter", "ssm:GetParameters"]
+          Resource = local.database_secret_parameter_arn
+        },
+        {
+          Sid      = "ReadTheDatabaseMasterSecret"
+          Effect   = "Allow"
+          Action   = "secretsmanager:GetSecretValue"
+          Resource = local.database_secret_arn
+        },
+      ], 0, local.database_enabled ? 2 : 0),
+    )
   })
 }

@@ -23,20 +23,35 @@ locals {
   # Runtime settings as cloud-init write_files: cloud-init writes them before
   # network-online.target, which the service's unit starts after. One NAME="value" line
   # per variable, in systemd's EnvironmentFile quoting; the secrets only by name, for the
-  # image's bakery-secrets unit to read from SSM. No settings, no user data.
+  # image's bakery-secrets unit to read from SSM (with a database, also its master
+  # secret's reference name and where it listens, from which the unit builds
+  # DATABASE_URL). APP_PUBLIC_HOST is always there: the launcher answers the load
+  # balancer's health checks with it as Host (launcher/bakery_launcher/health_host.py).
+  settings_env = merge({ APP_PUBLIC_HOST = aws_lb.this.dns_name }, var.service_env)
+  secrets_spec = {
+    region     = var.region
+    parameters = var.service_ssm_parameters
+    database = local.database_enabled ? {
+      variable  = "DATABASE_URL"
+      parameter = local.database_secret_parameter
+      host      = one(aws_db_instance.this[*].address)
+      port      = local.database_port
+      name      = local.database_name
+    } : null
+  }
   settings_files = concat(
-    length(var.service_env) > 0 || length(var.service_ssm_parameters) > 0 ? [{
+    [{
       path        = "/etc/bakery/app.env"
       owner       = "root:root"
       permissions = "0600"
-      content     = join("", [for name, value in var.service_env : "${name}=\"${replace(replace(value, "\\", "\\\\"), "\"", "\\\"")}\"\n"])
-    }] : [],
-    length(var.service_ssm_parameters) > 0 ? [{
+      content     = join("", [for name, value in local.settings_env : "${name}=\"${replace(replace(value, "\\", "\\\\"), "\"", "\\\"")}\"\n"])
+    }],
+    local.secrets_enabled ? [{
       path        = "/etc/bakery/secrets.json"
       owner       = "root:root"
       permissions = "0600"
-      content     = jsonencode({ region = var.region, parameters = var.service_ssm_parameters })
+      content     = jsonencode(local.secrets_spec)
     }] : [],
   )
-  user_data = length(local.settings_files) > 0 ? base64encode("#cloud-config\n${yamlencode({ write_files = local.settings_files })}") : null
+  user_data = base64encode("#cloud-config\n${yamlencode({ write_files = local.settings_files })}")
 }

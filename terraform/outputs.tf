@@ -72,3 +72,18 @@ output "alarm_topic_arn" {
   description = "SNS topic the alarms notify (subscribe more endpoints here)."
   value       = aws_sns_topic.alarms.arn
 }
+
+output "database_endpoint" {
+  description = "Address and port of the environment's database (reachable from the instances only); null without a database."
+  value       = local.database_enabled ? "${one(aws_db_instance.this[*].address)}:${local.database_port}" : null
+}
+
+output "database_final_snapshot" {
+  description = "Name of the snapshot RDS takes when ./destroy.ts deletes the database; null without a database."
+  value       = local.database_enabled ? local.database_final_snapshot : null
+}
+
+output "database_secret_arn" {
+  description = "Secrets Manager secret (managed by RDS) holding the database's master user name and password; null without a database."
+  value       = local.database_secret_arn
+}

@@ -1,10 +1,11 @@
 # How instances without a public IP, a NAT gateway or any egress reach SSM at boot: an
 # interface endpoint for SSM in the stack's subnets (one per availability zone), with
 # private DNS so ssm.REGION.amazonaws.com resolves to it, and one egress rule: HTTPS from
-# the instances to the endpoint's group, nowhere else. Only when there are secrets.
+# the instances to the endpoint's group, nowhere else. Only when there are secrets (the
+# database's master secret counts: it is read through SSM too).
 
 locals {
-  secrets_enabled = length(var.service_ssm_parameters) > 0
+  secrets_enabled = length(var.service_ssm_parameters) > 0 || local.database_enabled
 
   # An interface endpoint takes at most one subnet per zone: the first given in each.
   endpoint_subnet_ids = [

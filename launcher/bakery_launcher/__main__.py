@@ -8,6 +8,7 @@ import os
 import sys
 
 from .entrypoint import INTERFACES, EntrypointError, check_interface, load_app, parse_entrypoint, resolve_target
+from .health_host import AsgiHealthHost, WsgiHealthHost, health_host_from_environ
 from .settings import SettingsError, server_settings_from_environ
 
 log = logging.getLogger("bakery.launcher")
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         settings = server_settings_from_environ(os.environ)
+        health = health_host_from_environ(os.environ)
     except SettingsError as error:
         log.error("%s", error)
         return EXIT_SETTINGS
@@ -61,15 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ENTRYPOINT
 
     log.info("starting %s (%s)", entrypoint.text, arguments.interface)
+    if health is not None:
+        log.info("the load balancer's health checks of %s reach the app with Host %s", health.path, health.public_host)
     if arguments.interface == "asgi":
         from .asgi import serve as serve_asgi
 
-        serve_asgi(app, settings)
+        serve_asgi(AsgiHealthHost(app, health) if health else app, settings)
     else:
         from .access_log import WsgiAccessLog
         from .wsgi import serve as serve_wsgi
 
-        serve_wsgi(WsgiAccessLog(app), settings)
+        serve_wsgi(WsgiAccessLog(WsgiHealthHost(app, health) if health else app), settings)
     return 0
 
 

@@ -7,6 +7,13 @@ GetParameters call, decrypted, and adds NAME="value" lines to app.env, which sys
 reads for the service's unit. Standard library only: the image carries no AWS SDK.
 A value is never printed; a parameter that does not exist or cannot be read is named.
 
+With a database, secrets.json also holds {"database": {"variable": "DATABASE_URL",
+"parameter": "/aws/reference/secretsmanager/rds!db-...", "host", "port", "name"}}: the
+RDS-managed master secret ({"username", "password"} as JSON), read in the same call by
+its Parameter Store reference name, becomes
+DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME?sslmode=require (RDS for
+PostgreSQL 15 and later refuses unencrypted connections by default).
+
 Run as root by bakery-secrets.service: python3 -m bakery_launcher.secrets
 """
 
@@ -149,17 +156,42 @@ def merge_env_file(env_file: Path, secrets: Mapping[str, str]) -> None:
         raise
 
 
+def database_url(database: Mapping[str, object], secret: str) -> str:
+    """DATABASE_URL from the master secret's JSON and where the database listens; the error never holds the secret."""
+    try:
+        credentials = json.loads(secret)
+        user, password = credentials["username"], credentials["password"]
+    except (ValueError, TypeError, KeyError):
+        raise SecretsError(
+            f"the database secret {database['parameter']} is not JSON with username and password"
+        ) from None
+    if not isinstance(user, str) or not isinstance(password, str):
+        raise SecretsError(f"the database secret {database['parameter']} is not JSON with username and password")
+    quote = urllib.parse.quote
+    return (
+        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
+        f"@{database['host']}:{int(database['port'])}/{quote(str(database['name']), safe='')}?sslmode=require"
+    )
+
+
 def fetch(secrets_file: Path, env_file: Path, environ: Mapping[str, str]) -> list[str]:
     """Fetches what secrets_file names into env_file; returns the variable names written."""
     spec = json.loads(secrets_file.read_text())
     region = spec["region"]
     wanted: dict[str, str] = spec["parameters"]
+    database: Mapping[str, object] | None = spec.get("database")
+    names = set(wanted.values())
+    if database:
+        names.add(str(database["parameter"]))
     imds_url = environ.get("BAKERY_IMDS_URL", IMDS_URL)
     ssm_url = environ.get("BAKERY_SSM_URL", f"https://ssm.{region}.amazonaws.com/")
     credentials = instance_credentials(imds_url)
-    values = get_parameters(sorted(set(wanted.values())), region, credentials, ssm_url)
-    merge_env_file(env_file, {name: values[parameter] for name, parameter in wanted.items()})
-    return sorted(wanted)
+    values = get_parameters(sorted(names), region, credentials, ssm_url)
+    settings = {name: values[parameter] for name, parameter in wanted.items()}
+    if database:
+        settings[str(database["variable"])] = database_url(database, values[str(database["parameter"])])
+    merge_env_file(env_file, settings)
+    return sorted(settings)
 
 
 def main() -> int:

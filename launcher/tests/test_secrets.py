@@ -129,3 +129,59 @@ def test_no_secrets_file_is_nothing_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("BAKERY_ENV_FILE", str(tmp_path / "app.env"))
     assert secrets.main() == 0
     assert not (tmp_path / "app.env").exists()
+
+
+DATABASE = {
+    "variable": "DATABASE_URL",
+    "parameter": "/aws/reference/secretsmanager/rds!db-0a1b",
+    "host": "shop-prod.abc.eu-west-1.rds.amazonaws.com",
+    "port": 5432,
+    "name": "shop",
+}
+
+
+def test_the_database_master_secret_becomes_database_url_in_the_same_call(tmp_path, fake_aws):
+    FakeAws.parameters = {
+        "/shop/prod/api-token": "token",
+        DATABASE["parameter"]: json.dumps({"username": "bakery", "password": "p@ss:w/rd%"}),
+    }
+    (tmp_path / "secrets.json").write_text(
+        json.dumps({"region": "eu-west-1", "parameters": {"API_TOKEN": "/shop/prod/api-token"}, "database": DATABASE})
+    )
+    env_file = tmp_path / "app.env"
+    env_file.write_text('APP_PUBLIC_HOST="shop.example"\n')
+
+    assert secrets.fetch(tmp_path / "secrets.json", env_file, fake_aws) == ["API_TOKEN", "DATABASE_URL"]
+    assert env_file.read_text() == (
+        'APP_PUBLIC_HOST="shop.example"\nAPI_TOKEN="token"\n'
+        'DATABASE_URL="postgresql://bakery:p%40ss%3Aw%2Frd%25@shop-prod.abc.eu-west-1.rds.amazonaws.com:5432/shop'
+        '?sslmode=require"\n'
+    )
+    [call] = FakeAws.seen
+    assert call["body"]["Names"] == [DATABASE["parameter"], "/shop/prod/api-token"]
+
+
+def test_a_database_without_other_secrets_still_writes_database_url(tmp_path, fake_aws):
+    FakeAws.parameters = {DATABASE["parameter"]: json.dumps({"username": "bakery", "password": "pw"})}
+    (tmp_path / "secrets.json").write_text(json.dumps({"region": "eu-west-1", "parameters": {}, "database": DATABASE}))
+    env_file = tmp_path / "app.env"
+    assert secrets.fetch(tmp_path / "secrets.json", env_file, fake_aws) == ["DATABASE_URL"]
+    assert "postgresql://bakery:pw@" in env_file.read_text()
+
+
+def test_a_database_secret_that_is_not_the_rds_json_is_named_without_its_value(tmp_path, fake_aws):
+    FakeAws.parameters = {DATABASE["parameter"]: "plain-s3cr3t"}
+    (tmp_path / "secrets.json").write_text(
+        json.dumps({"region": "eu-west-1", "parameters": {}, "database": DATABASE, "unused": None})
+    )
+    env_file = tmp_path / "app.env"
+    with pytest.raises(secrets.SecretsError, match="rds!db-0a1b is not JSON with username and password") as error:
+        secrets.fetch(tmp_path / "secrets.json", env_file, fake_aws)
+    assert "plain-s3cr3t" not in str(error.value)
+    assert not env_file.exists()
+
+
+def test_a_null_database_is_no_database(tmp_path, fake_aws):
+    FakeAws.parameters = {"/a": "1"}
+    (tmp_path / "secrets.json").write_text(json.dumps({"region": "eu-west-1", "parameters": {"A": "/a"}, "database": None}))
+    assert secrets.fetch(tmp_path / "secrets.json", tmp_path / "app.env", fake_aws) == ["A"]

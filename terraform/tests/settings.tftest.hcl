@@ -16,12 +16,17 @@ variables {
   service     = { port = 8080, health_path = "/health" }
 }
 
-run "no_settings_no_user_data_and_no_secret_policy" {
-  command = plan
+run "no_settings_only_the_public_host_and_no_secret_policy" {
+  command = apply
 
   assert {
-    condition     = aws_launch_template.this.user_data == null
-    error_message = "without settings the launch template has no user data"
+    condition = yamldecode(base64decode(aws_launch_template.this.user_data)).write_files == [{
+      path        = "/etc/bakery/app.env"
+      owner       = "root:root"
+      permissions = "0600"
+      content     = "APP_PUBLIC_HOST=\"demo-staging-123456789.eu-west-1.elb.amazonaws.com\"\n"
+    }]
+    error_message = "without settings the user data writes only APP_PUBLIC_HOST, the load balancer's DNS name the launcher answers health checks with"
   }
 
   assert {
@@ -55,7 +60,7 @@ run "settings_reach_the_user_data_and_the_policy_names_exactly_the_parameters" {
 
   assert {
     condition = (
-      yamldecode(base64decode(aws_launch_template.this.user_data)).write_files[0].content == "GREETING_STYLE=\"formal \\\"quoted\\\"\"\nLOG_LEVEL=\"info\"\n" &&
+      yamldecode(base64decode(aws_launch_template.this.user_data)).write_files[0].content == "APP_PUBLIC_HOST=\"demo-staging-123456789.eu-west-1.elb.amazonaws.com\"\nGREETING_STYLE=\"formal \\\"quoted\\\"\"\nLOG_LEVEL=\"info\"\n" &&
       yamldecode(base64decode(aws_launch_template.this.user_data)).write_files[0].permissions == "0600" &&
       yamldecode(base64decode(aws_launch_template.this.user_data)).write_files[0].path == "/etc/bakery/app.env"
     )
@@ -66,6 +71,7 @@ run "settings_reach_the_user_data_and_the_policy_names_exactly_the_parameters" {
     condition = jsondecode(yamldecode(base64decode(aws_launch_template.this.user_data)).write_files[1].content) == {
       region     = "eu-west-1"
       parameters = { API_TOKEN = "/shop/prod/api-token", DB_URL = "shop-db-url" }
+      database   = null
     }
     error_message = "the secrets reach the instances by parameter name only, with the region"
   }

@@ -62,6 +62,30 @@ export interface FakeAwsOptions {
   throttle?: Record<string, number>;
   /** Action → how many times to answer it with an HTML 500 page, as a proxy or load balancer in the way would (Infinity: always). */
   htmlErrors?: Record<string, number>;
+  /**
+   * One-off instances (release, run.ts): what the command prints and its exit code, shown
+   * on the console framed by the marker the instance's user data names; one console poll
+   * shows only BEGIN (booting), the next everything. Without it RunInstances is refused.
+   */
+  oneOff?: { lines: string[]; exitCode: number };
+}
+
+/** The fleet the fake answers for (the stack terraform "made"): its launch template and group. */
+export const FAKE_FLEET = {
+  asgName: 'demo-staging',
+  launchTemplateId: 'lt-0fake00000000001',
+  launchTemplateVersion: '2',
+  securityGroupId: 'sg-0instances000001',
+  userData:
+    '#cloud-config\nwrite_files:\n  - path: /etc/bakery/app.env\n    content: |\n      APP_PUBLIC_HOST="demo-staging.elb.example"\n',
+};
+
+export interface FakeOneOff {
+  instanceId: string;
+  imageId: string;
+  userData: string;
+  marker: string;
+  consolePolls: number;
 }
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -126,6 +150,8 @@ export class FakeAws {
   readonly calls: FakeCall[] = [];
   readonly deregistered: string[] = [];
   readonly deletedSnapshots: string[] = [];
+  readonly oneOffs: FakeOneOff[] = [];
+  readonly terminated: string[] = [];
   readonly options: Required<Pick<FakeAwsOptions, 'account' | 'region'>> & FakeAwsOptions;
   private server: Server | undefined;
   private readonly throttleLeft: Map<string, number>;
@@ -264,6 +290,87 @@ export class FakeAws {
             ownerId: this.options.account,
             tagSet: tagSet(s.tags),
           })),
+        };
+      }
+      case 'autoscaling:DescribeAutoScalingGroups':
+        return {
+          AutoScalingGroups: listParam(params, 'AutoScalingGroupNames.member')
+            .filter((name) => name === FAKE_FLEET.asgName)
+            .map((name) => ({
+              AutoScalingGroupName: name,
+              LaunchTemplate: {
+                LaunchTemplateId: FAKE_FLEET.launchTemplateId,
+                LaunchTemplateName: name,
+                Version: FAKE_FLEET.launchTemplateVersion,
+              },
+              VPCZoneIdentifier: (this.options.subnets ?? []).map((subnet) => subnet.id).join(','),
+              MinSize: 2,
+              MaxSize: 4,
+              DesiredCapacity: 2,
+              DefaultCooldown: 300,
+              HealthCheckType: 'ELB',
+              CreatedTime: new Date(),
+            })),
+        };
+      case 'ec2:DescribeLaunchTemplateVersions':
+        if (params.LaunchTemplateId !== FAKE_FLEET.launchTemplateId)
+          throw new AwsFault('InvalidLaunchTemplateId.NotFound', `no launch template ${params.LaunchTemplateId}`);
+        return {
+          launchTemplateVersionSet: [
+            {
+              launchTemplateId: FAKE_FLEET.launchTemplateId,
+              versionNumber: Number(FAKE_FLEET.launchTemplateVersion),
+              launchTemplateData: {
+                userData: Buffer.from(FAKE_FLEET.userData).toString('base64'),
+                networkInterfaceSet: [{ deviceIndex: 0, groupSet: { groupId: FAKE_FLEET.securityGroupId } }],
+              },
+            },
+          ],
+        };
+      case 'ec2:RunInstances': {
+        if (!this.options.oneOff) throw new AwsFault('UnauthorizedOperation', 'the test allows no instances');
+        const userData = Buffer.from(params.UserData ?? '', 'base64').toString('utf8');
+        const marker = /M=(BAKERY-ONE-OFF-[a-z0-9]+)/.exec(userData)?.[1] ?? '';
+        const instanceId = `i-0oneoff${String(this.oneOffs.length + 1).padStart(9, '0')}`;
+        this.oneOffs.push({ instanceId, imageId: params.ImageId ?? '', userData, marker, consolePolls: 0 });
+        return { reservationId: 'r-0fake', ownerId: this.options.account, instancesSet: [{ instanceId }] };
+      }
+      case 'ec2:GetConsoleOutput': {
+        const run = this.oneOffs.find((o) => o.instanceId === params.InstanceId);
+        if (!run || !this.options.oneOff) throw new AwsFault('InvalidInstanceID.NotFound', `no ${params.InstanceId}`);
+        const { lines, exitCode } = this.options.oneOff;
+        const text = [
+          '[    1.0] Linux version 6.1.0 (debian)',
+          `${run.marker} BEGIN`,
+          ...(run.consolePolls++ === 0
+            ? []
+            : [...lines.map((line, i) => `${run.marker} ${i + 1} ${line}`), `${run.marker} EXIT ${exitCode}`]),
+        ].join('\r\n');
+        return { instanceId: run.instanceId, timestamp: new Date(), output: Buffer.from(text).toString('base64') };
+      }
+      case 'ec2:DescribeInstances': {
+        const ids = listParam(params, 'InstanceId');
+        return {
+          reservationSet: [
+            {
+              reservationId: 'r-0fake',
+              instancesSet: this.oneOffs
+                .filter((o) => ids.includes(o.instanceId))
+                .map((o) => ({
+                  instanceId: o.instanceId,
+                  instanceState: this.terminated.includes(o.instanceId)
+                    ? { code: 48, name: 'terminated' }
+                    : { code: 16, name: 'running' },
+                })),
+            },
+          ],
+        };
+      }
+      case 'ec2:TerminateInstances': {
+        const ids = listParam(params, 'InstanceId');
+        this.terminated.push(...ids);
+        return {
+          instancesSet: ids.map((instanceId) => ({ instanceId, currentState: { code: 32, name: 'shutting-down' } })),
         };
       }
       case 'autoscaling:DescribeInstanceRefreshes':

@@ -82,9 +82,12 @@ Policy('every AWS call the runner makes is allowed', async () => {
 });
 
 Policy('instances can only be stopped or terminated when bakery tagged them', async () => {
-  const statements = (await policy()).filter((s) => list(s.Action).includes('ec2:TerminateInstances'));
-  assert.is(statements.length, 1);
-  assert.equal(statements[0]?.Condition, { StringLike: { 'ec2:ResourceTag/bakery:app': '*' } });
+  const statements = (await policy()).filter((s) =>
+    list(s.Action).some((a) => a === 'ec2:TerminateInstances' || a === 'ec2:StopInstances'),
+  );
+  assert.ok(statements.length >= 1);
+  for (const statement of statements)
+    assert.is(statement.Condition?.StringLike?.['ec2:ResourceTag/bakery:app'], '*', statement.Sid);
 });
 
 Policy('the stack resources can only be changed or deleted when they carry the bakery tag', async () => {
@@ -112,11 +115,16 @@ Policy('state access is limited to the bakery prefix of one bucket', async () =>
   );
 });
 
-Policy('service-linked roles can be created only for Auto Scaling and Elastic Load Balancing', async () => {
-  const statement = (await policy()).find((s) => list(s.Action).includes('iam:CreateServiceLinkedRole'));
-  assert.equal(statement?.Condition, {
-    StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] },
-  });
+Policy('service-linked roles can be created only for Auto Scaling, Elastic Load Balancing and RDS', async () => {
+  const statements = (await policy()).filter((s) => list(s.Action).includes('iam:CreateServiceLinkedRole'));
+  const services = statements.flatMap((s) => list(s.Condition?.StringEquals?.['iam:AWSServiceName'] ?? []));
+  assert.equal(services.sort(), [
+    'autoscaling.amazonaws.com',
+    'elasticloadbalancing.amazonaws.com',
+    'rds.amazonaws.com',
+  ]);
+  for (const statement of statements)
+    assert.equal(Object.keys(statement.Condition?.StringEquals ?? {}), ['iam:AWSServiceName'], statement.Sid);
 });
 
 Policy("the one role passed is the stack's instance role (path /bakery/, terraform/iam.tf), to EC2 only", async () => {
@@ -155,5 +163,93 @@ Policy("CloudWatch access is limited to the stack's alarms, by the names terrafo
       `no statement covers the alarm *${suffix}`,
     );
 });
+
+// The database (terraform/database.tf): its own statements, so a rewrite of the rest of
+// the policy and these merge apart.
+const DATABASE_ACTIONS = [
+  'rds:CreateDBInstance',
+  'rds:ModifyDBInstance',
+  'rds:DeleteDBInstance',
+  'rds:DescribeDBInstances',
+  'rds:CreateDBSubnetGroup',
+  'rds:ModifyDBSubnetGroup',
+  'rds:DeleteDBSubnetGroup',
+  'rds:DescribeDBSubnetGroups',
+  'rds:AddTagsToResource',
+  'rds:RemoveTagsFromResource',
+  'rds:ListTagsForResource',
+  // DeleteDBInstance with a final snapshot also takes the snapshot in the caller's name.
+  'rds:CreateDBSnapshot',
+  'rds:DescribeDBSnapshots',
+  // manage_master_user_password: RDS creates (and on delete removes) the secret with the caller's rights.
+  'secretsmanager:CreateSecret',
+  'secretsmanager:TagResource',
+  'secretsmanager:DeleteSecret',
+];
+
+Policy('the database stack can be created, changed and destroyed with a final snapshot', async () => {
+  const allowed = new Set((await policy()).flatMap((s) => list(s.Action)));
+  for (const action of DATABASE_ACTIONS)
+    assert.ok(allowed.has(action), `iam/deploy-policy.json does not allow ${action}`);
+  const terraform = await readFile(join(REPO, 'terraform', 'database.tf'), 'utf8');
+  assert.match(terraform, /manage_master_user_password\s*=\s*true/);
+  assert.match(
+    terraform,
+    /database_final_snapshot = "\$\{lower\(var\.name\)\}-final"/,
+    'the snapshot statement names *-final',
+  );
+});
+
+Policy(
+  'the database can be created only tagged, and changed or deleted only when it carries the bakery tag',
+  async () => {
+    for (const statement of await policy()) {
+      const mutating = list(statement.Action).filter((a) => a.startsWith('rds:') && !/^rds:(Describe|List)/.test(a));
+      if (mutating.length === 0) continue;
+      const condition = JSON.stringify(statement.Condition ?? {});
+      const snapshotsOnly = list(statement.Resource).every((r) => r === 'arn:aws:rds:*:*:snapshot:*-final');
+      assert.ok(
+        snapshotsOnly || /(Request|Resource)Tag\/bakery:app/.test(condition),
+        `${statement.Sid} allows ${mutating.join(', ')} without the bakery tag`,
+      );
+    }
+    const deleting = (await policy()).filter((s) => list(s.Action).includes('rds:DeleteDBInstance'));
+    assert.is(deleting.length, 1);
+    assert.equal(deleting[0]?.Condition, { StringLike: { 'aws:ResourceTag/bakery:app': '*' } });
+  },
+);
+
+Policy(
+  'Secrets Manager is reached only for the secrets RDS manages (rds!db-*), never read by the deployer',
+  async () => {
+    const statements = (await policy()).filter((s) => list(s.Action).some((a) => a.startsWith('secretsmanager:')));
+    assert.ok(statements.length >= 1);
+    for (const statement of statements) {
+      assert.equal(list(statement.Resource), ['arn:aws:secretsmanager:*:*:secret:rds!db-*'], statement.Sid);
+      assert.not.ok(list(statement.Action).includes('secretsmanager:GetSecretValue'), statement.Sid);
+    }
+  },
+);
+
+Policy(
+  "a one-off instance comes only from the stack's launch template, tagged, and only such instances are terminated",
+  async () => {
+    const statements = await policy();
+    const fromTemplate = statements.find((s) => s.Sid === 'OneOffInstanceFromTheStacksLaunchTemplate');
+    assert.equal(list(fromTemplate?.Resource ?? []), ['arn:aws:ec2:*:*:launch-template/*']);
+    assert.equal(fromTemplate?.Condition, { StringLike: { 'ec2:ResourceTag/bakery:app': '*' } });
+    const tagged = statements.find((s) => s.Sid === 'OneOffInstanceTaggedAtLaunch');
+    assert.equal(tagged?.Condition, {
+      StringEquals: { 'aws:RequestTag/bakery:role': 'one-off' },
+      StringLike: { 'aws:RequestTag/bakery:app': '*' },
+    });
+    const terminate = statements.find((s) => s.Sid === 'OneOffInstanceTerminate');
+    assert.equal(list(terminate?.Action ?? []), ['ec2:TerminateInstances']);
+    assert.equal(terminate?.Condition, {
+      StringEquals: { 'ec2:ResourceTag/bakery:role': 'one-off' },
+      StringLike: { 'ec2:ResourceTag/bakery:app': '*' },
+    });
+  },
+);
 
 Policy.run();

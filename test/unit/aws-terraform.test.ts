@@ -107,6 +107,7 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5 },
     certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
     release_safety: { canary_percent: 50, bake_s: 10, max_error_rate: 0.01, max_p99_ms: null, alarm_email: null },
+    database: null,
   });
 });
 

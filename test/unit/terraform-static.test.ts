@@ -77,6 +77,7 @@ Static('resources that cannot be replaced in place are created before the old on
     ['aws_lb_target_group', 'this'],
     ['aws_security_group', 'alb'],
     ['aws_security_group', 'instances'],
+    ['aws_security_group', 'database'],
   ] as const) {
     const lifecycle = (resource(stack, type, name).lifecycle as Block[] | undefined)?.[0];
     assert.is(lifecycle?.create_before_destroy, true, `${type}.${name}`);
@@ -110,8 +111,10 @@ Static('rules are separate described resources of the kinds the tftest files enu
       .sort(),
     [
       'aws_vpc_security_group_egress_rule.alb_to_instances',
+      'aws_vpc_security_group_egress_rule.instances_to_database',
       'aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint',
       'aws_vpc_security_group_ingress_rule.alb_listener',
+      'aws_vpc_security_group_ingress_rule.database_from_instances',
       'aws_vpc_security_group_ingress_rule.instances_from_alb',
       'aws_vpc_security_group_ingress_rule.ssm_endpoint_from_instances',
     ],

@@ -31,7 +31,9 @@ import {
   type NetworkPlan,
 } from './preflight.ts';
 import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
-import { oneOffNotYet } from './one-off.ts';
+import { finalSnapshotName, unprotected } from './database-inputs.ts';
+import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
+import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
 import {
@@ -310,16 +312,73 @@ export function createAwsTarget(
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
 
-    runOneOff: async (_io, _image, _settings, command) => {
-      throw oneOffNotYet(command);
+    // On a one-off instance from the new AMI and the fleet's launch template, whose user
+    // data already carries the environment's settings (provision wrote them), so
+    // `settings` adds nothing here. No TTY: the output comes back through the console.
+    async runOneOff(io, image, _settings, command) {
+      if (command.attach.kind === 'terminal' && command.attach.tty)
+        io.warn('the aws target has no terminal for one-off commands: the output is shown as the instance prints it');
+      const fleet = await fleetLaunchSpec(io, clients, stackName(env));
+      const outcome = await runOneOffInstance(io, clients, {
+        app: env.app,
+        environment: env.name,
+        purpose: command.purpose,
+        imageId: image.id,
+        ...fleet,
+        argv: command.argv,
+        ...(command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {}),
+        pollMs: Math.min(pollMs, 5_000),
+        onLine:
+          command.attach.kind === 'stream'
+            ? (line) => {
+                io.progress(line);
+                io.note(line);
+              }
+            : (line) => process.stdout.write(`${line}\n`),
+      });
+      return {
+        exitCode: outcome.exitCode,
+        lastLines: outcome.lines.slice(-20),
+        timedOut: outcome.timedOut,
+        where: `one-off instance ${outcome.instanceId}`,
+      };
     },
 
-    // Without a way to run a release here, every deploy counts as a change: the release
-    // stage then says it cannot run one rather than skipping it silently.
-    servesAlready: async () => false,
+    // A re-run of the same deploy runs no release: the last apply had this image and these
+    // settings, and every instance is in service on the launch template version it made.
+    servesAlready: async (io, image) =>
+      fleetServes(io, clients, stackName(env), await readInputs(layout.varFile), {
+        imageId: image.id,
+        env: { ...env.service.env },
+        secrets: { ...env.service.secrets },
+        desired: env.instances.desired,
+      }),
 
     status: (io, record) => awsStatus(io, clients, env, record),
     logs: (io, query, write) => awsLogs(io, clients, env, query, write),
+
+    // RDS deletes a database only with deletion protection off and takes the final snapshot
+    // as it does: so the "backup" here is turning the protection off (an apply of the last
+    // inputs with only that changed), and naming the snapshot teardown's destroy will take.
+    // A snapshot of that name left by an earlier destroy makes the delete fail, keeping
+    // the database: the error names it.
+    async backupDatabase(io) {
+      const inputs = await readInputs(layout.varFile);
+      if (!inputs?.database) return undefined;
+      if (backend.type === 'local' && !(await localStateHasResources(layout.localState))) return undefined;
+      const snapshot = finalSnapshotName(env.app, env.name);
+      if (inputs.database.deletion_protection) {
+        await stageModule(layout, backend);
+        await writeInputs(layout.varFile, { ...inputs, database: unprotected(inputs.database) });
+        const terraform = new Terraform(io, layout.workDir);
+        await terraform.init(backend);
+        io.progress("turning off the database's deletion protection");
+        const plan = await terraform.plan(layout.varFile, layout.planFile);
+        if (plan.changes) await terraform.apply(layout.planFile);
+        await rm(layout.planFile, { force: true });
+      }
+      return `RDS snapshot ${snapshot}, taken when destroy deletes the database (restore: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${snapshot} …)`;
+    },
 
     async teardown(io) {
       if (backend.type === 'local' && !(await localStateHasResources(layout.localState))) {

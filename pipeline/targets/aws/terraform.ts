@@ -23,6 +23,7 @@ import { DeployError, PreflightError } from '../../errors.ts';
 import type { Command } from '../../process/command.ts';
 import type { ToolResult, ToolRun } from '../../process/runner.ts';
 import { stateFileError, writeStateFile } from '../../state/files.ts';
+import { databaseInputs, type DatabaseInputs } from './database-inputs.ts';
 import { stateObject } from './state-objects.ts';
 import {
   terraformApply,
@@ -92,6 +93,8 @@ export interface TerraformInputs {
   health: { interval_s: number; healthy_threshold: number; unhealthy_threshold: number; timeout_s: number };
   certificate_arn: string | null;
   release_safety: ReleaseSafetyInputs;
+  /** The environment's RDS database (database-inputs.ts); null for none. */
+  database: DatabaseInputs | null;
 }
 
 /** var.release_safety: the instance refresh's canary checkpoint and the alarms that can roll it back. */
@@ -141,6 +144,7 @@ export function terraformInputs(
     },
     certificate_arn: env.aws.certificate_arn ?? null,
     release_safety: releaseSafetyInputs(env.rollout, env.instances.desired),
+    database: databaseInputs(env.database),
   };
 }
 

@@ -85,3 +85,16 @@ mock_resource "aws_iam_role" {
     arn = "arn:aws:iam::123456789012:role/bakery/demo-staging-0123456789"
   }
 }
+
+# The database: an address and the secret RDS makes for its master password (the name
+# rds!db-UUID, plus Secrets Manager's random 6-character suffix in the ARN).
+mock_resource "aws_db_instance" {
+  defaults = {
+    address = "shop-prod.abcdefghijkl.eu-west-1.rds.amazonaws.com"
+    master_user_secret = [{
+      secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbC123"
+      kms_key_id    = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+      secret_status = "active"
+    }]
+  }
+}
