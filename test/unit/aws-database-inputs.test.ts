@@ -27,6 +27,7 @@ Inputs("deploy.yaml's database keys become var.database with deletion protection
     awsEnvironment({}, { database: PROD }),
     { vpcId: null, subnetIds: [] },
     { id: 'ami-1' },
+    { variables: {} },
   );
   assert.equal(inputs.database, { ...PROD, deletion_protection: true });
 });
@@ -50,7 +51,10 @@ Inputs("the final snapshot's name is the one terraform/database.tf gives it", as
   // var.name is the stack name (terraformInputs), lower-cased like the RDS identifier.
   const terraform = await readFile(join(import.meta.dirname, '..', '..', 'terraform', 'database.tf'), 'utf8');
   assert.match(terraform, /database_final_snapshot = "\$\{lower\(var\.name\)\}-final"/);
-  assert.is(terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-1' }).name, 'demo-staging');
+  assert.is(
+    terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-1' }, { variables: {} }).name,
+    'demo-staging',
+  );
   assert.is(finalSnapshotName('demo', 'staging'), 'demo-staging-final');
 });
 

@@ -19,7 +19,7 @@ Serves.after.each((context) => {
 });
 
 const INPUTS: TerraformInputs = {
-  ...terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-0new' }),
+  ...terraformInputs(awsEnvironment(), { vpcId: null, subnetIds: [] }, { id: 'ami-0new' }, { variables: {} }),
   service_env: { LOG_LEVEL: 'info' },
 };
 const WANTED: FleetWanted = { imageId: 'ami-0new', env: { LOG_LEVEL: 'info' }, secrets: {}, desired: 2 };
