@@ -19,6 +19,7 @@ import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
+import { checkFleet, describeFleet, outdatedInstances, startRefresh } from './fleet.ts';
 import { amiStore, describeAmi } from './images.ts';
 import {
   checkCredentials,
@@ -30,7 +31,7 @@ import {
   type BaseImage,
   type NetworkPlan,
 } from './preflight.ts';
-import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
+import { describeRefresh, listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
 import { awsLogs, awsStatus } from './status.ts';
 import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
 import {
@@ -79,6 +80,10 @@ export interface AwsStack extends Provisioned {
   applyStartedAt: Date;
   /** Whether the apply created the Auto Scaling group (its first instances need no refresh). */
   createdGroup: boolean;
+  /** The release's AMI: verify checks every InService instance runs it. */
+  imageId: string;
+  /** The refresh this run started or watched (set by rollout): verify checks it ended Successful. */
+  refreshId?: string;
 }
 
 export function createAwsTarget(
@@ -225,6 +230,7 @@ export function createAwsTarget(
         refreshesBefore,
         applyStartedAt,
         createdGroup: plan.actions.includes('create aws_autoscaling_group.this'),
+        imageId: image.id,
       };
     },
 
@@ -270,25 +276,38 @@ export function createAwsTarget(
         stack.refreshesBefore,
         stack.applyStartedAt,
       );
-      if (!watched?.InstanceRefreshId) {
+      let refreshId = watched?.InstanceRefreshId;
+      if (!refreshId && !stack.createdGroup) {
+        // No change planned, yet instances of an older launch template may remain (a refresh
+        // cancelled by someone else, or one that ended RollbackFailed): finish the job.
+        const fleet = await describeFleet(clients, outputs.asgName, io);
+        const outdated = fleet ? outdatedInstances(fleet, image.id) : [];
+        if (outdated.length > 0) {
+          io.info(`${outdated.length} instance(s) of ${outputs.asgName} do not run ${image.id}:`, outdated);
+          refreshId = await startRefresh(clients, env, outputs.asgName, outputs.alarmNames, io);
+          io.info(`started instance refresh ${refreshId} to replace them`);
+        }
+      }
+      if (!refreshId) {
         return {
           skipped: stack.createdGroup
             ? `new Auto Scaling group ${outputs.asgName}: its first instances start on ${image.id}`
             : `no instance refresh needed: ${outputs.asgName} already runs ${image.id}`,
         };
       }
-      io.info(`waiting for instance refresh ${watched.InstanceRefreshId} of ${outputs.asgName}`);
+      stack.refreshId = refreshId;
+      io.info(`waiting for instance refresh ${refreshId} of ${outputs.asgName}`);
       const done = await waitForRefresh(io, {
         clients,
         asgName: outputs.asgName,
-        refreshId: watched.InstanceRefreshId,
+        refreshId,
         pollMs,
         deadlineMs: env.health.deadline_s * 1000,
         explain: () => targetReport(outputs, io),
         alarmNames: outputs.alarmNames,
       });
       io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
-      return { started: [watched.InstanceRefreshId], kept: [], retired: [] };
+      return { started: [refreshId], kept: [], retired: [] };
     },
 
     async waitForBackends(io, stack, deadline) {
@@ -299,6 +318,11 @@ export function createAwsTarget(
         pollMs,
         deadlineMs: Math.max(0, deadline - Date.now()),
       });
+      // Healthy targets are not enough: each InService instance must run the release.
+      const refresh = stack.refreshId
+        ? await describeRefresh(clients, stack.outputs.asgName, stack.refreshId, io)
+        : undefined;
+      checkFleet(await describeFleet(clients, stack.outputs.asgName, io), stack.imageId, refresh);
     },
 
     explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),

@@ -55,21 +55,42 @@ export async function listRefreshes(clients: AwsClients, asgName: string, io: Aw
 }
 
 /**
- * The refresh this deploy must wait for: one still running (whoever started it), or one
- * that is not in `before` (it may already have ended). Without a `before` list (listing
- * failed), only a refresh that started after the apply began counts: an older one is not
- * this run's. Undefined when the apply started none.
+ * The refresh this deploy started: one that is not in `before` (it may already have
+ * ended). Without a `before` list (listing failed), only a refresh that started after the
+ * apply began counts. A refresh that was running before the apply is someone else's (or
+ * an interrupted run's): it is never adopted. Undefined when the apply started none.
  */
 export function refreshToWatch(
   refreshes: readonly InstanceRefresh[],
   before: ReadonlySet<string> | undefined,
   applyStartedAt?: Date,
 ): InstanceRefresh | undefined {
-  const active = refreshes.find(isActive);
-  if (active) return active;
   if (before) return refreshes.find((r) => r.InstanceRefreshId && !before.has(r.InstanceRefreshId));
   const since = applyStartedAt?.getTime() ?? Number.POSITIVE_INFINITY;
   return refreshes.find((r) => r.InstanceRefreshId && (r.StartTime?.getTime() ?? 0) >= since);
+}
+
+/** One refresh by id; undefined when AWS no longer lists it. */
+export async function describeRefresh(
+  clients: AwsClients,
+  asgName: string,
+  refreshId: string,
+  io: AwsCallIO,
+): Promise<InstanceRefresh | undefined> {
+  const page = await callAws(
+    io,
+    {
+      call: 'autoscaling:DescribeInstanceRefreshes',
+      resource: `${asgName} (refresh ${refreshId})`,
+      retry: clients.retry,
+    },
+    (signal) =>
+      clients.autoscaling.send(
+        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }),
+        { abortSignal: signal },
+      ),
+  );
+  return page.InstanceRefreshes?.find((refresh) => refresh.InstanceRefreshId === refreshId);
 }
 
 /** "InProgress 50% (1 instance to update): Waiting for instances to warm up." */
