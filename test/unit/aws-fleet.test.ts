@@ -17,7 +17,7 @@ import { DeployError } from '../../pipeline/errors.ts';
 import { checkFleet, describeFleet, outdatedInstances } from '../../pipeline/targets/aws/fleet.ts';
 import { createAwsTarget, type AwsStack } from '../../pipeline/targets/aws/index.ts';
 import { refreshToWatch } from '../../pipeline/targets/aws/refresh.ts';
-import { awsEnvironment, mockedClients, recordingIO } from '../helpers/aws-io.ts';
+import { awsEnvironment, awsError, mockedClients, recordingIO } from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';
 
 type Mocks = ReturnType<typeof mockedClients>;
@@ -216,6 +216,14 @@ Fleet('the runner watches only the refresh it started, never one that ran before
   const since = new Date(Date.now() - 1_000);
   const older: InstanceRefresh = { ...theirs, StartTime: new Date(Date.now() - 60_000) };
   assert.is(refreshToWatch([older], undefined, since), undefined, 'without a list, only refreshes after the apply');
+});
+
+Fleet('verify: target health that cannot be read is named in the explanation, not dropped', async ({ mocks }) => {
+  mocks.elbv2.on(DescribeTargetHealthCommand).rejects(awsError('AccessDenied', 'no', 403));
+  const lines = await target(mocks).explainUnhealthy(recordingIO(), stack());
+  assert.equal(lines, [
+    `target health could not be read: elasticloadbalancing:DescribeTargetHealth for ${TG} failed: AccessDenied: no`,
+  ]);
 });
 
 Fleet.run();

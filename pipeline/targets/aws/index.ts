@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
-import { DeployError } from '../../errors.ts';
+import { DeployError, InterruptedError } from '../../errors.ts';
 import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
@@ -134,8 +134,10 @@ export function createAwsTarget(
       return lines.length === 0
         ? [`target group: all ${targets.length} targets healthy`]
         : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
-    } catch {
-      return [];
+    } catch (error) {
+      if (error instanceof InterruptedError) throw error;
+      // An explanation that cannot be had is said, not dropped: the failure it explains stands.
+      return [`target health could not be read: ${error instanceof Error ? error.message : String(error)}`];
     }
   };
 

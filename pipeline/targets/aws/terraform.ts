@@ -13,7 +13,7 @@
 // showed (plan -out, then apply of that file). Plans are read as data (terraform show
 // -json of the plan file), never from the human text.
 
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { awsStackName, type AwsEnvironment, type RolloutSettings } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
@@ -205,23 +205,8 @@ export function writeInputs(file: string, inputs: TerraformInputs): Promise<void
   return writeStateFile(file, `${JSON.stringify(inputs, null, 2)}\n`, 'the Terraform inputs');
 }
 
-export async function readInputs(file: string): Promise<TerraformInputs | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as TerraformInputs;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether a local state file holds any resources (false when missing or empty). */
-export async function localStateHasResources(path: string): Promise<boolean> {
-  try {
-    const state = JSON.parse(await readFile(path, 'utf8')) as { resources?: Array<{ mode?: string }> };
-    return (state.resources ?? []).some((r) => r.mode !== 'data');
-  } catch {
-    return false;
-  }
-}
+// Read strictly (a corrupt file is an error, not a missing one): see state-files.ts.
+export { localStateHasResources, readInputs } from './state-files.ts';
 
 async function exists(path: string): Promise<boolean> {
   try {
