@@ -317,6 +317,7 @@ variable "release_safety" {
     canary_percent = optional(number, 50)
     bake_s         = optional(number, 10)
     max_error_rate = optional(number, 0.01)
+    min_requests   = optional(number, 20)
     max_p99_ms     = optional(number)
     alarm_email    = optional(string)
   })

@@ -19,6 +19,7 @@ import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
+import { refreshDeadline } from './canary.ts';
 import { checkFleet, describeFleet, outdatedInstances, startRefresh } from './fleet.ts';
 import { amiStore, describeAmi } from './images.ts';
 import {
@@ -41,6 +42,7 @@ import {
   formatPlan,
   localStateHasResources,
   readInputs,
+  releaseSafetyInputs,
   stackName,
   stageModule,
   terraformInputs,
@@ -298,13 +300,14 @@ export function createAwsTarget(
         };
       }
       stack.refreshId = refreshId;
-      io.info(`waiting for instance refresh ${refreshId} of ${outputs.asgName}`);
+      const deadline = refreshDeadline(env, releaseSafetyInputs(env.rollout, env.instances.desired).canary_percent > 0);
+      io.info(`waiting for instance refresh ${refreshId} of ${outputs.asgName} (deadline ${deadline.explanation})`);
       const done = await waitForRefresh(io, {
         clients,
         asgName: outputs.asgName,
         refreshId,
         pollMs,
-        deadlineMs: env.health.deadline_s * 1000,
+        deadlineMs: deadline.seconds * 1000,
         explain: () => targetReport(outputs, io),
         alarmNames: outputs.alarmNames,
       });

@@ -21,6 +21,7 @@ import { DeployError, PreflightError } from '../../errors.ts';
 import type { ToolResult } from '../../process/runner.ts';
 import { stateFileError, writeStateFile } from '../../state/files.ts';
 import { stateObject } from './state-objects.ts';
+import { checkpointSeconds } from './canary.ts';
 
 export const LOCK_TIMEOUT = '5m';
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
@@ -89,6 +90,8 @@ export interface ReleaseSafetyInputs {
   canary_percent: number;
   bake_s: number;
   max_error_rate: number;
+  /** Requests (per minute) below which the 5xx rate is not judged. */
+  min_requests: number;
   max_p99_ms: number | null;
   alarm_email: string | null;
 }
@@ -140,8 +143,10 @@ export function releaseSafetyInputs(rollout: RolloutSettings, desired: number): 
     instances > 0 && desired > 0 ? Math.min(99, Math.max(1, Math.round((instances / desired) * 100))) : 0;
   return {
     canary_percent: canaryPercent,
-    bake_s: canaryPercent > 0 ? bake_s : 0,
+    // At least three alarm periods: a shorter checkpoint ends before an alarm can judge.
+    bake_s: canaryPercent > 0 ? checkpointSeconds(bake_s) : 0,
     max_error_rate: rollout.max_error_rate,
+    min_requests: rollout.min_requests,
     max_p99_ms: rollout.max_p99_ms ?? null,
     alarm_email: rollout.alarm_email ?? null,
   };
