@@ -20,6 +20,7 @@ import { currentActor, type HistoryEntry, type HistoryStore } from '../state/his
 import { historyOf } from '../targets/history.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
+import { acquireSharedLock, type SharedLock } from '../targets/shared-lock.ts';
 import { runStages, type Stage } from '../stages/runner.ts';
 import { createTarget } from '../targets/index.ts';
 import type { AnyTarget } from '../targets/target.ts';
@@ -97,6 +98,7 @@ export async function runCommand<C extends object>(
   const interrupts = installInterrupts(reporter, envName);
   const startedAt = new Date();
   let lock: HeldLock | undefined;
+  let sharedLock: SharedLock | undefined;
   // Set once the run may change something: only those runs enter the history.
   let history: HistoryStore | undefined;
   let runner: ProcessRunner | undefined;
@@ -119,6 +121,11 @@ export async function runCommand<C extends object>(
     const redact = (await hooks.beforeLock?.(session))?.redact ?? [];
     const stateDir = stateDirOf(root, session.env.name);
     lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
+    // Other machines (CI runners sharing the S3 state) see this one; a dry run takes none.
+    if (!session.dryRun)
+      sharedLock = await acquireSharedLock(session.env, streams.env, spec.command, (text) =>
+        reporter.emit({ kind: 'message', level: 'warn', text }),
+      );
 
     const environmentHistory = historyOf(session.env, stateDir, streams.env);
     if (!session.dryRun) history = environmentHistory;
@@ -163,6 +170,13 @@ export async function runCommand<C extends object>(
   } finally {
     if (history !== undefined)
       await recordHistory(history, spec.command, summary, historyExtras, startedAt, streams, reporter);
+    await sharedLock?.release().catch((error: unknown) =>
+      reporter.emit({
+        kind: 'message',
+        level: 'warn',
+        text: `could not release the shared lock: ${error instanceof Error ? error.message : String(error)}`,
+      }),
+    );
     await lock?.release();
     const incompleteLogs = (await runner?.close()) ?? [];
     if (incompleteLogs.length > 0) {
