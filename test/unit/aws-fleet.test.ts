@@ -194,6 +194,21 @@ Fleet('a deploy after a cancelled refresh starts a refresh instead of saying "al
   assert.match(io.infos.join('\n'), /i-old runs ami-old/);
 });
 
+Fleet('a refresh this run did not start is never adopted, even when it blocks the one it needs', async ({ mocks }) => {
+  answerFleet(mocks, { 'i-new': ['4', 'ami-new'], 'i-old': ['3', 'ami-old'] });
+  mocks.autoscaling
+    .on(DescribeInstanceRefreshesCommand)
+    .resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'r-old', Status: 'InProgress', StartTime: new Date() }] });
+  mocks.autoscaling
+    .on(StartInstanceRefreshCommand)
+    .rejects(awsError('InstanceRefreshInProgress', 'An Instance Refresh is already in progress'));
+  const error = await failure(
+    target(mocks).rollout(recordingIO(), stack(), { id: 'ami-new' } as never, 'rolling', {} as never),
+  );
+  assert.is(error.message, 'an instance refresh of demo-staging that this run did not start is in progress');
+  assert.is(mocks.autoscaling.commandCalls(DescribeInstanceRefreshesCommand).length, 1, 'r-old is never waited for');
+});
+
 Fleet('a fleet that runs the release needs no refresh', async ({ mocks }) => {
   answerFleet(mocks, { 'i-a': ['4', 'ami-new'], 'i-b': ['4', 'ami-new'] });
   mocks.autoscaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });

@@ -13,6 +13,7 @@ import type { AwsEnvironment } from '../../config/schema.ts';
 import { DeployError } from '../../errors.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
+import { isAwsErrorCode } from './errors.ts';
 import { releaseSafetyInputs } from './terraform.ts';
 
 export interface FleetInstance {
@@ -136,28 +137,39 @@ export async function startRefresh(
 ): Promise<string> {
   const safety = releaseSafetyInputs(env.rollout, env.instances.desired);
   const checkpoints = safety.canary_percent > 0 ? [safety.canary_percent, 100] : [];
-  const started = await callAws(
-    io,
-    { call: 'autoscaling:StartInstanceRefresh', resource: asgName, retry: clients.retry },
-    (signal) =>
-      clients.autoscaling.send(
-        new StartInstanceRefreshCommand({
-          AutoScalingGroupName: asgName,
-          Strategy: 'Rolling',
-          Preferences: {
-            MinHealthyPercentage: 100,
-            MaxHealthyPercentage: 200,
-            AutoRollback: true,
-            SkipMatching: true,
-            ScaleInProtectedInstances: 'Refresh',
-            StandbyInstances: 'Terminate',
-            ...(checkpoints.length > 0 ? { CheckpointPercentages: checkpoints, CheckpointDelay: safety.bake_s } : {}),
-            ...(alarmNames.length > 0 ? { AlarmSpecification: { Alarms: [...alarmNames] } } : {}),
-          },
-        }),
-        { abortSignal: signal },
-      ),
-  );
+  let started;
+  try {
+    started = await callAws(
+      io,
+      { call: 'autoscaling:StartInstanceRefresh', resource: asgName, retry: clients.retry },
+      (signal) =>
+        clients.autoscaling.send(
+          new StartInstanceRefreshCommand({
+            AutoScalingGroupName: asgName,
+            Strategy: 'Rolling',
+            Preferences: {
+              MinHealthyPercentage: 100,
+              MaxHealthyPercentage: 200,
+              AutoRollback: true,
+              SkipMatching: true,
+              ScaleInProtectedInstances: 'Refresh',
+              StandbyInstances: 'Terminate',
+              ...(checkpoints.length > 0 ? { CheckpointPercentages: checkpoints, CheckpointDelay: safety.bake_s } : {}),
+              ...(alarmNames.length > 0 ? { AlarmSpecification: { Alarms: [...alarmNames] } } : {}),
+            },
+          }),
+          { abortSignal: signal },
+        ),
+    );
+  } catch (error) {
+    // Someone else's refresh (or one not listed yet): never adopted, never cancelled here.
+    if (isAwsErrorCode(error, 'InstanceRefreshInProgress'))
+      throw new DeployError(`an instance refresh of ${asgName} that this run did not start is in progress`, [
+        'wait for it to end, then run ./deploy.ts again: it replaces whatever instances remain outdated',
+        `  aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${asgName}`,
+      ]);
+    throw error;
+  }
   if (!started.InstanceRefreshId)
     throw new DeployError(`autoscaling:StartInstanceRefresh for ${asgName} answered without a refresh id`);
   return started.InstanceRefreshId;
