@@ -11,8 +11,10 @@
 //   checked by test/unit/aws-iam-policy.test.ts); permissions boundaries are not enforced;
 // - resource-level permissions: moto matches a statement's Resource against "*" only, so
 //   the resources are widened to "*" as well: what moto checks is the list of actions;
-// - CloudWatch under IAM enforcement: moto answers the SDK's DescribeAlarms with a bare
-//   HTTP 403 page whatever the policy says, so the alarm reads are not driven here.
+// - CloudWatch under IAM enforcement: the SDK and the provider speak CloudWatch's RPCv2
+//   CBOR protocol, and moto with IAM enforced refuses every such call with a bare 403
+//   whatever the policy says. The tests send CloudWatch to a second moto without IAM
+//   (AWS_ENDPOINT_URL_CLOUDWATCH); CloudWatch's actions are checked by the unit tests only.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -63,15 +65,18 @@ async function listening(port: number, child: ChildProcess, log: () => string): 
   throw new Error(`moto did not listen on ${port} within 10 s:\n${log()}`);
 }
 
-/** Starts moto enforcing IAM after `unauthenticatedActions` requests. */
-export async function startMoto(unauthenticatedActions: number): Promise<Moto> {
+/** Starts moto enforcing IAM after `unauthenticatedActions` requests (undefined: never). */
+export async function startMoto(unauthenticatedActions: number | undefined): Promise<Moto> {
   const python = motoPython();
   if (!existsSync(python))
     throw new Error(`moto is not installed (${python} is missing): run scripts/setup.sh, which installs it`);
   const port = await freePort();
   let output = '';
   const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(unauthenticatedActions) },
+    env: {
+      ...process.env,
+      ...(unauthenticatedActions === undefined ? {} : { INITIAL_NO_AUTH_ACTION_COUNT: String(unauthenticatedActions) }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
