@@ -99,8 +99,9 @@ source "amazon-ebs" "app" {
   temporary_key_pair_type               = "ed25519"
   temporary_security_group_source_cidrs = var.ssh_source_cidrs
 
-  # Encrypted gp3 root volume; the AMI's snapshot is encrypted as well.
-  encrypt_boot = true
+  # Encrypted gp3 root volume: the image made from it has an encrypted snapshot already.
+  # No encrypt_boot: its copy step deregisters an untagged intermediate AMI, which the
+  # deploy policy forbids (only AMIs tagged bakery:app may be deregistered).
   launch_block_device_mappings {
     device_name           = "/dev/xvda"
     volume_type           = "gp3"

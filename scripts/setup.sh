@@ -13,6 +13,10 @@ PACKAGES=(
   python3-pip
   # The VM bake (packer qemu.app) and its base disk (scripts/vm-base-image.sh).
   qemu-system-x86 qemu-utils parted openssh-client
+  # moto's server, the AWS emulator the IAM-enforced e2e test runs (test/support/moto.ts).
+  python3-venv python3-werkzeug python3-flask-cors python3-xmltodict python3-responses
+  python3-jinja2 python3-cryptography python3-dateutil python3-yaml python3-requests
+  python3-boto3 python3-jmespath python3-urllib3
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -89,6 +93,30 @@ TFRC
   say "Terraform providers from $tf_mirror (CLI configuration $TF_CLI_CONFIG)"
 else
   say "no Terraform provider mirror with hashicorp/aws found (set BAKERY_TF_PLUGIN_MIRROR to the directory holding registry.terraform.io): npm run test:terraform will fail"
+fi
+
+# moto 5.2.2 in a virtualenv over Debian's packages. Its wheels (and a botocore newer than
+# Debian 12's) come from BAKERY_MOTO_WHEELS, vendor/wheels or ../shared/wheels when one of
+# them has them (machines without PyPI), else from PyPI.
+MOTO_VENV="${BAKERY_MOTO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/bakery/moto-venv}"
+if ! "$MOTO_VENV/bin/python" -c 'import moto.server' 2>/dev/null; then
+  say "installing moto 5.2.2 in $MOTO_VENV"
+  /usr/bin/python3 -m venv --system-site-packages "$MOTO_VENV"
+  wheels=""
+  for candidate in "${BAKERY_MOTO_WHEELS:-}" vendor/wheels ../shared/wheels; do
+    if [ -n "$candidate" ] && ls "$candidate"/moto-5.2.2-*.whl >/dev/null 2>&1; then
+      wheels="$candidate"
+      break
+    fi
+  done
+  # Not fatal: without moto only test/e2e/aws-moto-iam.test.ts fails, saying how to fix it.
+  if [ -n "$wheels" ]; then
+    "$MOTO_VENV/bin/pip" install -q --no-deps --no-index --find-links "$wheels" moto==5.2.2 botocore==1.43.67 ||
+      say "installing moto from $wheels failed: the moto e2e test will fail"
+  else
+    "$MOTO_VENV/bin/pip" install -q "moto[server]==5.2.2" ||
+      say "no moto wheels (BAKERY_MOTO_WHEELS, vendor/wheels, ../shared/wheels) and no PyPI: the moto e2e test will fail"
+  fi
 fi
 
 bash scripts/base-image.sh "$BASE_IMAGE"

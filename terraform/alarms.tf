@@ -25,7 +25,7 @@ resource "aws_sns_topic_subscription" "email" {
 
 resource "aws_cloudwatch_metric_alarm" "target_5xx_rate" {
   alarm_name        = "${var.name}-target-5xx-rate"
-  alarm_description = "Share of requests the instances of ${var.app}/${var.environment} answered with a 5xx is above ${var.release_safety.max_error_rate}: a release that fails its users. Stops and rolls back an instance refresh."
+  alarm_description = "Share of requests to ${var.app}/${var.environment} answered with a 5xx, by the instances or by the load balancer itself (502/503/504 when no instance answers), is above ${var.release_safety.max_error_rate} in a minute with at least ${var.release_safety.min_requests} requests: a release that fails its users. Stops and rolls back an instance refresh."
 
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.release_safety.max_error_rate
@@ -34,11 +34,25 @@ resource "aws_cloudwatch_metric_alarm" "target_5xx_rate" {
   # No requests is not a failure.
   treat_missing_data = "notBreaching"
 
+  # Judged only on a minute with min_requests requests: a handful of requests (one error in
+  # two) says nothing about the release. The load balancer's own 5xx count too: a release
+  # whose instances crash or time out shows as 502/503/504 from the ALB, not from a target.
   metric_query {
     id          = "rate"
-    expression  = "IF(requests > 0, errors / requests, 0)"
-    label       = "Target 5xx rate"
+    expression  = "IF(requests >= ${var.release_safety.min_requests}, (FILL(errors, 0) + FILL(elb_errors, 0)) / requests, 0)"
+    label       = "5xx rate (targets and load balancer)"
     return_data = true
+  }
+
+  metric_query {
+    id = "elb_errors"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      period      = 60
+      stat        = "Sum"
+      dimensions  = { LoadBalancer = aws_lb.this.arn_suffix }
+    }
   }
 
   metric_query {

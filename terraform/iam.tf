@@ -21,6 +21,10 @@ resource "aws_iam_role" "instances" {
   path        = "/bakery/"
   name_prefix = "${substr(var.name, 0, 30)}-"
   description = "${var.name}: the service's instances"
+  # The deploy policy may create and change /bakery/ roles only inside this boundary
+  # (iam/instance-boundary.json, created once by an administrator): no role it makes can
+  # hold more than the boundary allows, whatever policy it is given.
+  permissions_boundary = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/bakery/BakeryInstanceBoundary"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

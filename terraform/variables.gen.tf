@@ -188,6 +188,7 @@ variable "release_safety" {
     canary_percent = optional(number, 50)
     bake_s         = optional(number, 10)
     max_error_rate = optional(number, 0.01)
+    min_requests   = optional(number, 20)
     max_p99_ms     = optional(number)
     alarm_email    = optional(string)
   })
@@ -202,6 +203,11 @@ variable "release_safety" {
   validation {
     condition     = var.release_safety.max_error_rate >= 0 && var.release_safety.max_error_rate <= 1
     error_message = "release_safety.max_error_rate must be a number from 0 to 1 (deploy.yaml environments.<name>.rollout.max_error_rate)."
+  }
+
+  validation {
+    condition     = var.release_safety.min_requests >= 1 && var.release_safety.min_requests <= 100000 && floor(var.release_safety.min_requests) == var.release_safety.min_requests
+    error_message = "release_safety.min_requests must be a whole number from 1 to 100000 (deploy.yaml environments.<name>.rollout.min_requests)."
   }
 
   validation {

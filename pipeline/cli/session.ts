@@ -20,6 +20,7 @@ import { historyOf } from '../targets/kind.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/run-stages.ts';
+import { acquireSharedLock } from '../targets/shared-lock.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { formatHelp, parseArgs, type CommandSpec, type ParsedArgs } from './flags.ts';
 import { Closing, openRun } from './open-run.ts';
@@ -130,6 +131,17 @@ async function runStagesOf<C extends object>(run: CommandRun<C>): Promise<Ending
   const stateDir = stateDirOf(root, session.env.name);
   const lock = await lockEnvironment(join(stateDir, 'lock'), spec.command, session.dryRun, reporter);
   closing.add(() => lock?.release());
+  // Other machines (CI runners sharing the S3 state) see this one; a dry run takes none.
+  if (!session.dryRun) {
+    const sharedLock = await acquireSharedLock(session.env, streams.env, spec.command, (text) => warn(run, [text]));
+    closing.add(() =>
+      sharedLock
+        ?.release()
+        .catch((error: unknown) =>
+          warn(run, [`could not release the shared lock: ${error instanceof Error ? error.message : String(error)}`]),
+        ),
+    );
+  }
 
   const history = historyOf(session.env, stateDir, streams.env);
   // Only runs that may change something enter the history; the entry says how the run ended.

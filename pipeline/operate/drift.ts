@@ -28,6 +28,8 @@ export function findDrift(
   for (const instance of status.instances) {
     if (instance.image && instance.image !== record.image)
       drift.push(`instance ${instance.name} runs image ${instance.image}, not the deployed ${record.image}`);
+    // A mixed fleet (a refresh cancelled or failed half way) runs the old configuration here.
+    if (instance.outdated) drift.push(`instance ${instance.name} ${instance.outdated}`);
     if (!instance.running) drift.push(`instance ${instance.name} is ${instance.state}`);
     else if (lb.up && !instance.healthy)
       drift.push(

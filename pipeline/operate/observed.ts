@@ -27,6 +27,8 @@ export interface InstanceStatus {
   healthy: boolean;
   /** Why it is not healthy: the last check (HAProxy) or the reason code and description (ALB). */
   reason?: string;
+  /** Set when it was started from an older configuration than the group's (aws: launch template version). */
+  outdated?: string;
 }
 
 export interface LoadBalancerStatus {

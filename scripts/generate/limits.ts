@@ -193,12 +193,13 @@ export const TERRAFORM: TerraformVariable[] = [
     name: 'release_safety',
     description:
       "How an instance refresh guards a release: the canary's share of desired capacity (percent; 0 turns the checkpoint off), how long it bakes at that checkpoint, and the alarm limits (5xx rate as a fraction, p99 response time in ms or null for none), with an optional e-mail address for the alarms' SNS topic.",
-    type: 'object({\n    canary_percent = optional(number, 50)\n    bake_s         = optional(number, 10)\n    max_error_rate = optional(number, 0.01)\n    max_p99_ms     = optional(number)\n    alarm_email    = optional(string)\n  })',
+    type: 'object({\n    canary_percent = optional(number, 50)\n    bake_s         = optional(number, 10)\n    max_error_rate = optional(number, 0.01)\n    min_requests   = optional(number, 20)\n    max_p99_ms     = optional(number)\n    alarm_email    = optional(string)\n  })',
     default: '{}',
     nullable: false,
     attributes: {
       bake_s: schema(`${ENV}.rollout.canary.bake_s`),
       max_error_rate: schema(`${ENV}.rollout.max_error_rate`),
+      min_requests: schema(`${ENV}.rollout.min_requests`),
       max_p99_ms: schema(`${ENV}.rollout.max_p99_ms`),
       alarm_email: schema(`${ENV}.rollout.alarm_email`),
     },

@@ -51,14 +51,14 @@ run "the_5xx_alarm_divides_target_5xx_by_requests_of_this_target_group" {
 
   assert {
     condition = toset([for q in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : q.metric[0].metric_name if length(q.metric) > 0]) == toset([
-      "HTTPCode_Target_5XX_Count", "RequestCount",
+      "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "RequestCount",
     ])
-    error_message = "the rate must be metric math over HTTPCode_Target_5XX_Count and RequestCount"
+    error_message = "the rate must be metric math over HTTPCode_Target_5XX_Count, the ALB's HTTPCode_ELB_5XX_Count and RequestCount"
   }
 
   assert {
-    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : q.metric[0].dimensions.TargetGroup == "targetgroup/demo-20240101/0123456789abcdef" if length(q.metric) > 0])
-    error_message = "the metrics must be those of this stack's target group"
+    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : q.metric[0].dimensions.TargetGroup == "targetgroup/demo-20240101/0123456789abcdef" if length(q.metric) > 0 && q.id != "elb_errors"])
+    error_message = "the metrics must be those of this stack's target group (but the load balancer's own 5xx, which has no target group)"
   }
 
   assert {
@@ -151,5 +151,27 @@ run "the_runner_inputs_set_the_checkpoint_and_the_alarm_names_output" {
   assert {
     condition     = toset(output.alarm_names) == toset(aws_autoscaling_group.this.instance_refresh[0].preferences[0].alarm_specification[0].alarms)
     error_message = "the runner must watch the same alarms as the refresh"
+  }
+}
+
+run "the_5xx_rate_counts_the_load_balancers_own_5xx_and_needs_min_requests" {
+  command = apply
+
+  variables {
+    release_safety = { min_requests = 40 }
+  }
+
+  assert {
+    condition = one([
+      for query in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : query.expression if query.id == "rate"
+    ]) == "IF(requests >= 40, (FILL(errors, 0) + FILL(elb_errors, 0)) / requests, 0)"
+    error_message = "the rate must add the ALB's 5xx to the targets' and count only minutes with min_requests requests"
+  }
+
+  assert {
+    condition = one([
+      for query in aws_cloudwatch_metric_alarm.target_5xx_rate.metric_query : query.metric[0].metric_name if query.id == "elb_errors"
+    ]) == "HTTPCode_ELB_5XX_Count"
+    error_message = "elb_errors must be the load balancer's own HTTPCode_ELB_5XX_Count"
   }
 }

@@ -134,6 +134,10 @@ Destroy(
           ['destroy succeeded'],
         );
         assert.not.match(result.stderr, /s3:(Get|Put)Object/, 'no warning about the shared history');
+        // The lock other machines see: created only if absent, and gone after the run.
+        const lockKey = 'demo-tf-state/bakery/demo/staging/terraform.deploy-lock.json';
+        assert.ok(s3.requests.some((r) => r.method === 'PUT' && r.path === lockKey && r.ifNoneMatch === '*'));
+        assert.not.ok(s3.objects.has(lockKey), 'the shared lock is released at the end');
       },
     ).finally(() => s3.stop());
   },

@@ -60,6 +60,16 @@ export interface FakeAwsOptions {
   targets?: FakeTarget[][];
   /** Action → how many throttling errors to answer before serving it. */
   throttle?: Record<string, number>;
+  /**
+   * The Auto Scaling group's instances (DescribeAutoScalingGroups, DescribeInstances). By
+   * default every target of the last target-health answer is InService at launch template
+   * version 1 and runs the image of `imageFile` (the runner's terraform.tfvars.json).
+   */
+  fleet?: {
+    imageFile?: string;
+    launchTemplateVersion?: string;
+    instances?: Array<{ id: string; version: string; imageId: string; lifecycle?: string }>;
+  };
   /** Action → how many times to answer it with an HTML 500 page, as a proxy or load balancer in the way would (Infinity: always). */
   htmlErrors?: Record<string, number>;
   /**
@@ -375,6 +385,36 @@ export class FakeAws {
       }
       case 'autoscaling:DescribeInstanceRefreshes':
         return { InstanceRefreshes: this.describeRefreshes(params) };
+      case 'autoscaling:DescribeAutoScalingGroups': {
+        const name = params['AutoScalingGroupNames.member.1'] ?? '';
+        const version = this.options.fleet?.launchTemplateVersion ?? '1';
+        return {
+          AutoScalingGroups: [
+            {
+              AutoScalingGroupName: name,
+              LaunchTemplate: { LaunchTemplateId: 'lt-0fake', LaunchTemplateName: name, Version: version },
+              DesiredCapacity: this.fleetInstances().length,
+              Instances: this.fleetInstances().map((instance) => ({
+                InstanceId: instance.id,
+                LifecycleState: instance.lifecycle ?? 'InService',
+                LaunchTemplate: { LaunchTemplateId: 'lt-0fake', Version: instance.version },
+              })),
+            },
+          ],
+        };
+      }
+      case 'ec2:DescribeInstances': {
+        const ids = listParam(params, 'InstanceId');
+        return {
+          reservationSet: [
+            {
+              instancesSet: this.fleetInstances()
+                .filter((instance) => ids.includes(instance.id))
+                .map((instance) => ({ instanceId: instance.id, imageId: instance.imageId })),
+            },
+          ],
+        };
+      }
       case 'elasticloadbalancing:DescribeTargetHealth': {
         const answers = this.options.targets ?? [[]];
         const targets = answers[Math.min(this.targetPolls++, answers.length - 1)] ?? [];
@@ -389,6 +429,22 @@ export class FakeAws {
       default:
         throw new AwsFault('InvalidAction', `the fake AWS API does not implement ${key}`);
     }
+  }
+
+  /** The fleet as configured, or the targets of the last health answer on the applied image. */
+  private fleetInstances(): Array<{ id: string; version: string; imageId: string; lifecycle?: string }> {
+    const fleet = this.options.fleet;
+    if (fleet?.instances) return fleet.instances;
+    let imageId = 'ami-unknown';
+    try {
+      const inputs = JSON.parse(readFileSync(fleet?.imageFile ?? '', 'utf8')) as { image?: { id?: string } };
+      imageId = inputs.image?.id ?? imageId;
+    } catch {
+      // No apply yet: the instances run an image nobody deployed.
+    }
+    const answers = this.options.targets ?? [[]];
+    const last = answers[answers.length - 1] ?? [];
+    return last.map((target) => ({ id: target.id, version: fleet?.launchTemplateVersion ?? '1', imageId }));
   }
 
   private describeVpcs(params: Record<string, string>): XmlValue {

@@ -1,8 +1,8 @@
 // A fake S3 on 127.0.0.1 for the shared deploy history: the runner's real S3 client reaches
 // it through AWS_ENDPOINT_URL_S3 with path-style addressing (/bucket/key). It keeps objects
 // in memory with an ETag each and honours the conditional writes bakery relies on
-// (If-Match, If-None-Match: *), answering 412 PreconditionFailed as S3 does. Only GET and
-// PUT of an object are implemented; everything else answers an error.
+// (If-Match, If-None-Match: *), answering 412 PreconditionFailed as S3 does. Only GET, PUT
+// and DELETE of an object are implemented; everything else answers an error.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -98,6 +98,14 @@ export class FakeS3 {
         return fail(500, 'InternalError');
       }
       return reply(200, { etag: this.objects.get(path)?.etag ?? '' });
+    }
+    if (request.method === 'DELETE') {
+      // S3 answers 204 whether or not the object existed; If-Match guards a conditional delete.
+      const current = this.objects.get(path);
+      const ifMatch = request.headers['if-match'];
+      if (ifMatch !== undefined && current?.etag !== ifMatch) return fail(412, 'PreconditionFailed');
+      this.objects.delete(path);
+      return reply(204);
     }
     fail(405, 'MethodNotAllowed');
   }

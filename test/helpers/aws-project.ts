@@ -119,6 +119,7 @@ export class AwsProject {
         marker: join(this.fakeState, 'baked'),
       },
       ...options.aws,
+      fleet: { imageFile: join(this.stateDir, 'terraform.tfvars.json'), ...options.aws?.fleet },
       ...(options.aws?.refresh ? { refresh: { ...options.aws.refresh, after: join(this.fakeState, 'applied') } } : {}),
     });
   }

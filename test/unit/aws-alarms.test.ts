@@ -176,7 +176,7 @@ Alarms('a stack without alarms prints nothing about them and never asks CloudWat
   assert.is(mocks.cloudwatch.commandCalls(DescribeAlarmsCommand).length, 0);
 });
 
-Alarms('alarms that cannot be read are said once; the refresh is still waited for', async ({ mocks }) => {
+Alarms('alarms that cannot be read are said once and read again at every poll', async ({ mocks }) => {
   mocks.autoscaling
     .on(DescribeInstanceRefreshesCommand)
     .resolvesOnce(refresh('InProgress'))
@@ -195,13 +195,43 @@ Alarms('alarms that cannot be read are said once; the refresh is still waited fo
     alarmNames: NAMES,
   });
   assert.is(done.Status, 'Successful');
-  assert.is(io.warnings.length, 1);
+  assert.is(io.warnings.length, 1, 'the same failure is said once');
   assert.match(
     io.warnings[0] as string,
-    /cannot read the stack's alarms, waiting for the refresh without them: .*cloudwatch:DescribeAlarms.*AccessDenied/,
+    /cannot read the stack's alarms \(trying again at the next poll\): .*cloudwatch:DescribeAlarms.*AccessDenied/,
   );
-  assert.is(mocks.cloudwatch.commandCalls(DescribeAlarmsCommand).length, 1);
+  assert.is(mocks.cloudwatch.commandCalls(DescribeAlarmsCommand).length, 3, 'one failed read does not stop the others');
 });
+
+Alarms(
+  'after a failed read the alarms are watched again: an alarm that fires later is still named',
+  async ({ mocks }) => {
+    mocks.autoscaling
+      .on(DescribeInstanceRefreshesCommand)
+      .resolvesOnce(refresh('InProgress'))
+      .resolvesOnce(refresh('InProgress', { PercentageComplete: 50 }))
+      .resolves(refresh('RollbackSuccessful', { StatusReason: 'alarm' }));
+    mocks.cloudwatch
+      .on(DescribeAlarmsCommand)
+      .rejectsOnce(awsError('AccessDenied', 'not yet allowed', 403))
+      .resolves({ MetricAlarms: [alarm(FIVE_XX, 'ALARM', 'Threshold Crossed'), alarm(UNHEALTHY, 'OK')] });
+    const io = recordingIO();
+    const error = await waitForRefresh(io, {
+      clients: mocks.clients,
+      asgName: 'g',
+      refreshId: 'r1',
+      pollMs: 1,
+      deadlineMs: 5_000,
+      alarmNames: NAMES,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    assert.ok(error);
+    assert.match(error.message, new RegExp(`after alarm ${FIVE_XX} fired`));
+    assert.match(io.infos.join('\n'), /the stack's alarms can be read again/);
+  },
+);
 
 Alarms('the first look only speaks of an alarm already in ALARM; fired alarms accumulate', async ({ mocks }) => {
   mocks.cloudwatch

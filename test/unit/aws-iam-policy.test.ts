@@ -252,4 +252,97 @@ Policy(
   },
 );
 
+const statementsWith = async (action: string): Promise<Statement[]> =>
+  (await policy()).filter((s) => list(s.Action).includes(action));
+
+Policy('no path up: every role the policy may create or change carries the shipped permissions boundary', async () => {
+  const boundary = 'arn:aws:iam::*:policy/bakery/BakeryInstanceBoundary';
+  for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:PutRolePermissionsBoundary']) {
+    const statements = await statementsWith(action);
+    assert.is(statements.length, 1, action);
+    assert.equal(statements[0]?.Condition, { StringLike: { 'iam:PermissionsBoundary': boundary } }, action);
+  }
+  const actions = new Set((await policy()).flatMap((s) => list(s.Action)));
+  for (const action of [
+    'iam:DeleteRolePermissionsBoundary',
+    'iam:AttachRolePolicy',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:CreatePolicy',
+    'iam:CreatePolicyVersion',
+    'iam:SetDefaultPolicyVersion',
+    'iam:CreateUser',
+    'iam:CreateAccessKey',
+    'iam:PutUserPolicy',
+    'sts:AssumeRole',
+  ])
+    assert.not.ok(actions.has(action), `${action} would open a way up`);
+  // The boundary is shipped, and the role Terraform makes names it.
+  const shipped = JSON.parse(await readFile(join(REPO, 'iam', 'instance-boundary.json'), 'utf8')) as {
+    Statement: Statement[];
+  };
+  for (const statement of shipped.Statement) {
+    assert.match(statement.Sid, /^[A-Za-z0-9]+$/);
+    for (const action of list(statement.Action)) assert.not.match(action, /^(iam|sts|organizations):|\*$/, action);
+  }
+  const terraform = await readFile(join(REPO, 'terraform', 'iam.tf'), 'utf8');
+  assert.match(
+    terraform,
+    /permissions_boundary = "arn:\$\{[^}]+\}:iam::\$\{[^}]+\}:policy\/bakery\/BakeryInstanceBoundary"/,
+  );
+});
+
+Policy('the guard tag cannot be put on a foreign resource', async () => {
+  const tagging = [
+    'ec2:CreateTags',
+    'ec2:DeleteTags',
+    'elasticloadbalancing:AddTags',
+    'elasticloadbalancing:RemoveTags',
+    'autoscaling:CreateOrUpdateTags',
+    'autoscaling:DeleteTags',
+  ];
+  for (const action of tagging) {
+    for (const statement of await statementsWith(action)) {
+      const condition = JSON.stringify(statement.Condition ?? {});
+      // Either while creating the resource, or on one already tagged and never the guard key itself.
+      const whileCreating = /CreateAction/.test(condition);
+      const guarded = /ResourceTag\/bakery:app/.test(condition) && /"aws:TagKeys":\["bakery:app"\]/.test(condition);
+      const bakeryKeysOnImages =
+        list(statement.Resource).every((r) => /:(image|snapshot)\//.test(r)) && /aws:TagKeys/.test(condition);
+      assert.ok(whileCreating || guarded || bakeryKeysOnImages, `${statement.Sid} lets ${action} tag anything`);
+    }
+  }
+});
+
+Policy(
+  'security groups, AMIs and snapshots: changed or deleted only when tagged for the stack, never shared',
+  async () => {
+    for (const action of [
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupEgress',
+      'ec2:AuthorizeSecurityGroupEgress',
+      'ec2:ModifySecurityGroupRules',
+      'ec2:DeregisterImage',
+      'ec2:DeleteSnapshot',
+    ]) {
+      for (const statement of await statementsWith(action)) {
+        const onGroupsOrImages = list(statement.Resource).some((r) => /:(security-group|image|snapshot)\//.test(r));
+        if (onGroupsOrImages)
+          assert.equal(statement.Condition, { StringLike: { 'ec2:ResourceTag/bakery:app': '*' } }, statement.Sid);
+      }
+    }
+    // Packer's untagged temporary group: only groups with no bakery:app and no Name tag.
+    for (const action of ['ec2:AuthorizeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'])
+      for (const statement of (await statementsWith(action)).filter((s) =>
+        list(s.Resource).some((r) => r.includes(':security-group/')),
+      ))
+        assert.ok(
+          /ResourceTag\/bakery:app/.test(JSON.stringify(statement.Condition ?? {})),
+          `${statement.Sid}: ${action} on any group`,
+        );
+    const actions = new Set((await policy()).flatMap((s) => list(s.Action)));
+    for (const action of ['ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ec2:ResetImageAttribute'])
+      assert.not.ok(actions.has(action), `${action} could make an image or snapshot public`);
+  },
+);
+
 Policy.run();

@@ -106,7 +106,14 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     service_ssm_parameters: {},
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5 },
     certificate_arn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
-    release_safety: { canary_percent: 50, bake_s: 10, max_error_rate: 0.01, max_p99_ms: null, alarm_email: null },
+    release_safety: {
+      canary_percent: 50,
+      bake_s: 180,
+      max_error_rate: 0.01,
+      min_requests: 20,
+      max_p99_ms: null,
+      alarm_email: null,
+    },
     database: null,
   });
 });
@@ -122,8 +129,9 @@ Terraform(
     });
     assert.equal(releaseSafetyInputs(rollout({ max_p99_ms: 800, alarm_email: 'ops@example.com' }), 4), {
       canary_percent: 25,
-      bake_s: 30,
+      bake_s: 180,
       max_error_rate: 0.02,
+      min_requests: 20,
       max_p99_ms: 800,
       alarm_email: 'ops@example.com',
     });
@@ -139,7 +147,14 @@ Terraform('release safety: canary off means no checkpoint, while the alarms stil
     { canary: { instances: 0, bake_s: 0 }, max_error_rate: 0.05, min_requests: 20, max_p99_ms: 500 },
     2,
   );
-  assert.equal(off, { canary_percent: 0, bake_s: 0, max_error_rate: 0.05, max_p99_ms: 500, alarm_email: null });
+  assert.equal(off, {
+    canary_percent: 0,
+    bake_s: 0,
+    max_error_rate: 0.05,
+    min_requests: 20,
+    max_p99_ms: 500,
+    alarm_email: null,
+  });
 });
 
 Terraform('release safety: the written tfvars come from deploy.yaml rollout settings', () => {
@@ -171,8 +186,10 @@ Terraform('release safety: the written tfvars come from deploy.yaml rollout sett
     );
   assert.equal(inputs('prod').release_safety, {
     canary_percent: 25,
-    bake_s: 45,
+    // 45 s is shorter than three one-minute alarm periods: the checkpoint waits 180 s.
+    bake_s: 180,
     max_error_rate: 0.005,
+    min_requests: 20,
     max_p99_ms: 750,
     alarm_email: 'ops@example.com',
   });
@@ -180,6 +197,7 @@ Terraform('release safety: the written tfvars come from deploy.yaml rollout sett
     canary_percent: 0,
     bake_s: 0,
     max_error_rate: 0.01,
+    min_requests: 20,
     max_p99_ms: null,
     alarm_email: null,
   });

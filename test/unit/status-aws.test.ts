@@ -168,6 +168,40 @@ Status(
   },
 );
 
+Status('a mixed fleet (a refresh cancelled half way) is drift, though every instance is healthy', async ({ mocks }) => {
+  answerFleet(mocks, { 'i-1': 'ami-new', 'i-2': 'ami-new' }, { 'i-1': ['healthy'], 'i-2': ['healthy'] });
+  // The group pins version 5; i-2 was launched from version 4 (same AMI, older settings).
+  const group = {
+    AutoScalingGroupName: NAME,
+    DesiredCapacity: 2,
+    MinSize: 2,
+    MaxSize: 4,
+    AvailabilityZones: [],
+    HealthCheckType: 'ELB',
+    DefaultCooldown: 300,
+    CreatedTime: new Date(),
+    TargetGroupARNs: [TG],
+    LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '5' },
+    Instances: [
+      { InstanceId: 'i-1', Version: '5' },
+      { InstanceId: 'i-2', Version: '4' },
+    ].map(({ InstanceId, Version }) => ({
+      InstanceId,
+      LifecycleState: 'InService' as const,
+      HealthStatus: 'Healthy',
+      AvailabilityZone: 'eu-west-1a',
+      ProtectedFromScaleIn: false,
+      LaunchTemplate: { LaunchTemplateId: 'lt-1', Version },
+    })),
+  };
+  mocks.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group] });
+  mocks.elbv2.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [{ State: { Code: 'active' } }] });
+  const status = await awsStatus(recordingIO(), mocks.clients, ENV, RECORD);
+  assert.equal(findDrift(RECORD, status, undefined), [
+    "instance i-2 runs launch template version 4, not the group's 5",
+  ]);
+});
+
 Status('a deregistered AMI is drift', async ({ mocks }) => {
   answerFleet(mocks, { 'i-1': 'ami-new', 'i-2': 'ami-new' }, { 'i-1': ['healthy'], 'i-2': ['healthy'] });
   mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [] });

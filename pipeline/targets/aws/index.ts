@@ -14,11 +14,13 @@ import { join, relative } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
-import { DeployError } from '../../errors.ts';
+import { DeployError, InterruptedError } from '../../errors.ts';
 import { BAKERY_ROOT } from '../../install.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
+import { refreshDeadline } from './canary.ts';
+import { checkFleet, describeFleet, outdatedInstances, startRefresh } from './fleet.ts';
 import { amiStore, describeAmi } from './images.ts';
 import {
   checkCredentials,
@@ -30,7 +32,7 @@ import {
   type BaseImage,
   type NetworkPlan,
 } from './preflight.ts';
-import { listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
+import { describeRefresh, listRefreshes, refreshToWatch, waitForRefresh } from './refresh.ts';
 import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { fleetServes } from './serves-already.ts';
@@ -43,6 +45,7 @@ import {
   formatPlan,
   localStateHasResources,
   readInputs,
+  releaseSafetyInputs,
   stackName,
   stageModule,
   terraformInputs,
@@ -85,6 +88,10 @@ export interface AwsStack extends Provisioned {
   applyStartedAt: Date;
   /** Whether the apply created the Auto Scaling group (its first instances need no refresh). */
   createdGroup: boolean;
+  /** The release's AMI: verify checks every InService instance runs it. */
+  imageId: string;
+  /** The refresh this run started or watched (set by rollout): verify checks it ended Successful. */
+  refreshId?: string;
 }
 
 export function createAwsTarget(
@@ -141,8 +148,10 @@ export function createAwsTarget(
       return lines.length === 0
         ? [`target group: all ${targets.length} targets healthy`]
         : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
-    } catch {
-      return [];
+    } catch (error) {
+      if (error instanceof InterruptedError) throw error;
+      // An explanation that cannot be had is said, not dropped: the failure it explains stands.
+      return [`target health could not be read: ${error instanceof Error ? error.message : String(error)}`];
     }
   };
 
@@ -231,6 +240,7 @@ export function createAwsTarget(
         refreshesBefore,
         applyStartedAt,
         createdGroup: plan.actions.includes('create aws_autoscaling_group.this'),
+        imageId: image.id,
       };
     },
 
@@ -277,25 +287,39 @@ export function createAwsTarget(
         stack.refreshesBefore,
         stack.applyStartedAt,
       );
-      if (!watched?.InstanceRefreshId) {
+      let refreshId = watched?.InstanceRefreshId;
+      if (!refreshId && !stack.createdGroup) {
+        // No change planned, yet instances of an older launch template may remain (a refresh
+        // cancelled by someone else, or one that ended RollbackFailed): finish the job.
+        const fleet = await describeFleet(clients, outputs.asgName, io);
+        const outdated = fleet ? outdatedInstances(fleet, image.id) : [];
+        if (outdated.length > 0) {
+          io.info(`${outdated.length} instance(s) of ${outputs.asgName} do not run ${image.id}:`, outdated);
+          refreshId = await startRefresh(clients, env, outputs.asgName, outputs.alarmNames, io);
+          io.info(`started instance refresh ${refreshId} to replace them`);
+        }
+      }
+      if (!refreshId) {
         return {
           skipped: stack.createdGroup
             ? `new Auto Scaling group ${outputs.asgName}: its first instances start on ${image.id}`
             : `no instance refresh needed: ${outputs.asgName} already runs ${image.id}`,
         };
       }
-      io.info(`waiting for instance refresh ${watched.InstanceRefreshId} of ${outputs.asgName}`);
+      stack.refreshId = refreshId;
+      const deadline = refreshDeadline(env, releaseSafetyInputs(env.rollout, env.instances.desired).canary_percent > 0);
+      io.info(`waiting for instance refresh ${refreshId} of ${outputs.asgName} (deadline ${deadline.explanation})`);
       const done = await waitForRefresh(io, {
         clients,
         asgName: outputs.asgName,
-        refreshId: watched.InstanceRefreshId,
+        refreshId,
         pollMs,
-        deadlineMs: env.health.deadline_s * 1000,
+        deadlineMs: deadline.seconds * 1000,
         explain: () => targetReport(outputs, io),
         alarmNames: outputs.alarmNames,
       });
       io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
-      return { started: [watched.InstanceRefreshId], kept: [], retired: [] };
+      return { started: [refreshId], kept: [], retired: [] };
     },
 
     async waitForBackends(io, stack, deadline) {
@@ -306,6 +330,11 @@ export function createAwsTarget(
         pollMs,
         deadlineMs: Math.max(0, deadline - Date.now()),
       });
+      // Healthy targets are not enough: each InService instance must run the release.
+      const refresh = stack.refreshId
+        ? await describeRefresh(clients, stack.outputs.asgName, stack.refreshId, io)
+        : undefined;
+      checkFleet(await describeFleet(clients, stack.outputs.asgName, io), stack.imageId, refresh);
     },
 
     explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),

@@ -55,21 +55,42 @@ export async function listRefreshes(clients: AwsClients, asgName: string, io: Aw
 }
 
 /**
- * The refresh this deploy must wait for: one still running (whoever started it), or one
- * that is not in `before` (it may already have ended). Without a `before` list (listing
- * failed), only a refresh that started after the apply began counts: an older one is not
- * this run's. Undefined when the apply started none.
+ * The refresh this deploy started: one that is not in `before` (it may already have
+ * ended). Without a `before` list (listing failed), only a refresh that started after the
+ * apply began counts. A refresh that was running before the apply is someone else's (or
+ * an interrupted run's): it is never adopted. Undefined when the apply started none.
  */
 export function refreshToWatch(
   refreshes: readonly InstanceRefresh[],
   before: ReadonlySet<string> | undefined,
   applyStartedAt?: Date,
 ): InstanceRefresh | undefined {
-  const active = refreshes.find(isActive);
-  if (active) return active;
   if (before) return refreshes.find((r) => r.InstanceRefreshId && !before.has(r.InstanceRefreshId));
   const since = applyStartedAt?.getTime() ?? Number.POSITIVE_INFINITY;
   return refreshes.find((r) => r.InstanceRefreshId && (r.StartTime?.getTime() ?? 0) >= since);
+}
+
+/** One refresh by id; undefined when AWS no longer lists it. */
+export async function describeRefresh(
+  clients: AwsClients,
+  asgName: string,
+  refreshId: string,
+  io: AwsCallIO,
+): Promise<InstanceRefresh | undefined> {
+  const page = await callAws(
+    io,
+    {
+      call: 'autoscaling:DescribeInstanceRefreshes',
+      resource: `${asgName} (refresh ${refreshId})`,
+      retry: clients.retry,
+    },
+    (signal) =>
+      clients.autoscaling.send(
+        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }),
+        { abortSignal: signal },
+      ),
+  );
+  return page.InstanceRefreshes?.find((refresh) => refresh.InstanceRefreshId === refreshId);
 }
 
 /** "InProgress 50% (1 instance to update): Waiting for instances to warm up." */
@@ -122,8 +143,8 @@ interface AlarmWatch {
   /** The states of the last look; undefined before the first. */
   last?: AlarmState[];
   fired: AlarmState[];
-  /** Set when DescribeAlarms failed for good: the refresh is still waited for, without alarms. */
-  unavailable?: string;
+  /** The last read's failure, while reads fail: warned once per new message, retried every poll. */
+  failing?: string;
 }
 
 /** One look at the alarms: a line per change, and what the next look compares with. */
@@ -133,17 +154,19 @@ async function watchAlarms(
   names: readonly string[],
   watch: AlarmWatch,
 ): Promise<AlarmWatch> {
-  if (names.length === 0 || watch.unavailable) return watch;
+  if (names.length === 0) return watch;
   let now: AlarmState[];
   try {
     now = await describeAlarms(clients, names, io);
   } catch (error) {
     if (error instanceof InterruptedError) throw error;
     const why = (error as Error).message;
-    // The refresh itself still watches the alarms and rolls back; only the runner's view is lost.
-    io.warn(`cannot read the stack's alarms, waiting for the refresh without them: ${why}`);
-    return { ...watch, unavailable: why };
+    // The refresh itself still watches the alarms and rolls back; only the runner's view is
+    // lost, and only until a read succeeds again: the next poll tries again.
+    if (why !== watch.failing) io.warn(`cannot read the stack's alarms (trying again at the next poll): ${why}`);
+    return { ...watch, failing: why };
   }
+  if (watch.failing) io.info("the stack's alarms can be read again");
   // A line of its own (info also goes to the stage log): a state change is news, not progress.
   for (const line of alarmChanges(watch.last, now)) io.info(line);
   return { last: now, fired: firedAlarms(watch.fired, now) };
@@ -166,7 +189,14 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
   let lastShown = '';
   let alarms: AlarmWatch = { fired: [] };
   const alarmNames = options.alarmNames ?? [];
-  const explain = async (): Promise<string[]> => (options.explain ? await options.explain().catch(() => []) : []);
+  const explain = async (): Promise<string[]> =>
+    options.explain
+      ? await options
+          .explain()
+          .catch((error: unknown) => [
+            `target health could not be read: ${error instanceof Error ? error.message : String(error)}`,
+          ])
+      : [];
   try {
     const result = await pollUntil(io, {
       what: `instance refresh ${refreshId}`,

@@ -58,9 +58,16 @@ export async function awsStatus(
       .join(' ');
     const state = member.LifecycleState ?? 'unknown';
     const image = images.get(id);
+    const version = member.LaunchTemplate?.Version;
+    const groupVersion = group?.LaunchTemplate?.Version;
+    const outdated =
+      groupVersion && version !== groupVersion
+        ? `runs launch template version ${version ?? '?'}, not the group's ${groupVersion}`
+        : undefined;
     return {
       name: id,
       ...(image ? { image } : {}),
+      ...(outdated ? { outdated } : {}),
       state,
       running: state === 'InService' || state.startsWith('Pending'),
       health: target?.state ?? 'not registered',

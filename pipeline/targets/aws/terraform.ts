@@ -14,7 +14,7 @@
 // and applies exactly the plan it showed (plan -out, then apply of that file). Plans are
 // read as data (terraform show -json of the plan file), never from the human text.
 
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeSettings } from '../../config/runtime-settings.ts';
 import { awsStackName, type AwsEnvironment, type RolloutSettings } from '../../config/schema.ts';
@@ -34,6 +34,7 @@ import {
   terraformShowPlan,
   terraformStateList,
 } from './terraform-commands.ts';
+import { checkpointSeconds } from './canary.ts';
 
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
 export const PLACEHOLDER_AMI = 'ami-00000000000000000';
@@ -103,6 +104,8 @@ export interface ReleaseSafetyInputs {
   canary_percent: number;
   bake_s: number;
   max_error_rate: number;
+  /** Requests (per minute) below which the 5xx rate is not judged. */
+  min_requests: number;
   max_p99_ms: number | null;
   alarm_email: string | null;
 }
@@ -160,8 +163,10 @@ export function releaseSafetyInputs(rollout: RolloutSettings, desired: number): 
     instances > 0 && desired > 0 ? Math.min(99, Math.max(1, Math.round((instances / desired) * 100))) : 0;
   return {
     canary_percent: canaryPercent,
-    bake_s: canaryPercent > 0 ? bake_s : 0,
+    // At least three alarm periods: a shorter checkpoint ends before an alarm can judge.
+    bake_s: canaryPercent > 0 ? checkpointSeconds(bake_s) : 0,
     max_error_rate: rollout.max_error_rate,
+    min_requests: rollout.min_requests,
     max_p99_ms: rollout.max_p99_ms ?? null,
     alarm_email: rollout.alarm_email ?? null,
   };
@@ -225,23 +230,8 @@ export function writeInputs(file: string, inputs: TerraformInputs): Promise<void
   return writeStateFile(file, `${JSON.stringify(inputs, null, 2)}\n`, 'the Terraform inputs');
 }
 
-export async function readInputs(file: string): Promise<TerraformInputs | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as TerraformInputs;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether a local state file holds any resources (false when missing or empty). */
-export async function localStateHasResources(path: string): Promise<boolean> {
-  try {
-    const state = JSON.parse(await readFile(path, 'utf8')) as { resources?: Array<{ mode?: string }> };
-    return (state.resources ?? []).some((r) => r.mode !== 'data');
-  } catch {
-    return false;
-  }
-}
+// Read strictly (a corrupt file is an error, not a missing one): see state-files.ts.
+export { localStateHasResources, readInputs } from './state-files.ts';
 
 async function exists(path: string): Promise<boolean> {
   try {
