@@ -84,7 +84,7 @@ export interface FakeAwsOptions {
 export const FAKE_FLEET = {
   asgName: 'demo-staging',
   launchTemplateId: 'lt-0fake00000000001',
-  launchTemplateVersion: '2',
+  launchTemplateVersion: '1',
   securityGroupId: 'sg-0instances000001',
   userData:
     '#cloud-config\nwrite_files:\n  - path: /etc/bakery/app.env\n    content: |\n      APP_PUBLIC_HOST="demo-staging.elb.example"\n',
@@ -302,26 +302,31 @@ export class FakeAws {
           })),
         };
       }
-      case 'autoscaling:DescribeAutoScalingGroups':
+      case 'autoscaling:DescribeAutoScalingGroups': {
+        const version = this.options.fleet?.launchTemplateVersion ?? FAKE_FLEET.launchTemplateVersion;
         return {
-          AutoScalingGroups: listParam(params, 'AutoScalingGroupNames.member')
-            .filter((name) => name === FAKE_FLEET.asgName)
-            .map((name) => ({
-              AutoScalingGroupName: name,
-              LaunchTemplate: {
-                LaunchTemplateId: FAKE_FLEET.launchTemplateId,
-                LaunchTemplateName: name,
-                Version: FAKE_FLEET.launchTemplateVersion,
-              },
-              VPCZoneIdentifier: (this.options.subnets ?? []).map((subnet) => subnet.id).join(','),
-              MinSize: 2,
-              MaxSize: 4,
-              DesiredCapacity: 2,
-              DefaultCooldown: 300,
-              HealthCheckType: 'ELB',
-              CreatedTime: new Date(),
+          AutoScalingGroups: listParam(params, 'AutoScalingGroupNames.member').map((name) => ({
+            AutoScalingGroupName: name,
+            LaunchTemplate: {
+              LaunchTemplateId: FAKE_FLEET.launchTemplateId,
+              LaunchTemplateName: name,
+              Version: version,
+            },
+            VPCZoneIdentifier: (this.options.subnets ?? []).map((subnet) => subnet.id).join(','),
+            MinSize: 1,
+            MaxSize: 4,
+            DesiredCapacity: this.fleetInstances().length,
+            DefaultCooldown: 300,
+            HealthCheckType: 'ELB',
+            CreatedTime: new Date(),
+            Instances: this.fleetInstances().map((instance) => ({
+              InstanceId: instance.id,
+              LifecycleState: instance.lifecycle ?? 'InService',
+              LaunchTemplate: { LaunchTemplateId: FAKE_FLEET.launchTemplateId, Version: instance.version },
             })),
+          })),
         };
+      }
       case 'ec2:DescribeLaunchTemplateVersions':
         if (params.LaunchTemplateId !== FAKE_FLEET.launchTemplateId)
           throw new AwsFault('InvalidLaunchTemplateId.NotFound', `no launch template ${params.LaunchTemplateId}`);
@@ -364,14 +369,25 @@ export class FakeAws {
           reservationSet: [
             {
               reservationId: 'r-0fake',
-              instancesSet: this.oneOffs
-                .filter((o) => ids.includes(o.instanceId))
-                .map((o) => ({
-                  instanceId: o.instanceId,
-                  instanceState: this.terminated.includes(o.instanceId)
-                    ? { code: 48, name: 'terminated' }
-                    : { code: 16, name: 'running' },
-                })),
+              // One-off instances (release, run.ts) and the group's own.
+              instancesSet: [
+                ...this.oneOffs
+                  .filter((o) => ids.includes(o.instanceId))
+                  .map((o) => ({
+                    instanceId: o.instanceId,
+                    imageId: o.imageId,
+                    instanceState: this.terminated.includes(o.instanceId)
+                      ? { code: 48, name: 'terminated' }
+                      : { code: 16, name: 'running' },
+                  })),
+                ...this.fleetInstances()
+                  .filter((instance) => ids.includes(instance.id))
+                  .map((instance) => ({
+                    instanceId: instance.id,
+                    imageId: instance.imageId,
+                    instanceState: { code: 16, name: 'running' },
+                  })),
+              ],
             },
           ],
         };
@@ -385,36 +401,6 @@ export class FakeAws {
       }
       case 'autoscaling:DescribeInstanceRefreshes':
         return { InstanceRefreshes: this.describeRefreshes(params) };
-      case 'autoscaling:DescribeAutoScalingGroups': {
-        const name = params['AutoScalingGroupNames.member.1'] ?? '';
-        const version = this.options.fleet?.launchTemplateVersion ?? '1';
-        return {
-          AutoScalingGroups: [
-            {
-              AutoScalingGroupName: name,
-              LaunchTemplate: { LaunchTemplateId: 'lt-0fake', LaunchTemplateName: name, Version: version },
-              DesiredCapacity: this.fleetInstances().length,
-              Instances: this.fleetInstances().map((instance) => ({
-                InstanceId: instance.id,
-                LifecycleState: instance.lifecycle ?? 'InService',
-                LaunchTemplate: { LaunchTemplateId: 'lt-0fake', Version: instance.version },
-              })),
-            },
-          ],
-        };
-      }
-      case 'ec2:DescribeInstances': {
-        const ids = listParam(params, 'InstanceId');
-        return {
-          reservationSet: [
-            {
-              instancesSet: this.fleetInstances()
-                .filter((instance) => ids.includes(instance.id))
-                .map((instance) => ({ instanceId: instance.id, imageId: instance.imageId })),
-            },
-          ],
-        };
-      }
       case 'elasticloadbalancing:DescribeTargetHealth': {
         const answers = this.options.targets ?? [[]];
         const targets = answers[Math.min(this.targetPolls++, answers.length - 1)] ?? [];
@@ -444,7 +430,11 @@ export class FakeAws {
     }
     const answers = this.options.targets ?? [[]];
     const last = answers[answers.length - 1] ?? [];
-    return last.map((target) => ({ id: target.id, version: fleet?.launchTemplateVersion ?? '1', imageId }));
+    return last.map((target) => ({
+      id: target.id,
+      version: fleet?.launchTemplateVersion ?? FAKE_FLEET.launchTemplateVersion,
+      imageId,
+    }));
   }
 
   private describeVpcs(params: Record<string, string>): XmlValue {

@@ -13,6 +13,30 @@ export const TERRAFORM_ACTIONS: Record<string, readonly string[]> = {
   'data.aws_vpc': ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute'],
   'data.aws_subnets': ['ec2:DescribeSubnets'],
   'data.aws_subnet': ['ec2:DescribeSubnets'],
+  aws_db_subnet_group: [
+    'rds:CreateDBSubnetGroup',
+    'rds:DescribeDBSubnetGroups',
+    'rds:ModifyDBSubnetGroup',
+    'rds:DeleteDBSubnetGroup',
+    'rds:AddTagsToResource',
+    'rds:RemoveTagsFromResource',
+    'rds:ListTagsForResource',
+  ],
+  // manage_master_user_password: RDS creates and deletes the secret with the caller's rights;
+  // a destroy with a final snapshot takes it in the caller's name.
+  aws_db_instance: [
+    'rds:CreateDBInstance',
+    'rds:DescribeDBInstances',
+    'rds:ModifyDBInstance',
+    'rds:DeleteDBInstance',
+    'rds:AddTagsToResource',
+    'rds:RemoveTagsFromResource',
+    'rds:ListTagsForResource',
+    'rds:CreateDBSnapshot',
+    'secretsmanager:CreateSecret',
+    'secretsmanager:TagResource',
+    'secretsmanager:DeleteSecret',
+  ],
   aws_security_group: [
     'ec2:CreateSecurityGroup',
     'ec2:CreateTags',
