@@ -20,6 +20,7 @@ PACKAGES=(
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }
+fail() { say "$*"; exit 1; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
@@ -95,28 +96,30 @@ else
   say "no Terraform provider mirror with hashicorp/aws found (set BAKERY_TF_PLUGIN_MIRROR to the directory holding registry.terraform.io): npm run test:terraform will fail"
 fi
 
-# moto 5.2.2 in a virtualenv over Debian's packages. Its wheels (and a botocore newer than
-# Debian 12's) come from BAKERY_MOTO_WHEELS, vendor/wheels or ../shared/wheels when one of
-# them has them (machines without PyPI), else from PyPI.
+# moto 5.2.2 in a virtualenv over Debian's packages (the AWS emulator of the IAM-enforced
+# e2e tests). PyPI's mirror here has botocore but not moto, so moto's wheel is vendored
+# (vendor/wheels, see its README); BAKERY_MOTO_WHEELS or ../shared/wheels, when present,
+# hold both wheels and need no index at all. moto 5.2.2 needs a botocore newer than Debian 12's.
 MOTO_VENV="${BAKERY_MOTO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/bakery/moto-venv}"
 if ! "$MOTO_VENV/bin/python" -c 'import moto.server' 2>/dev/null; then
   say "installing moto 5.2.2 in $MOTO_VENV"
   /usr/bin/python3 -m venv --system-site-packages "$MOTO_VENV"
   wheels=""
-  for candidate in "${BAKERY_MOTO_WHEELS:-}" vendor/wheels ../shared/wheels; do
+  for candidate in "${BAKERY_MOTO_WHEELS:-}" ../shared/wheels vendor/wheels; do
     if [ -n "$candidate" ] && ls "$candidate"/moto-5.2.2-*.whl >/dev/null 2>&1; then
       wheels="$candidate"
       break
     fi
   done
-  # Not fatal: without moto only test/e2e/aws-moto-iam.test.ts fails, saying how to fix it.
-  if [ -n "$wheels" ]; then
-    "$MOTO_VENV/bin/pip" install -q --no-deps --no-index --find-links "$wheels" moto==5.2.2 botocore==1.43.67 ||
-      say "installing moto from $wheels failed: the moto e2e test will fail"
+  if [ -z "$wheels" ]; then
+    "$MOTO_VENV/bin/pip" install -q "moto[server]==5.2.2"
+  elif ls "$wheels"/botocore-*.whl >/dev/null 2>&1; then
+    "$MOTO_VENV/bin/pip" install -q --no-deps --no-index --find-links "$wheels" moto==5.2.2 botocore==1.43.67
   else
-    "$MOTO_VENV/bin/pip" install -q "moto[server]==5.2.2" ||
-      say "no moto wheels (BAKERY_MOTO_WHEELS, vendor/wheels, ../shared/wheels) and no PyPI: the moto e2e test will fail"
+    "$MOTO_VENV/bin/pip" install -q --no-deps --find-links "$wheels" moto==5.2.2 'botocore>=1.43.67,<1.44'
   fi
+  "$MOTO_VENV/bin/python" -c 'import moto.server' ||
+    fail "moto did not install into $MOTO_VENV: the IAM-enforced e2e tests need it (see vendor/wheels/README.md)"
 fi
 
 bash scripts/base-image.sh "$BASE_IMAGE"
