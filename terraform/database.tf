@@ -5,56 +5,8 @@
 # instances read that secret at boot through the SSM endpoint (secrets-endpoint.tf) by its
 # Parameter Store reference name, /aws/reference/secretsmanager/NAME, and the image's
 # secrets unit builds DATABASE_URL from it (launcher/bakery_launcher/secrets.py).
-#
-# The variable lives here rather than in variables.tf: it is this file's only input, and
-# variables.tf follows deploy.yaml's other keys.
 
-variable "database" {
-  description = "The environment's database (deploy.yaml environments.ENV.database): engine, RDS instance class, storage in GiB, Multi-AZ, days of automated backups, and deletion protection (on; ./destroy.ts turns it off just before the final snapshot). null means no database."
-  type = object({
-    engine                = optional(string, "postgres")
-    engine_version        = optional(string, "15")
-    instance_class        = optional(string, "db.t4g.micro")
-    storage_gb            = optional(number, 20)
-    multi_az              = optional(bool, false)
-    backup_retention_days = optional(number, 7)
-    deletion_protection   = optional(bool, true)
-  })
-  default = null
-
-  validation {
-    condition     = var.database == null || try(var.database.engine == "postgres", false)
-    error_message = "database.engine must be \"postgres\" (the only engine bakery runs)."
-  }
-
-  validation {
-    condition     = var.database == null || can(regex("^[0-9]+(\\.[0-9]+)?$", var.database.engine_version))
-    error_message = "database.engine_version must be a PostgreSQL version such as \"15\" or \"15.7\"."
-  }
-
-  validation {
-    condition     = var.database == null || can(regex("^db\\.[a-z0-9-]+\\.[a-z0-9]+$", var.database.instance_class))
-    error_message = "database.instance_class must be an RDS instance class such as \"db.t4g.micro\"."
-  }
-
-  validation {
-    # RDS PostgreSQL on gp3: 20 GiB to 64 TiB.
-    condition     = var.database == null || try(var.database.storage_gb >= 20 && var.database.storage_gb <= 65536 && floor(var.database.storage_gb) == var.database.storage_gb, false)
-    error_message = "database.storage_gb must be a whole number from 20 to 65536 (RDS gp3 limits)."
-  }
-
-  validation {
-    # 0 would turn automated backups off, and with them point-in-time recovery.
-    condition     = var.database == null || try(var.database.backup_retention_days >= 1 && var.database.backup_retention_days <= 35 && floor(var.database.backup_retention_days) == var.database.backup_retention_days, false)
-    error_message = "database.backup_retention_days must be a whole number from 1 to 35 (RDS's limit; 0 would turn backups off)."
-  }
-
-  validation {
-    # DATABASE_URL is built at boot from the managed secret: a second value would win or lose by accident.
-    condition     = var.database == null || !contains(concat(keys(var.service_env), keys(var.service_ssm_parameters)), "DATABASE_URL")
-    error_message = "database is set, so DATABASE_URL must not also be in service_env or service_ssm_parameters."
-  }
-}
+# var.database is declared in variables.gen.tf: its limits come from deploy.yaml's schema.
 
 locals {
   database_enabled = var.database != null

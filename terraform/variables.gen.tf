@@ -226,3 +226,49 @@ variable "release_safety" {
     error_message = "release_safety.canary_percent must be from 0 to 99 (the last checkpoint is always 100)."
   }
 }
+
+variable "database" {
+  description = "The environment's database (deploy.yaml environments.ENV.database): engine, RDS instance class, storage in GiB, Multi-AZ, days of automated backups, and deletion protection (on; ./destroy.ts turns it off just before the final snapshot). null means no database."
+  type = object({
+    engine                = optional(string, "postgres")
+    engine_version        = optional(string, "15")
+    instance_class        = optional(string, "db.t4g.micro")
+    storage_gb            = optional(number, 20)
+    multi_az              = optional(bool, false)
+    backup_retention_days = optional(number, 7)
+    deletion_protection   = optional(bool, true)
+  })
+  default  = null
+  nullable = true
+
+  validation {
+    condition     = var.database == null || try(contains(["postgres"], var.database.engine), false)
+    error_message = "database.engine must be one of postgres (deploy.yaml environments.<name>.database.engine)."
+  }
+
+  validation {
+    condition     = var.database == null || try(can(regex("^[0-9]+(\\.[0-9]+)?$", var.database.engine_version)), false)
+    error_message = "database.engine_version must be a string matching ^[0-9]+(\\.[0-9]+)?$ (the runner keeps it at 15, the version of the local database; not a deploy.yaml key)."
+  }
+
+  validation {
+    condition     = var.database == null || try(can(regex("^db\\.[a-z0-9]+\\.[a-z0-9]+$", var.database.instance_class)) && length(var.database.instance_class) <= 40, false)
+    error_message = "database.instance_class must be a string matching ^db\\.[a-z0-9]+\\.[a-z0-9]+$, at most 40 characters (deploy.yaml environments.<name>.database.instance_class)."
+  }
+
+  validation {
+    condition     = var.database == null || try(var.database.storage_gb >= 20 && var.database.storage_gb <= 65536 && floor(var.database.storage_gb) == var.database.storage_gb, false)
+    error_message = "database.storage_gb must be a whole number from 20 to 65536 (deploy.yaml environments.<name>.database.storage_gb)."
+  }
+
+  validation {
+    condition     = var.database == null || try(var.database.backup_retention_days >= 1 && var.database.backup_retention_days <= 35 && floor(var.database.backup_retention_days) == var.database.backup_retention_days, false)
+    error_message = "database.backup_retention_days must be a whole number from 1 to 35 (deploy.yaml environments.<name>.database.backup_retention_days)."
+  }
+
+  validation {
+    # Not in the schema: a cross-field rule (pipeline/config/database.ts checks it in deploy.yaml).
+    condition     = var.database == null || !contains(concat(keys(var.service_env), keys(var.service_ssm_parameters)), "DATABASE_URL")
+    error_message = "database is set, so DATABASE_URL must not also be in service_env or service_ssm_parameters."
+  }
+}

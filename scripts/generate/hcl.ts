@@ -78,6 +78,7 @@ function terraformCheck(
   source: Source,
   absent: 'null' | 'empty' | undefined,
   mayBeNull: boolean,
+  nullParent?: string,
 ): void {
   const limits = limitsOf(source);
   const condition = conditionOf(limits.rules, value, 'terraform');
@@ -93,6 +94,7 @@ function terraformCheck(
     guarded = `length(${value}) == 0 || (${condition})`;
     orAbsent = ', or empty';
   }
+  if (nullParent) guarded = `${nullParent} == null || try(${guarded}, false)`;
   validation(lines, guarded, `${label} must be ${limits.allowed}${orAbsent} (${limits.origin}).`);
 }
 
@@ -143,6 +145,8 @@ export function renderTerraform(variables: TerraformVariable[]): string {
         source,
         undefined,
         mayBeNull,
+        // A null object (no database) has no attributes to check.
+        variable.nullable && variable.default === 'null' ? `var.${variable.name}` : undefined,
       );
     }
     terraformExtra(lines, variable.extra);

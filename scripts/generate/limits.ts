@@ -211,6 +211,32 @@ export const TERRAFORM: TerraformVariable[] = [
       },
     ],
   },
+  {
+    name: 'database',
+    description:
+      "The environment's database (deploy.yaml environments.ENV.database): engine, RDS instance class, storage in GiB, Multi-AZ, days of automated backups, and deletion protection (on; ./destroy.ts turns it off just before the final snapshot). null means no database.",
+    type: 'object({\n    engine                = optional(string, "postgres")\n    engine_version        = optional(string, "15")\n    instance_class        = optional(string, "db.t4g.micro")\n    storage_gb            = optional(number, 20)\n    multi_az              = optional(bool, false)\n    backup_retention_days = optional(number, 7)\n    deletion_protection   = optional(bool, true)\n  })',
+    default: 'null',
+    nullable: true,
+    attributes: {
+      engine: schema(`${ENV}.database.engine`),
+      engine_version: {
+        own: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$', description: 'PostgreSQL major (or major.minor) version.' },
+        why: 'the runner keeps it at 15, the version of the local database; not a deploy.yaml key',
+      },
+      instance_class: schema(`${ENV}.database.instance_class`),
+      storage_gb: schema(`${ENV}.database.storage_gb`),
+      backup_retention_days: schema(`${ENV}.database.backup_retention_days`),
+    },
+    extra: [
+      {
+        why: 'a cross-field rule (pipeline/config/database.ts checks it in deploy.yaml)',
+        condition:
+          'var.database == null || !contains(concat(keys(var.service_env), keys(var.service_ssm_parameters)), "DATABASE_URL")',
+        message: 'database is set, so DATABASE_URL must not also be in service_env or service_ssm_parameters.',
+      },
+    ],
+  },
 ];
 
 // ------------------------------------------------------------------------------- Packer
