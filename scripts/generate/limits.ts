@@ -221,7 +221,11 @@ export const TERRAFORM: TerraformVariable[] = [
     attributes: {
       engine: schema(`${ENV}.database.engine`),
       engine_version: {
-        own: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$', description: 'PostgreSQL major (or major.minor) version.' },
+        own: {
+          type: 'string',
+          pattern: '^[0-9]+(\\.[0-9]+)?$',
+          description: 'PostgreSQL major (or major.minor) version.',
+        },
         why: 'the runner keeps it at 15, the version of the local database; not a deploy.yaml key',
       },
       instance_class: schema(`${ENV}.database.instance_class`),
