@@ -162,7 +162,7 @@ variable "app_build_commands" {
   default     = []
 
   validation {
-    condition     = length(var.app_build_commands) <= 20 && length([for item in var.app_build_commands : item if regex_replace("<${item}>", "^<(?:(?=[^\\n\\r\\0]*\\S)[^\\n\\r\\0]{1,4096})>$", "") != ""]) == 0
-    error_message = "The app_build_commands must be a list of 0 to 20 items, each matching ^(?=[^\\n\\r\\0]*\\S)[^\\n\\r\\0]{1,4096}$ (deploy.yaml environments.<name>.service.build)."
+    condition     = length(var.app_build_commands) <= 20 && length([for item in var.app_build_commands : item if regex_replace("<${item}>", "^<(?:[^\\n\\r\\0]*[^\\s\\0][^\\n\\r\\0]*)>$", "") != ""]) == 0
+    error_message = "The app_build_commands must be a list of 0 to 20 items, each matching ^[^\\n\\r\\0]*[^\\s\\0][^\\n\\r\\0]*$ (deploy.yaml environments.<name>.service.build)."
   }
 }

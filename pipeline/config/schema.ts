@@ -120,7 +120,9 @@ const command = (description: string) =>
   string({
     description,
     // Not blank, one line of at most 4096 characters (a shell script belongs in the source).
-    pattern: /^(?=[^\n\r\0]*\S)[^\n\r\0]{1,4096}$/,
+    // No look-ahead: Packer and Terraform check the same pattern with Go's RE2.
+    pattern: /^[^\n\r\0]*[^\s\0][^\n\r\0]*$/,
+    maxLength: 4096,
     allowed: 'a non-empty one-line shell command such as "python manage.py migrate --no-input"',
   });
 

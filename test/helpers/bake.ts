@@ -106,6 +106,8 @@ export interface BakeVariables {
   ssh_source_cidrs?: string[];
   aws_region?: string;
   instance_type?: string;
+  /** service.build: commands run in the app layer. */
+  app_build_commands?: string[];
 }
 
 /** Variables for a throw-away test bake: unique names so nothing real is touched. */

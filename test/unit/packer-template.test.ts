@@ -33,6 +33,8 @@ const realistic: BakeVariables = testBakeVariables({
   aws_region: 'eu-west-1',
   instance_type: 't3.micro',
   ssh_source_cidrs: ['203.0.113.7/32'],
+  // Not empty, so that validation runs the pattern (Go's RE2) on each item.
+  app_build_commands: ['python manage.py collectstatic --no-input && echo done'],
 });
 
 // CHECKPOINT_DISABLE: no version check against HashiCorp's servers.
@@ -131,6 +133,11 @@ const rejections: Array<[string, Partial<BakeVariables>, RegExp]> = [
   ['SSH open to the world', { ssh_source_cidrs: ['0.0.0.0/0'] }, /ssh_source_cidrs must be IPv4 CIDRs/],
   ['a bake time that is not RFC 3339 UTC', { baked_at: 'yesterday' }, /baked_at must be empty or an RFC 3339/],
   ['a region name that is not one', { aws_region: 'Ireland' }, /aws_region must be a string matching/],
+  [
+    'a blank build command',
+    { app_build_commands: ['python manage.py check', '   '] },
+    /app_build_commands must be a list of 0 to 20 items.*\(deploy\.yaml environments\.<name>\.service\.build\)/,
+  ],
 ];
 
 for (const [what, change, message] of rejections) {
