@@ -52,6 +52,11 @@ export function nodeAt(path: string, root: ObjectNode = configJsonSchema() as Ob
 
 function anchored(pattern: string): string {
   if (!pattern.startsWith('^') || !pattern.endsWith('$')) throw new Error(`pattern ${pattern} is not anchored`);
+  // Terraform and Packer check patterns with Go's RE2, which has no look-around and no
+  // back-references: such a pattern passes every test with an empty list and fails the
+  // first real bake, so it is refused here.
+  if (/\(\?<?[=!]|\\[1-9]/.test(pattern))
+    throw new Error(`pattern ${pattern} uses look-around or a back-reference, which Go's RE2 refuses`);
   return pattern;
 }
 
