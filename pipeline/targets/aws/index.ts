@@ -237,8 +237,7 @@ export function createAwsTarget(
         settings,
       );
       const steps = applySteps(wanted, await readInputs(layout.varFile), env.service.release.length > 0);
-      if (steps.then) io.info(`release first: ${steps.why}`);
-      else if (env.service.release.length > 0) io.progress(steps.why);
+      if (env.service.release.length > 0) io.info(`release order: ${steps.why}`);
 
       const refreshesBefore = await refreshIds(io);
       const applyStartedAt = new Date();
