@@ -42,12 +42,23 @@ export function applySteps(
       first: wanted,
       why: `first deploy: the stack is created on ${wanted.image.id} (no fleet serves yet, so nothing to hold back until the release ran)`,
     };
-  const held = launchTemplateInputs(previous);
-  if (isDeepStrictEqual(held, launchTemplateInputs(wanted)))
+  if (isDeepStrictEqual(launchTemplateInputs(previous), launchTemplateInputs(wanted)))
     return { first: wanted, why: `the launch template keeps ${wanted.image.id} and its settings: one apply` };
+  // An SSM parameter the instances could not read before needs the instance role's policy
+  // (iam.tf) before the release can read it, and that policy is made from the same input
+  // as the user data: then only the image and the plain variables wait.
+  const granted = new Set(Object.values(previous.service_ssm_parameters));
+  const newParameters = Object.values(wanted.service_ssm_parameters).filter((name) => !granted.has(name));
+  const held =
+    newParameters.length === 0
+      ? launchTemplateInputs(previous)
+      : { image: previous.image, service_env: previous.service_env };
   return {
     first: { ...wanted, ...held },
     then: wanted,
-    why: `the launch template stays on ${previous.image.id} and its settings until the release ran; the rollout applies ${wanted.image.id}`,
+    why:
+      newParameters.length === 0
+        ? `the launch template stays on ${previous.image.id} and its settings until the release ran; the rollout applies ${wanted.image.id}`
+        : `the launch template stays on ${previous.image.id} until the release ran (the rollout applies ${wanted.image.id}); it takes the secrets' names at once, as the instance role must be allowed to read ${newParameters.join(', ')} before the release runs`,
   };
 }

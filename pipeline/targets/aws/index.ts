@@ -375,10 +375,11 @@ export function createAwsTarget(
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
 
-    // On a one-off instance from the new AMI and the fleet's launch template, whose user
-    // data already carries the environment's settings (provision wrote them), so
-    // `settings` adds nothing here. No TTY: the output comes back through the console.
-    async runOneOff(io, image, _settings, command) {
+    // On a one-off instance from the new AMI and the fleet's launch template (security
+    // group, instance profile, Terraform's own settings), with `settings` in place of the
+    // template's: during a release provision held the template on the settings in service
+    // (apply-steps.ts). No TTY: the output comes back through the console.
+    async runOneOff(io, image, settings, command) {
       if (command.attach.kind === 'terminal' && command.attach.tty)
         io.warn('the aws target has no terminal for one-off commands: the output is shown as the instance prints it');
       const fleet = await fleetLaunchSpec(io, clients, stackName(env));
@@ -389,6 +390,11 @@ export function createAwsTarget(
         imageId: image.id,
         ...fleet,
         argv: command.argv,
+        settings: {
+          variables: { ...settings.variables },
+          secretReferences: { ...settings.secretReferences },
+          region: env.aws.region,
+        },
         ...(command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {}),
         pollMs: Math.min(pollMs, 5_000),
         onLine:
