@@ -4,8 +4,10 @@
 //
 //   preflight  credentials, region, VPC and subnets (two zones), base AMI, instance type, tools
 //   provision  terraform init → plan -out → apply of that plan (which starts a refresh
-//              when the launch template's image changed), then terraform output
-//   rollout    poll the refresh until Successful; failed or rolled back → exit 1
+//              when the launch template's image changed), then terraform output; with
+//              release commands the launch template's change waits (apply-steps.ts)
+//   rollout    the held launch template change, when there is one (a second apply, after
+//              the release); then poll the refresh until Successful; failed or rolled back → exit 1
 //   verify     target health ≥ desired, then the URL's health path 200 N times in a row
 //   teardown   terraform destroy (nothing to do without state)
 
