@@ -2,14 +2,16 @@
 // (pipeline/targets/aws/apply-steps.ts), and what servesAlready answers from the state
 // provision leaves (mocked DescribeAutoScalingGroups, the inputs and record on disk).
 
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, DescribeInstanceRefreshesCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { RunContext } from '../../pipeline/context.ts';
 import { applySteps } from '../../pipeline/targets/aws/apply-steps.ts';
-import { createAwsTarget } from '../../pipeline/targets/aws/index.ts';
+import { createAwsTarget, type AwsFacts } from '../../pipeline/targets/aws/index.ts';
 import { PLACEHOLDER_AMI, terraformInputs, type TerraformInputs } from '../../pipeline/targets/aws/terraform.ts';
 import { awsEnvironment, mockedClients, recordingIO } from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';
@@ -149,3 +151,97 @@ Serves("a first deploy's new group runs the image, yet its release has not run",
 });
 
 Serves.run();
+
+const Order = suite<{ mocks: Mocks; dir: string }>('the aws target applies the image after the release');
+
+Order.before.each(async (context) => {
+  context.mocks = mockedClients();
+  context.dir = await mkdtemp(join(tmpdir(), 'bakery-apply-order-'));
+});
+
+Order.after.each(async (context) => {
+  context.mocks.restore();
+  await rm(context.dir, { recursive: true, force: true });
+});
+
+/** A StageIO whose terraform records the image of each plan's var file and of each apply. */
+function terraformIO() {
+  const planned: string[] = [];
+  const applied: string[] = [];
+  const io = recordingIO((spec) => {
+    const args = spec.args ?? [];
+    if (spec.tool !== 'terraform') return {};
+    if (args[0] === 'plan') {
+      const varFile = args.find((arg) => arg.startsWith('-var-file='))?.slice('-var-file='.length) ?? '';
+      planned.push((JSON.parse(readFileSync(varFile, 'utf8')) as TerraformInputs).image.id);
+    }
+    if (args[0] === 'show')
+      return {
+        stdout: JSON.stringify({
+          resource_changes: [{ address: 'aws_launch_template.this', mode: 'managed', change: { actions: ['update'] } }],
+        }),
+      };
+    if (args[0] === 'apply') applied.push(planned[planned.length - 1] ?? '');
+    if (args[0] === 'output')
+      return {
+        stdout: JSON.stringify({
+          url: { value: 'http://demo.example/' },
+          asg_name: { value: 'demo-staging' },
+          target_group_arn: { value: 'arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/demo/1' },
+        }),
+      };
+    return {};
+  });
+  return { io, planned, applied };
+}
+
+function releasingTarget(mocks: Mocks, dir: string, release: string[]) {
+  mocks.ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-new', RootDeviceName: '/dev/xvda' }] });
+  mocks.autoscaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
+  const env = awsEnvironment({}, {});
+  const context = { processEnv: {}, stateDir: dir, root: dir } as unknown as RunContext;
+  return createAwsTarget(
+    context,
+    { ...env, service: { ...env.service, release } },
+    { clients: mocks.clients, env: { BAKERY_AWS_POLL_MS: '10' } },
+  );
+}
+
+const FACTS = {
+  network: { vpcId: 'vpc-1', isDefaultVpc: true, subnets: [{ id: 'subnet-a', availabilityZone: 'eu-west-1a' }] },
+  baseImage: { id: 'ami-base', name: 'debian' },
+} as unknown as AwsFacts;
+
+Order('with a release, provision applies the image in service and rollout the new one', async ({ mocks, dir }) => {
+  await state(dir, 'ami-old', 'ami-old');
+  const aws = releasingTarget(mocks, dir, ['python manage.py migrate']);
+  const { io, applied } = terraformIO();
+  const stack = await aws.provision(io, image('ami-new'), FACTS, SETTINGS);
+  assert.equal(applied, ['ami-old']);
+  assert.is(await aws.servesAlready(io, image('ami-new'), SETTINGS), false);
+  assert.is(stack.heldInputs?.image.id, 'ami-new');
+  // What follows the second apply (watching the refresh, reading the fleet) is not under test here.
+  await aws.rollout(io, stack, image('ami-new'), 'rolling', SETTINGS).catch(() => undefined);
+  assert.equal(applied, ['ami-old', 'ami-new']);
+});
+
+Order('without a release, provision applies the new image at once', async ({ mocks, dir }) => {
+  await state(dir, 'ami-old', 'ami-old');
+  const aws = releasingTarget(mocks, dir, []);
+  const { io, applied } = terraformIO();
+  const stack = await aws.provision(io, image('ami-new'), FACTS, SETTINGS);
+  assert.equal(applied, ['ami-new']);
+  assert.is(stack.heldInputs, undefined);
+});
+
+Order('the dry run says the launch template waits for the release', async ({ mocks, dir }) => {
+  await state(dir, 'ami-old', 'ami-old');
+  const aws = releasingTarget(mocks, dir, ['python manage.py migrate']);
+  const { io, planned } = terraformIO();
+  const plan = await aws.plan(io, image('ami-new'), FACTS, SETTINGS);
+  assert.equal(planned, ['ami-old']);
+  assert.match(plan.provision, /launch template held on ami-old/);
+  assert.match(plan.rollout, /after the release, a second apply sets the launch template to ami-new/);
+});
+
+Order.run();

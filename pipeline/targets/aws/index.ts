@@ -274,8 +274,13 @@ export function createAwsTarget(
         { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
         settings,
       );
-      const steps = applySteps(wanted, previous, env.service.release.length > 0);
-      await writeInputs(layout.dryRunVarFile, steps.first);
+      // Before a bake the image will change: decided as for a new image, planned with the stand-in.
+      const steps = applySteps(
+        image ? wanted : { ...wanted, image: { ...wanted.image, id: 'the image the bake will make' } },
+        previous,
+        env.service.release.length > 0,
+      );
+      await writeInputs(layout.dryRunVarFile, steps.then ? steps.first : wanted);
       const terraform = new Terraform(io, layout.dryRunWorkDir);
       await terraform.init(backend);
       const summary = await terraform.plan(layout.dryRunVarFile, layout.dryRunPlanFile, { lock: false });
@@ -283,7 +288,7 @@ export function createAwsTarget(
       const note = image ? '' : ` (planned with ${standIn} for the image the bake will make)`;
       if (steps.then)
         return {
-          provision: `terraform plan (launch template held on ${steps.first.image.id} and its settings until the release ran): ${formatPlan(summary)}${note}`,
+          provision: `terraform plan (launch template held on ${steps.first.image.id} and its settings until the release ran): ${formatPlan(summary)}`,
           rollout: `after the release, a second apply sets the launch template to ${image ? steps.then.image.id : 'the new image'} and the settings; an instance refresh replaces the instances (launch before terminate)`,
         };
       const refreshes =
