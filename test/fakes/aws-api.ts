@@ -38,6 +38,8 @@ export interface FakeCall {
   service: string;
   action: string;
   params: Record<string, string>;
+  /** When it was answered (epoch ms), to order calls against the fake tools' records. */
+  at: number;
 }
 
 export interface FakeAwsOptions {
@@ -198,7 +200,7 @@ export class FakeAws {
     const scope = /Credential=[^/]+\/\d+\/([^/]+)\/([^/]+)\/aws4_request/.exec(request.headers.authorization ?? '');
     const service = scope?.[2] ?? 'unknown';
     const action = params.Action ?? 'unknown';
-    this.calls.push({ service, action, params });
+    this.calls.push({ service, action, params, at: Date.now() });
     const requestId = `req-${++this.requestCounter}`;
     const ec2 = service === 'ec2';
     const pages = this.htmlLeft.get(action) ?? 0;

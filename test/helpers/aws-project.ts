@@ -247,6 +247,34 @@ export class AwsProject {
     return existsSync(join(this.fakeState, name));
   }
 
+  /** The fake terraform's applies in order: when (epoch ms) and the image its inputs named. */
+  async applies(): Promise<Array<{ at: number; imageId: string }>> {
+    const text = await readFile(join(this.fakeState, 'applies'), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [at, imageId] = line.split(' ');
+        return { at: Number(at), imageId: imageId ?? '' };
+      });
+  }
+
+  /**
+   * Pretends an earlier deploy of `imageId` finished: the stack's state, the inputs of its
+   * apply (no runtime settings) and its deployment record.
+   */
+  async seedDeployment(imageId: string): Promise<void> {
+    await this.seedState();
+    await writeFile(
+      join(this.stateDir, 'terraform.tfvars.json'),
+      `${JSON.stringify({ image: { id: imageId, root_device_name: '/dev/xvda' }, service_env: {}, service_ssm_parameters: {} }, null, 2)}\n`,
+    );
+    await writeFile(
+      join(this.stateDir, 'deployment.json'),
+      `${JSON.stringify({ env: 'staging', target: 'aws', image: imageId, fingerprint: 'earlier', url: 'http://127.0.0.1:9/', deployed_at: '2026-11-01T10:00:00.000Z' }, null, 2)}\n`,
+    );
+  }
+
   /** Pretends an earlier deploy created the stack (the local state holds resources). */
   async seedState(): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });

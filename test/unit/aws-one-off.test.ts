@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { InterruptedError } from '../../pipeline/errors.ts';
 import {
   OneOffInstanceError,
@@ -155,6 +155,39 @@ Script("the user data is the launch template's cloud-config plus the script, wri
   });
   assert.equal(merged.runcmd, [['/bin/sh', SCRIPT_PATH]]);
   assert.throws(() => oneOffUserData(b64('#!/bin/bash\necho x'), 'x'), /not cloud-config/);
+});
+
+Script("settings given to the one-off replace the template's; what Terraform adds of its own stays", () => {
+  const withSecrets = b64(
+    `#cloud-config\n${stringify({
+      write_files: [
+        { path: '/etc/bakery/app.env', content: 'APP_PUBLIC_HOST="shop.example"\nLOG_LEVEL="info"\n' },
+        {
+          path: '/etc/bakery/secrets.json',
+          content: JSON.stringify({ region: 'eu-west-1', parameters: { OLD: '/old' }, database: { host: 'db' } }),
+        },
+      ],
+    })}`,
+  );
+  const settings = {
+    variables: { LOG_LEVEL: 'warn', GREETING: 'say "hi"' },
+    secretReferences: { TOKEN: '/t' },
+    region: 'eu-west-1',
+  };
+  const merged = parse(Buffer.from(oneOffUserData(withSecrets, 'x', settings), 'base64').toString('utf8'));
+  assert.is(
+    merged.write_files[0].content,
+    'APP_PUBLIC_HOST="shop.example"\nLOG_LEVEL="warn"\nGREETING="say \\"hi\\""\n',
+  );
+  assert.equal(JSON.parse(merged.write_files[1].content), {
+    region: 'eu-west-1',
+    parameters: { TOKEN: '/t' },
+    database: { host: 'db' },
+  });
+  // A template without secrets gets the file the secrets unit reads.
+  const added = parse(Buffer.from(oneOffUserData(TEMPLATE_USER_DATA, 'x', settings), 'base64').toString('utf8'));
+  const secrets = added.write_files.find((file: { path: string }) => file.path === '/etc/bakery/secrets.json');
+  assert.equal(JSON.parse(secrets.content), { region: 'eu-west-1', parameters: { TOKEN: '/t' }, database: null });
 });
 
 Script('the console is read by marker, amid other output, and new lines are told from seen and lost ones', () => {

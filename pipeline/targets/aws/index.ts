@@ -4,8 +4,10 @@
 //
 //   preflight  credentials, region, VPC and subnets (two zones), base AMI, instance type, tools
 //   provision  terraform init → plan -out → apply of that plan (which starts a refresh
-//              when the launch template's image changed), then terraform output
-//   rollout    poll the refresh until Successful; failed or rolled back → exit 1
+//              when the launch template's image changed), then terraform output; with
+//              release commands the launch template's change waits (apply-steps.ts)
+//   rollout    the held launch template change, when there is one (a second apply, after
+//              the release); then poll the refresh until Successful; failed or rolled back → exit 1
 //   verify     target health ≥ desired, then the URL's health path 200 N times in a row
 //   teardown   terraform destroy (nothing to do without state)
 
@@ -16,6 +18,7 @@ import type { AwsEnvironment } from '../../config/schema.ts';
 import type { RunContext, StageIO } from '../../context.ts';
 import { DeployError, InterruptedError } from '../../errors.ts';
 import { BAKERY_ROOT } from '../../install.ts';
+import { readDeploymentRecord } from '../../state/record.ts';
 import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
@@ -51,9 +54,12 @@ import {
   terraformInputs,
   terraformLayout,
   writeInputs,
+  type PlanSummary,
   type ResolvedNetwork,
   type StackOutputs,
+  type TerraformInputs,
 } from './terraform.ts';
+import { applySteps } from './apply-steps.ts';
 
 export interface AwsTargetOptions {
   /** Clients to use instead of real ones (tests). */
@@ -90,6 +96,11 @@ export interface AwsStack extends Provisioned {
   createdGroup: boolean;
   /** The release's AMI: verify checks every InService instance runs it. */
   imageId: string;
+  /**
+   * The inputs whose launch template change provision held back until the release ran
+   * (apply-steps.ts): rollout applies them. Absent when provision applied everything.
+   */
+  heldInputs?: TerraformInputs;
   /** The refresh this run started or watched (set by rollout): verify checks it ended Successful. */
   refreshId?: string;
 }
@@ -126,6 +137,21 @@ export function createAwsTarget(
       );
       return undefined;
     }
+  };
+
+  /** Writes `inputs` as the last apply's, then plans and applies them (nothing when the plan is empty). */
+  const applyInputs = async (io: StageIO, terraform: Terraform, inputs: TerraformInputs): Promise<PlanSummary> => {
+    await writeInputs(layout.varFile, inputs);
+    io.note(`inputs: ${relative(context.root, layout.varFile)}`);
+    const plan = await terraform.plan(layout.varFile, layout.planFile);
+    if (plan.changes) {
+      io.info(`terraform: ${formatPlan(plan)}`);
+      await terraform.apply(layout.planFile);
+    } else {
+      io.progress('infrastructure up to date');
+    }
+    await rm(layout.planFile, { force: true });
+    return plan;
   };
 
   /** The endpoints, credentials and region: what deploy and destroy both check first. */
@@ -206,29 +232,20 @@ export function createAwsTarget(
 
     async provision(io, image, facts, settings) {
       await stageModule(layout, backend);
-      await writeInputs(
-        layout.varFile,
-        terraformInputs(
-          env,
-          networkInputs(facts),
-          { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
-          settings,
-        ),
+      const wanted = terraformInputs(
+        env,
+        networkInputs(facts),
+        { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
+        settings,
       );
-      io.note(`inputs: ${relative(context.root, layout.varFile)}`);
+      const steps = applySteps(wanted, await readInputs(layout.varFile), env.service.release.length > 0);
+      if (env.service.release.length > 0) io.info(`release order: ${steps.why}`);
 
       const refreshesBefore = await refreshIds(io);
       const applyStartedAt = new Date();
       const terraform = new Terraform(io, layout.workDir);
       await terraform.init(backend);
-      const plan = await terraform.plan(layout.varFile, layout.planFile);
-      if (plan.changes) {
-        io.info(`terraform: ${formatPlan(plan)}`);
-        await terraform.apply(layout.planFile);
-      } else {
-        io.progress('infrastructure up to date');
-      }
-      await rm(layout.planFile, { force: true });
+      const plan = await applyInputs(io, terraform, steps.first);
       const outputs = await terraform.outputs();
       if (!outputs)
         throw new DeployError('terraform output lacks url, asg_name or target_group_arn', [
@@ -241,6 +258,7 @@ export function createAwsTarget(
         applyStartedAt,
         createdGroup: plan.actions.includes('create aws_autoscaling_group.this'),
         imageId: image.id,
+        ...(steps.then ? { heldInputs: steps.then } : {}),
       };
     },
 
@@ -250,24 +268,35 @@ export function createAwsTarget(
       // Before a bake there is no new image yet: plan with the deployed one (or the base
       // AMI), so the plan shows everything but the image change.
       const standIn = image?.id ?? previous?.image.id ?? facts.baseImage.id ?? PLACEHOLDER_AMI;
-      await writeInputs(
-        layout.dryRunVarFile,
-        terraformInputs(
-          env,
-          networkInputs(facts),
-          { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
-          settings,
-        ),
+      const wanted = terraformInputs(
+        env,
+        networkInputs(facts),
+        { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
+        settings,
       );
+      // Before a bake the image will change: decided as for a new image, planned with the stand-in.
+      const steps = applySteps(
+        image ? wanted : { ...wanted, image: { ...wanted.image, id: 'the image the bake will make' } },
+        previous,
+        env.service.release.length > 0,
+      );
+      await writeInputs(layout.dryRunVarFile, steps.then ? steps.first : wanted);
       const terraform = new Terraform(io, layout.dryRunWorkDir);
       await terraform.init(backend);
       const summary = await terraform.plan(layout.dryRunVarFile, layout.dryRunPlanFile, { lock: false });
       await rm(layout.dryRunPlanFile, { force: true });
       const note = image ? '' : ` (planned with ${standIn} for the image the bake will make)`;
+      if (steps.then)
+        return {
+          provision: `terraform plan (launch template held on ${steps.first.image.id} and its settings until the release ran): ${formatPlan(summary)}`,
+          rollout: `after the release, a second apply sets the launch template to ${image ? steps.then.image.id : 'the new image'} and the settings; an instance refresh replaces the instances (launch before terminate)`,
+        };
       const refreshes =
         summary.actions.some((action) => /^(update|replace) aws_launch_template\.this$/.test(action)) || !image;
+      const first =
+        env.service.release.length > 0 && !previous ? ' (first deploy: one apply, the release runs after it)' : '';
       return {
-        provision: `terraform plan: ${formatPlan(summary)}${note}`,
+        provision: `terraform plan: ${formatPlan(summary)}${note}${first}`,
         rollout: summary.actions.includes('create aws_autoscaling_group.this')
           ? 'no refresh: a new Auto Scaling group starts its first instances on the image'
           : refreshes
@@ -282,10 +311,22 @@ export function createAwsTarget(
           'the aws target always rolls with an instance refresh (launch before terminate); --strategy recreate does not apply',
         );
       const { outputs } = stack;
+      let { refreshesBefore, applyStartedAt } = stack;
+      if (stack.heldInputs) {
+        // The release ran on the converged stack: now the launch template takes the new
+        // image and settings, which starts the refresh watched below.
+        io.info(`applying the launch template change held back for the release: ${stack.imageId}`);
+        await stageModule(layout, backend);
+        refreshesBefore = await refreshIds(io);
+        applyStartedAt = new Date();
+        const terraform = new Terraform(io, layout.workDir);
+        await terraform.init(backend);
+        await applyInputs(io, terraform, stack.heldInputs);
+      }
       const watched = refreshToWatch(
         await listRefreshes(clients, outputs.asgName, io),
-        stack.refreshesBefore,
-        stack.applyStartedAt,
+        refreshesBefore,
+        applyStartedAt,
       );
       let refreshId = watched?.InstanceRefreshId;
       if (!refreshId && !stack.createdGroup) {
@@ -341,10 +382,11 @@ export function createAwsTarget(
 
     healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
 
-    // On a one-off instance from the new AMI and the fleet's launch template, whose user
-    // data already carries the environment's settings (provision wrote them), so
-    // `settings` adds nothing here. No TTY: the output comes back through the console.
-    async runOneOff(io, image, _settings, command) {
+    // On a one-off instance from the new AMI and the fleet's launch template (security
+    // group, instance profile, Terraform's own settings), with `settings` in place of the
+    // template's: during a release provision held the template on the settings in service
+    // (apply-steps.ts). No TTY: the output comes back through the console.
+    async runOneOff(io, image, settings, command) {
       if (command.attach.kind === 'terminal' && command.attach.tty)
         io.warn('the aws target has no terminal for one-off commands: the output is shown as the instance prints it');
       const fleet = await fleetLaunchSpec(io, clients, stackName(env));
@@ -355,6 +397,11 @@ export function createAwsTarget(
         imageId: image.id,
         ...fleet,
         argv: command.argv,
+        settings: {
+          variables: { ...settings.variables },
+          secretReferences: { ...settings.secretReferences },
+          region: env.aws.region,
+        },
         ...(command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {}),
         pollMs: Math.min(pollMs, 5_000),
         onLine:
@@ -374,8 +421,12 @@ export function createAwsTarget(
     },
 
     // A re-run of the same deploy runs no release: the last apply had this image and these
-    // settings, and every instance is in service on the launch template version it made.
+    // settings, every instance is in service on the launch template version it made, and a
+    // deploy of this image finished (a first deploy's new group runs the image before its
+    // release did). Asked after provision, which held back a launch template change when
+    // there is a release (apply-steps.ts): so a new image or new settings answer false here.
     servesAlready: async (io, image) =>
+      (await readDeploymentRecord(context.stateDir))?.image === image.id &&
       fleetServes(io, clients, stackName(env), await readInputs(layout.varFile), {
         imageId: image.id,
         env: { ...env.service.env },

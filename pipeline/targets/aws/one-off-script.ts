@@ -109,8 +109,87 @@ systemctl poweroff
 `;
 }
 
-/** The launch template's cloud-config with the one-off script added to write and run. */
-export function oneOffUserData(templateUserData: string | undefined, script: string): string {
+/** The runtime settings a one-off instance runs with, when they may differ from the launch template's. */
+export interface OneOffSettings {
+  /** service.env: NAME → value. */
+  variables: Record<string, string>;
+  /** service.secrets: NAME → SSM parameter name. */
+  secretReferences: Record<string, string>;
+  region: string;
+}
+
+const SETTINGS_FILE = '/etc/bakery/app.env';
+const SECRETS_FILE = '/etc/bakery/secrets.json';
+
+/** One NAME="value" line, quoted as terraform/locals.tf writes the settings file. */
+function settingsLine(name: string, value: string): string {
+  return `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"\n`;
+}
+
+/**
+ * The fleet's write_files with `settings` in place of the launch template's: the release
+ * runs while provision holds the launch template on the settings in service
+ * (apply-steps.ts). What Terraform adds of its own (APP_PUBLIC_HOST, the database's
+ * reference) is kept from the template.
+ */
+function withSettings(files: unknown[], settings: OneOffSettings): unknown[] {
+  const isFile = (file: unknown, path: string): file is { path: string; content?: unknown } =>
+    typeof file === 'object' && file !== null && (file as { path?: unknown }).path === path;
+  const out = files.map((file) => {
+    if (isFile(file, SETTINGS_FILE)) {
+      const kept = String(file.content ?? '')
+        .split('\n')
+        .filter((line) => line.startsWith('APP_PUBLIC_HOST='))
+        .map((line) => `${line}\n`);
+      const lines = Object.entries(settings.variables).map(([name, value]) => settingsLine(name, value));
+      return {
+        ...file,
+        content: [...(settings.variables.APP_PUBLIC_HOST === undefined ? kept : []), ...lines].join(''),
+      };
+    }
+    if (isFile(file, SECRETS_FILE)) {
+      let spec: Record<string, unknown> = {};
+      try {
+        spec = JSON.parse(String(file.content ?? '{}')) as Record<string, unknown>;
+      } catch {
+        // Not JSON: written again below from the settings alone.
+      }
+      return { ...file, content: JSON.stringify({ ...spec, parameters: { ...settings.secretReferences } }) };
+    }
+    return file;
+  });
+  if (!files.some((file) => isFile(file, SETTINGS_FILE)))
+    out.push({
+      path: SETTINGS_FILE,
+      owner: 'root:root',
+      permissions: '0600',
+      content: Object.entries(settings.variables)
+        .map(([name, value]) => settingsLine(name, value))
+        .join(''),
+    });
+  if (!files.some((file) => isFile(file, SECRETS_FILE)) && Object.keys(settings.secretReferences).length > 0)
+    out.push({
+      path: SECRETS_FILE,
+      owner: 'root:root',
+      permissions: '0600',
+      content: JSON.stringify({
+        region: settings.region,
+        parameters: { ...settings.secretReferences },
+        database: null,
+      }),
+    });
+  return out;
+}
+
+/**
+ * The launch template's cloud-config with the one-off script added to write and run, and
+ * `settings` (when given) in place of the template's.
+ */
+export function oneOffUserData(
+  templateUserData: string | undefined,
+  script: string,
+  settings?: OneOffSettings,
+): string {
   let config: Record<string, unknown> = {};
   if (templateUserData) {
     const text = Buffer.from(templateUserData, 'base64').toString('utf8');
@@ -121,7 +200,8 @@ export function oneOffUserData(templateUserData: string | undefined, script: str
     const parsed: unknown = parse(text);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) config = parsed as Record<string, unknown>;
   }
-  const writeFiles = Array.isArray(config.write_files) ? config.write_files : [];
+  const templateFiles: unknown[] = Array.isArray(config.write_files) ? config.write_files : [];
+  const writeFiles = settings ? withSettings(templateFiles, settings) : templateFiles;
   const runcmd = Array.isArray(config.runcmd) ? config.runcmd : [];
   const merged = {
     ...config,

@@ -21,7 +21,14 @@ import type { StageIO } from '../../context.ts';
 import { DeployError, InterruptedError } from '../../errors.ts';
 import { callAws, type RetryPolicy } from './call.ts';
 import { awsErrorInfo, isAwsErrorCode } from './errors.ts';
-import { newLines, oneOffMarker, oneOffScript, oneOffUserData, readConsole } from './one-off-script.ts';
+import {
+  newLines,
+  oneOffMarker,
+  oneOffScript,
+  oneOffUserData,
+  readConsole,
+  type OneOffSettings,
+} from './one-off-script.ts';
 
 export type OneOffIO = Pick<StageIO, 'signal' | 'progress' | 'note' | 'debug' | 'warn'>;
 
@@ -52,6 +59,8 @@ export interface OneOffRequest {
   subnetIds: readonly string[];
   /** What runs, as the service user in the app's directory with the venv first on PATH. */
   argv: readonly string[];
+  /** The runtime settings to run with instead of the launch template's (which may still be the old ones). */
+  settings?: OneOffSettings;
   /** From launch to exit code; undefined for no limit but the instance's own lifetime cap. */
   timeoutMs?: number;
   /** From launch until the script says BEGIN (boot, cloud-init). */
@@ -106,6 +115,7 @@ export async function runOneOffInstance(
       marker,
       lifetimeMinutes: request.timeoutMs !== undefined ? request.timeoutMs / 60_000 + 10 : DEFAULT_LIFETIME_MINUTES,
     }),
+    request.settings,
   );
   const instanceId = await launch(io, clients, { ...request, securityGroupId }, version, userData, marker);
   try {
