@@ -16,11 +16,10 @@ import { chooseOutputMode, createReporter, type TextSink } from '../output/repor
 import { Interrupts } from '../process/interrupts.ts';
 import { containerMode, currentHost, runInContainerIfWanted } from '../reexec/index.ts';
 import { currentActor, type HistoryEntry, type HistoryStore } from '../state/history.ts';
-import { historyOf } from '../targets/kind.ts';
+import { acquireSharedLock, historyOf } from '../targets/kind.ts';
 import { openRunLogs } from '../state/run-logs.ts';
 import { acquireLock, describeLockHolder, type HeldLock } from '../state/lock.ts';
 import { runStages, type Stage } from '../stages/run-stages.ts';
-import { acquireSharedLock } from '../targets/shared-lock.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { formatHelp, parseArgs, type CommandSpec, type ParsedArgs } from './flags.ts';
 import { Closing, openRun } from './open-run.ts';

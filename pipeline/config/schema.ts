@@ -114,7 +114,7 @@ const INDEX_URL = /^https?:\/\/\S+$/;
 const indexUrl = (description: string) =>
   string({ description, pattern: INDEX_URL, allowed: 'an http(s) URL of a PEP 503 index', maxLength: 2000 });
 
-// Commands around the app's life (release.ts, roles/app/tasks/build.yml): each runs with
+// Commands around the app's life (stages/release-commands.ts, roles/app/tasks/build.yml): each runs with
 // /bin/sh -c in the app's directory as the service user, the venv first on PATH.
 const command = (description: string) =>
   string({

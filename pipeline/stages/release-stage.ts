@@ -1,10 +1,10 @@
-// The release stage as data, for the deploy pipeline (deploy-stages.ts): release.ts does
+// The release stage as data, for the deploy pipeline (deploy-stages.ts): release-commands.ts does
 // the work. Between provision and rollout: the new image exists and the network is there,
 // but none of its instances serves yet.
 
 import type { DeployOptions, RunContext } from '../context.ts';
 import type { AnyTarget, ImageRef } from '../targets/target.ts';
-import { releaseSkipReason, runRelease, warnIfSchemaAhead, type ReleaseRecord } from './release.ts';
+import { releaseSkipReason, runRelease, warnIfSchemaAhead, type ReleaseRecord } from './release-commands.ts';
 import type { Stage } from './run-stages.ts';
 
 export type { ReleaseRecord };

@@ -65,6 +65,21 @@ export interface TargetKind<E extends Environment> extends TargetRules {
   ciRefusal(env: E): UsageError | undefined;
   /** The environment's deploy history: this machine's, and a shared copy when there is one. */
   history(env: E, stateDir: string, processEnv: NodeJS.ProcessEnv): HistoryStore;
+  /**
+   * The deploy lock other machines see (one beside a shared state), taken after this
+   * machine's own lock file; undefined when the state is this machine's alone.
+   */
+  sharedLock(
+    env: E,
+    processEnv: NodeJS.ProcessEnv,
+    command: string,
+    warn: (text: string) => void,
+  ): Promise<SharedLock | undefined>;
+}
+
+/** A lock held on a state other machines share; released once, on every way out of the run. */
+export interface SharedLock {
+  release(): Promise<void>;
 }
 
 const KINDS: { local: TargetKind<LocalEnvironment>; aws: TargetKind<AwsEnvironment> } = {
@@ -102,4 +117,14 @@ export function withKind<R>(env: Environment, use: <E extends Environment>(kind:
  */
 export function historyOf(env: Environment, stateDir: string, processEnv: NodeJS.ProcessEnv): HistoryStore {
   return withKind(env, (kind, typed) => kind.history(typed, stateDir, processEnv));
+}
+
+/** The environment's shared deploy lock, when its state is shared (the session takes it after the lock file). */
+export function acquireSharedLock(
+  env: Environment,
+  processEnv: NodeJS.ProcessEnv,
+  command: string,
+  warn: (text: string) => void,
+): Promise<SharedLock | undefined> {
+  return withKind(env, (kind, typed) => kind.sharedLock(typed, processEnv, command, warn));
 }

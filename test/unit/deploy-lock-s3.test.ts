@@ -8,7 +8,7 @@ import { LockError } from '../../pipeline/errors.ts';
 import { createS3Client } from '../../pipeline/targets/aws/clients.ts';
 import { acquireS3Lock, lockObject, type S3LockOwner } from '../../pipeline/targets/aws/deploy-lock-s3.ts';
 import { stateObject } from '../../pipeline/targets/aws/state-objects.ts';
-import { acquireSharedLock } from '../../pipeline/targets/shared-lock.ts';
+import { acquireSharedLock } from '../../pipeline/targets/kind.ts';
 import { FakeS3 } from '../fakes/s3-api.ts';
 import { awsEnvironment, FAST_RETRY } from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';

@@ -7,7 +7,12 @@ import type { Environment, LocalEnvironment } from '../../pipeline/config/schema
 import type { RunContext, StageIO } from '../../pipeline/context.ts';
 import { ConfigError, DeployError, EXIT, UsageError } from '../../pipeline/errors.ts';
 import { deployStages } from '../../pipeline/stages/deploy-stages.ts';
-import { releaseAfter, releaseSkipReason, runRelease, warnIfSchemaAhead } from '../../pipeline/stages/release.ts';
+import {
+  releaseAfter,
+  releaseSkipReason,
+  runRelease,
+  warnIfSchemaAhead,
+} from '../../pipeline/stages/release-commands.ts';
 import type { HistoryEntry } from '../../pipeline/state/history.ts';
 import { renderHaproxyConfig } from '../../pipeline/targets/local/lb-servers.ts';
 import { localNames } from '../../pipeline/targets/local/names.ts';

@@ -7,6 +7,7 @@ import { MAX_AWS_STACK_NAME, awsStackName, type AwsEnvironment } from '../../con
 import { UsageError } from '../../errors.ts';
 import { localHistory, type HistoryStore } from '../../state/history.ts';
 import type { TargetKind } from '../kind.ts';
+import { acquireS3DeployLock } from './shared-lock.ts';
 import { historyObject, s3Url } from './state-objects.ts';
 
 const DEFAULT_BASE_AMI = { owner: '136693071363', name: 'debian-12-amd64-*' };
@@ -89,6 +90,7 @@ export const awsKind: TargetKind<AwsEnvironment> = {
         ),
 
   history: sharedHistory,
+  sharedLock: acquireS3DeployLock,
 };
 
 /**

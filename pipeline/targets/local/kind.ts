@@ -46,4 +46,6 @@ export const localKind: TargetKind<LocalEnvironment> = {
   hostPort: (env) => ({ port: env.local.port, key: 'local.port' }),
   ciRefusal: () => undefined,
   history: (_env, stateDir) => localHistory(stateDir),
+  // Its state is this machine's: the lock file is the whole lock.
+  sharedLock: async () => undefined,
 };

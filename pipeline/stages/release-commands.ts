@@ -1,4 +1,4 @@
-// The release stage: service.release's commands (migrations), once per deploy that changes
+// The release commands: service.release's commands (migrations), once per deploy that changes
 // the image or the runtime settings, on the NEW image with the environment's settings,
 // after provision (network, load balancer) and before the rollout, so that no instance of
 // the new release takes traffic before they succeed. The old release keeps serving

@@ -1,27 +1,24 @@
 // The lock other machines see: for an aws environment whose state is in S3, an object next
-// to the state (aws/deploy-lock-s3.ts), taken after this machine's own lock file. Other
-// environments have only the lock file, and this returns undefined.
+// to the state (deploy-lock-s3.ts), taken after this machine's own lock file. With a local
+// state there is only the lock file, and this returns undefined.
 
-import type { Environment } from '../config/schema.ts';
-import { stateObject } from './aws/state-objects.ts';
+import type { AwsEnvironment } from '../../config/schema.ts';
+import type { SharedLock } from '../kind.ts';
+import { stateObject } from './state-objects.ts';
 
-export interface SharedLock {
-  release(): Promise<void>;
-}
-
-export async function acquireSharedLock(
-  env: Environment,
+export async function acquireS3DeployLock(
+  env: AwsEnvironment,
   processEnv: NodeJS.ProcessEnv,
   command: string,
   warn: (text: string) => void,
 ): Promise<SharedLock | undefined> {
-  const state = env.target === 'aws' ? stateObject(env) : undefined;
+  const state = stateObject(env);
   if (!state) return undefined;
-  // Loaded only when needed: a local environment never pays for the S3 client.
+  // Loaded only when needed: an environment with a local state never pays for the S3 client.
   const [{ acquireS3Lock, lockObject }, { createS3Client }, { retryPolicy }] = await Promise.all([
-    import('./aws/deploy-lock-s3.ts'),
-    import('./aws/clients.ts'),
-    import('./aws/call.ts'),
+    import('./deploy-lock-s3.ts'),
+    import('./clients.ts'),
+    import('./call.ts'),
   ]);
   const client = createS3Client(state.region, processEnv);
   // Not bound to the run's interrupt signal: after Ctrl-C the lock must still be released.
