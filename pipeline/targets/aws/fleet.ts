@@ -3,17 +3,14 @@
 // was cancelled or ended in RollbackFailed leaves the group on the new version with old
 // and new instances side by side; healthy targets alone do not show that, this does.
 
-import {
-  DescribeAutoScalingGroupsCommand,
-  StartInstanceRefreshCommand,
-  type InstanceRefresh,
-} from '@aws-sdk/client-auto-scaling';
+import { StartInstanceRefreshCommand, type InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import { DeployError } from '../../errors.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
 import { isAwsErrorCode } from './errors.ts';
+import { describeGroup } from './group.ts';
 import { releaseSafetyInputs } from './terraform.ts';
 
 export interface FleetInstance {
@@ -35,15 +32,7 @@ export interface Fleet {
 
 /** The group and its instances; undefined when the group does not exist. */
 export async function describeFleet(clients: AwsClients, asgName: string, io: AwsCallIO): Promise<Fleet | undefined> {
-  const groups = await callAws(
-    io,
-    { call: 'autoscaling:DescribeAutoScalingGroups', resource: asgName, retry: clients.retry },
-    (signal) =>
-      clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }), {
-        abortSignal: signal,
-      }),
-  );
-  const group = groups.AutoScalingGroups?.find((candidate) => candidate.AutoScalingGroupName === asgName);
+  const group = await describeGroup(io, clients, asgName);
   if (!group) return undefined;
   const members = (group.Instances ?? []).filter((member) => member.InstanceId);
   const images = new Map<string, string>();

@@ -6,7 +6,7 @@
 // polls GetConsoleOutput (Latest=true), streams the new lines, reads the exit code, and
 // terminates the instance on every way out: success, failure, timeout, error, Ctrl-C.
 
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -21,6 +21,7 @@ import type { StageIO } from '../../context.ts';
 import { DeployError, InterruptedError } from '../../errors.ts';
 import { callAws, type RetryPolicy } from './call.ts';
 import { awsErrorInfo, isAwsErrorCode } from './errors.ts';
+import { describeGroup } from './group.ts';
 import {
   newLines,
   oneOffMarker,
@@ -131,15 +132,7 @@ export async function fleetLaunchSpec(
   clients: { autoscaling: AutoScalingClient; retry: RetryPolicy },
   asgName: string,
 ): Promise<FleetLaunchSpec> {
-  const answer = await callAws(
-    io,
-    { call: 'autoscaling:DescribeAutoScalingGroups', resource: asgName, retry: clients.retry },
-    (signal) =>
-      clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }), {
-        abortSignal: signal,
-      }),
-  );
-  const group = answer.AutoScalingGroups?.[0];
+  const group = await describeGroup(io, clients, asgName);
   const template = group?.LaunchTemplate;
   const subnetIds = (group?.VPCZoneIdentifier ?? '').split(',').filter((id) => id !== '');
   if (!template?.LaunchTemplateId || subnetIds.length === 0)

@@ -3,9 +3,10 @@
 // that image and those settings, and every instance of the Auto Scaling group is in
 // service on the launch template version the group pins (no refresh left half done).
 
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { isDeepStrictEqual } from 'node:util';
-import { callAws, type AwsCallIO, type RetryPolicy } from './call.ts';
+import type { AwsCallIO, RetryPolicy } from './call.ts';
+import { describeGroup } from './group.ts';
 import type { TerraformInputs } from './terraform.ts';
 
 export interface FleetWanted {
@@ -35,15 +36,7 @@ export async function fleetServes(
   wanted: FleetWanted,
 ): Promise<boolean> {
   if (!inputsMatch(inputs, wanted)) return false;
-  const answer = await callAws(
-    io,
-    { call: 'autoscaling:DescribeAutoScalingGroups', resource: asgName, retry: clients.retry },
-    (signal) =>
-      clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }), {
-        abortSignal: signal,
-      }),
-  );
-  const group = answer.AutoScalingGroups?.[0];
+  const group = await describeGroup(io, clients, asgName);
   const version = group?.LaunchTemplate?.Version;
   const instances = group?.Instances ?? [];
   const current = instances.filter(
