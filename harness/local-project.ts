@@ -1,6 +1,8 @@
-// A throwaway bakery project for end-to-end tests on the local target: a copy of the
-// baked directories (so a test can change the service without touching the repo) with
-// its own deploy.yaml, app name and port, driven through the real entry points.
+// A throwaway bakery project for end-to-end tests on the local target: a user's project
+// as bakery sees one, holding a copy of the demo service (so a test can change it without
+// touching the repo) and its own deploy.yaml, app name and port, driven through the real
+// entry point. bakery's own files (packer/, ansible/, launcher/, docker/) come from this
+// checkout, its installation.
 
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
 export const REPO = resolve(import.meta.dirname, '..');
-const COPIED = ['service', 'launcher', 'ansible', 'packer', 'docker', 'package.json', '.ansible-lint', '.yamllint'];
+/** The executable, started with node: the compiled runner when built, else the sources (bin/bakery.js says when). */
+export const BAKERY_BIN = join(REPO, 'bin', 'bakery.js');
+const ENTRY_COMMANDS = { 'deploy.ts': 'deploy', 'destroy.ts': 'destroy', 'status.ts': 'status' } as const;
 
 export interface ProjectOptions {
   app: string;
@@ -42,6 +46,8 @@ export function deployYaml(options: ProjectOptions): string {
   const env = options.env ?? 'local';
   return [
     `app: ${options.app}`,
+    // The demo as the project's own app: the copy createProject makes, which tests edit.
+    "service: { source: service, entrypoint: 'bakery_service:create_app()' }",
     'environments:',
     `  ${env}:`,
     '    target: local',
@@ -61,7 +67,7 @@ export function spawnEntry(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ) {
-  return execa('node', ['--import', 'tsx', join(REPO, entry), ...args], {
+  return execa('node', [BAKERY_BIN, ENTRY_COMMANDS[entry], ...args], {
     cwd: REPO,
     reject: false,
     stdin: 'ignore',
@@ -81,14 +87,10 @@ export async function runEntry(
 
 export async function createProject(options: ProjectOptions): Promise<TempProject> {
   const dir = await mkdtemp(join(tmpdir(), `bakery-${options.app}-`));
-  for (const entry of COPIED) {
-    await cp(join(REPO, entry), join(dir, entry), {
-      recursive: true,
-      filter: (source) => !/__pycache__|\.pytest_cache/.test(source),
-    }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-  }
+  await cp(join(REPO, 'service'), join(dir, 'service'), {
+    recursive: true,
+    filter: (source) => !/__pycache__|\.pytest_cache/.test(source),
+  });
   const config = join(dir, 'deploy.yaml');
   await writeFile(config, deployYaml(options));
   const env = options.env ?? 'local';

@@ -8,7 +8,7 @@ import { ConfigError, ToolError } from '../errors.ts';
 import { resolveAppSource, type ResolvedSource } from '../source/resolve.ts';
 import type { AnyTarget, DeployTarget, ImageRef, Provisioned } from '../targets/target.ts';
 import { computeBaseLayerFingerprint, computeFingerprint, shortFingerprint } from './fingerprint.ts';
-import { bakeryHome } from './home.ts';
+import { BAKERY_ROOT } from '../install.ts';
 import { artifactIds, packerBuild, packerErrorLines, packerProgress } from './packer.ts';
 import { makeScratch, stageSource, type Scratch } from './scratch.ts';
 import { buildWheelhouse } from './wheelhouse.ts';
@@ -91,7 +91,7 @@ export async function planBaseLayer<Facts>(
   io: StageIO,
   facts: Facts,
 ): Promise<BakePlan> {
-  const root = bakeryHome(context.root);
+  const root = BAKERY_ROOT;
   const variables = { ...(await commonVariables(context, root)), bake_layer: 'base', ...target.bakeVariables(facts) };
   const fingerprint = await computeBaseLayerFingerprint({
     root,
@@ -113,7 +113,7 @@ export async function planBake<Facts>(
   baseLayer?: ImageRef,
 ): Promise<BakePlan> {
   const { env } = context;
-  const root = bakeryHome(context.root);
+  const root = BAKERY_ROOT;
   const source = await resolveAppSource(context, io, root);
   checkRequirements(context, source);
   const onLayer = baseLayer && target.onBaseLayer ? target.onBaseLayer(baseLayer) : undefined;
@@ -161,7 +161,7 @@ export async function removeLeakedBuilders(target: AnyTarget, io: StageIO): Prom
 async function prepareInputs(context: RunContext, io: StageIO, plan: BakePlan, scratch: Scratch) {
   if (!plan.source) return {};
   const staged = join(scratch.directory, 'app');
-  const files = await stageSource(bakeryHome(context.root), plan.source.directory, staged);
+  const files = await stageSource(BAKERY_ROOT, plan.source.directory, staged);
   io.note(`staged ${files.length} app file(s) from ${plan.source.directory} into ${staged}`);
   const variables: Record<string, string> = { app_source_dir: staged };
   const { service } = context.env;
@@ -211,7 +211,7 @@ async function runPacker(
   try {
     const result = await io.run({
       ...packerBuild({ source: target.packerSource, templateDir: 'packer/' }),
-      cwd: bakeryHome(context.root),
+      cwd: BAKERY_ROOT,
       env,
       progress: (line) => {
         const text = packerProgress(line);
