@@ -1,7 +1,7 @@
 // The docker commands of container mode, built by pure functions from facts about the
 // host, so that what runs, what --dry-run prints and what the tests check are the same.
 
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { TargetName } from '../config/schema.ts';
 import { targetRules } from '../targets/kind.ts';
 
@@ -9,9 +9,10 @@ import { targetRules } from '../targets/kind.ts';
 export const CONTAINER_HOME = '/home/bakery';
 
 /**
- * tsx as installed in the image. The entry point is started with it rather than through
- * its shebang (which loads the repository's tsx): node_modules come from the host, and
- * a macOS host's tsx carries a macOS esbuild binary that cannot run in the container.
+ * tsx as installed in the image. bin/bakery.js is started with it: it runs the compiled
+ * runner when there is a fresh one, and otherwise the sources through this tsx rather
+ * than the host's (node_modules come from the host, and a macOS host's tsx carries a
+ * macOS esbuild binary that cannot run in the container).
  */
 export const IMAGE_TSX_LOADER = '/usr/local/lib/node_modules/tsx/dist/loader.mjs';
 
@@ -81,8 +82,8 @@ export interface ContainerCommandOptions {
   /** The arguments the user gave, passed on unchanged (plus --container never). */
   argv: readonly string[];
   target: TargetName;
-  /** Where deploy.ts lives: mounted at the same path. */
-  projectRoot: string;
+  /** Where bakery is installed (BAKERY_ROOT, holding bin/bakery.js): mounted at the same path. */
+  bakeryRoot: string;
   /** The config file's directory (holds .deploy/): mounted at the same path. */
   configRoot: string;
   /** The host's working directory: the container's, so relative --config paths mean the same. */
@@ -170,16 +171,30 @@ export function sharedDirectories(paths: readonly string[]): string[] {
   return kept;
 }
 
+/**
+ * What to mount of bakery's installation: the node_modules holding it when it is an
+ * installed package (its dependencies may be hoisted beside it), else its own directory.
+ */
+export function installationMount(bakeryRoot: string): string {
+  const parent = dirname(bakeryRoot);
+  if (basename(parent) === 'node_modules') return parent;
+  const grandparent = dirname(parent);
+  // A scoped package: node_modules/@scope/bakery.
+  if (basename(parent).startsWith('@') && basename(grandparent) === 'node_modules') return grandparent;
+  return bakeryRoot;
+}
+
 export function buildContainerCommand(options: ContainerCommandOptions): DockerArgs {
-  const shared = sharedDirectories([options.projectRoot, options.configRoot]);
+  // The user's project and bakery's installation are mounted each at its own path; one
+  // inside the other (bakery in the project's node_modules) is mounted once.
+  const shared = sharedDirectories([installationMount(options.bakeryRoot), options.configRoot]);
   // The working directory must exist in the container with the same meaning. Outside the
   // shared directories it would be an empty directory docker made up, so the run starts
-  // in the project instead and a relative --config is made absolute.
+  // in the project (the config's directory) instead and a relative --config is made absolute.
   const cwdShared = shared.some((root) => isInside(options.cwd, root));
-  const workdir = cwdShared ? options.cwd : options.projectRoot;
+  const workdir = cwdShared ? options.cwd : options.configRoot;
   const argv = cwdShared ? options.argv : withAbsoluteConfig(options.argv, options.cwd);
-  const entry = join(options.projectRoot, `${options.command}.ts`);
-  const entryWord = workdir === options.projectRoot ? `./${options.command}.ts` : entry;
+  const entry = join(options.bakeryRoot, 'bin', 'bakery.js');
 
   const args: DockerArgs = ['run', '--rm', '--init', '--name', options.name];
   if (isInteractive(options.terminal)) args.push('--interactive', '--tty');
@@ -213,7 +228,7 @@ export function buildContainerCommand(options: ContainerCommandOptions): DockerA
   args.push('--env', `HOME=${CONTAINER_HOME}`, '--env', 'BAKERY_IN_CONTAINER=1');
   for (const name of passthroughNames(options.env)) args.push('--env', name);
 
-  args.push(options.image, 'node', '--import', IMAGE_TSX_LOADER, entryWord, ...withContainerNever(argv));
+  args.push(options.image, 'node', '--import', IMAGE_TSX_LOADER, entry, options.command, ...withContainerNever(argv));
   return args;
 }
 

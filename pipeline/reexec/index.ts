@@ -1,6 +1,7 @@
-// Container mode: ./deploy.ts and ./destroy.ts run themselves inside the tooling image
+// Container mode: bakery deploy and destroy run themselves inside the tooling image
 // (docker/tooling/) unless the host already has every tool, or they already run in it.
-// The repository is mounted at its own path, so state and logs land on the host.
+// The user's project and bakery's installation are each mounted at their own path, so
+// state and logs land on the host.
 
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -47,7 +48,8 @@ export interface HostFacts {
   user: HostUser;
   terminal: Terminal;
   home: string;
-  projectRoot: string;
+  /** Where bakery is installed: its docker/tooling/ and bin/bakery.js. */
+  bakeryRoot: string;
   /** Written to for what container mode says (the command, why it runs in a container). */
   err: { write(text: string): unknown };
   probe: VersionProbe;
@@ -71,7 +73,7 @@ export function currentHost(streams: HostStreams): HostFacts {
     user: { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 },
     terminal: { stdin: streams.stdinIsTTY, stdout: Boolean(streams.out.isTTY), stderr: Boolean(streams.err.isTTY) },
     home: env.HOME ?? homedir(),
-    projectRoot: BAKERY_ROOT,
+    bakeryRoot: BAKERY_ROOT,
     err: streams.err,
     probe: cachedProbe(versionProbe(env), env.PATH, defaultCacheFile(env)),
   };
@@ -112,7 +114,7 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
     return undefined;
   }
 
-  const contextDir = join(host.projectRoot, 'docker', 'tooling');
+  const contextDir = join(host.bakeryRoot, 'docker', 'tooling');
   if (!isDirectory(contextDir)) {
     throw new PreflightError(`container mode needs the tooling image definition, and ${contextDir} is missing`, [
       `placement: ${placement.reason}`,
@@ -128,7 +130,7 @@ export async function runInContainerIfWanted(request: ContainerRequest, host: Ho
     command: request.command,
     argv: request.argv,
     target: request.target,
-    projectRoot: host.projectRoot,
+    bakeryRoot: host.bakeryRoot,
     configRoot: request.root,
     cwd: host.cwd,
     user: host.user,

@@ -29,7 +29,7 @@ function options(overrides: Partial<ContainerCommandOptions> = {}): ContainerCom
     command: 'deploy',
     argv: ['staging', '--json'],
     target: 'aws',
-    projectRoot: '/home/ada/src/bakery',
+    bakeryRoot: '/home/ada/src/bakery',
     configRoot: '/home/ada/src/bakery',
     cwd: '/home/ada/src/bakery',
     user: { uid: 1001, gid: 1002 },
@@ -56,13 +56,14 @@ shape('runs docker run with --rm and --init, named, before any other option', ()
   assert.equal(args.slice(0, 5), ['run', '--rm', '--init', '--name', 'bakery-deploy-42-abcdef']);
 });
 
-shape('runs the entry point with the image tsx and the same arguments plus --container never', () => {
+shape("runs the installation's bakery with the image tsx and the same arguments plus --container never", () => {
   const args = buildContainerCommand(options({ argv: ['staging', '--json', '--rebake'] }));
   assert.equal(innerCommand(args), [
     'node',
     '--import',
     IMAGE_TSX_LOADER,
-    './deploy.ts',
+    '/home/ada/src/bakery/bin/bakery.js',
+    'deploy',
     'staging',
     '--json',
     '--rebake',
@@ -71,9 +72,9 @@ shape('runs the entry point with the image tsx and the same arguments plus --con
   ]);
 });
 
-shape('runs destroy.ts for the destroy command', () => {
+shape('runs bakery destroy for the destroy command', () => {
   const args = buildContainerCommand(options({ command: 'destroy', argv: ['prod', '--yes'] }));
-  assert.equal(innerCommand(args).slice(3), ['./destroy.ts', 'prod', '--yes', '--container', 'never']);
+  assert.equal(innerCommand(args).slice(4), ['destroy', 'prod', '--yes', '--container', 'never']);
 });
 
 shape('is the same for the same input (pure)', () => {
@@ -101,16 +102,42 @@ mounts('does not mount a config directory twice when it is inside the project', 
   assert.equal(valuesOf(args, '--mount').filter((m) => m.includes('/home/ada/src/bakery')).length, 1);
 });
 
-mounts('keeps a working directory inside the project, with the absolute entry point', () => {
+mounts('keeps a working directory inside the project', () => {
   const args = buildContainerCommand(options({ cwd: '/home/ada/src/bakery/service' }));
   assert.equal(valuesOf(args, '--workdir'), ['/home/ada/src/bakery/service']);
-  assert.ok(innerCommand(args).includes('/home/ada/src/bakery/deploy.ts'));
 });
 
 mounts('starts in the project and makes --config absolute when the working directory is not shared', () => {
-  const args = buildContainerCommand(options({ cwd: '/home/ada', argv: ['local', '--config', 'other/deploy.yaml'] }));
-  assert.equal(valuesOf(args, '--workdir'), ['/home/ada/src/bakery']);
-  assert.ok(innerCommand(args).includes('/home/ada/other/deploy.yaml'), innerCommand(args).join(' '));
+  const args = buildContainerCommand(
+    options({
+      cwd: '/home/ada',
+      configRoot: '/home/ada/src/shop',
+      argv: ['local', '--config', 'src/shop/deploy.yaml'],
+    }),
+  );
+  assert.equal(valuesOf(args, '--workdir'), ['/home/ada/src/shop']);
+  assert.ok(innerCommand(args).includes('/home/ada/src/shop/deploy.yaml'), innerCommand(args).join(' '));
+});
+
+mounts('mounts an app repository and a bakery installed elsewhere separately', () => {
+  const args = buildContainerCommand(
+    options({ bakeryRoot: '/usr/lib/node_modules/bakery', configRoot: '/home/ada/shop', cwd: '/home/ada/shop' }),
+  );
+  const binds = valuesOf(args, '--mount');
+  assert.ok(binds.includes('type=bind,source=/usr/lib/node_modules,target=/usr/lib/node_modules'), binds.join('\n'));
+  assert.ok(binds.includes('type=bind,source=/home/ada/shop,target=/home/ada/shop'), binds.join('\n'));
+  assert.equal(valuesOf(args, '--workdir'), ['/home/ada/shop']);
+  assert.ok(innerCommand(args).includes('/usr/lib/node_modules/bakery/bin/bakery.js'));
+});
+
+mounts('mounts the project once when bakery is installed in its node_modules', () => {
+  const args = buildContainerCommand(
+    options({ bakeryRoot: '/home/ada/shop/node_modules/bakery', configRoot: '/home/ada/shop', cwd: '/home/ada/shop' }),
+  );
+  assert.equal(
+    valuesOf(args, '--mount').filter((mount) => mount.includes('/home/ada/shop')),
+    ['type=bind,source=/home/ada/shop,target=/home/ada/shop'],
+  );
 });
 
 mounts('mounts ~/.aws read-only into the container user home', () => {
