@@ -33,7 +33,7 @@ function runExecutable(file: string, args: string[], cwd: string): Promise<Run> 
       (error, stdout, stderr) => {
         const failure = error as (NodeJS.ErrnoException & { code?: number | string }) | null;
         if (failure && typeof failure.code === 'string') reject(failure);
-        else resolvePromise({ code: failure ? (failure.code as number) : 0, stdout, stderr });
+        else resolvePromise({ code: failure ? Number(failure.code) : 0, stdout, stderr });
       },
     );
     child.stdin?.end();
