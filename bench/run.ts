@@ -4,8 +4,9 @@
 // the service's own throughput. Writes bench/results/<date>.json and .md. Then the
 // bad-release scenario (bad-release-scenario.ts): a release whose pages fail deployed
 // by both, bakery's canary against the naive switch; <date>-bad-release.json and .md.
-// `--scenario pipelines|bad-release` runs one of the two. Loopback only; everything the
-// benchmark creates is destroyed, even when a step fails.
+// Then start-up (startup.ts): `bakery --help` and a no-op redeploy against bare Node;
+// <date>-startup.json and .md. `--scenario pipelines|bad-release|startup` runs one of
+// them. Loopback only; everything the benchmark creates is destroyed, even when a step fails.
 
 import os from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import {
 import { DEFAULT_SELF_HEAL, measureSelfHeal } from './self-heal.ts';
 import { benchService, formatServiceBench } from './service.ts';
 import { createStepRunner, type StepRunner } from './steps.ts';
+import { measureStartup, renderStartup, writeStartupResults } from './startup.ts';
 import { describeMeasurement, measureRun } from './timed-run.ts';
 import { DEFAULT_LOAD, underLoad } from './traffic.ts';
 
@@ -44,7 +46,7 @@ const SETUP: Record<PipelineName, { app: string; port: number; deployFlags: stri
 /** Rough step lengths for the time budget, refined once a bake has been measured. */
 const ESTIMATE_S = { bake: 180, deployWithoutBake: 20, selfHeal: 40, destroy: 30 };
 
-const SCENARIOS = ['all', 'pipelines', 'bad-release'] as const;
+const SCENARIOS = ['all', 'pipelines', 'bad-release', 'startup'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -125,12 +127,26 @@ async function main(): Promise<void> {
   const errors: string[] = [];
   const steps = createStepRunner({ budgetS: options.budgetS, errors });
   try {
-    if (options.scenario !== 'bad-release') await pipelineScenario(options, steps, errors);
-    if (options.scenario !== 'pipelines' && !steps.interrupted) await badReleaseScenario(steps, errors);
+    const runs = (scenario: Scenario): boolean =>
+      (options.scenario === 'all' || options.scenario === scenario) && !steps.interrupted;
+    if (runs('pipelines')) await pipelineScenario(options, steps, errors);
+    if (runs('bad-release')) await badReleaseScenario(steps, errors);
+    if (runs('startup')) await startupScenario(steps);
   } finally {
     steps.close();
   }
   if (steps.interrupted) process.exitCode = 130;
+}
+
+/** Start-up of `bakery --help` and of a no-op redeploy: its own results file. */
+async function startupScenario(steps: StepRunner): Promise<void> {
+  const machine = await machineFacts();
+  steps.say(`start-up benchmark on ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart}`);
+  const result = await measureStartup(steps, machine.loadAverageAtStart);
+  const written = await writeStartupResults(result, RESULTS_DIR);
+  process.stdout.write(`${renderStartup(result)}\n`);
+  steps.say(`wrote ${written}`);
+  if (result.errors.length > 0) process.exitCode = 1;
 }
 
 /** The bad release, bakery's canary against the naive switch: its own results file and README table. */

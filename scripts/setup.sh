@@ -49,6 +49,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The compiled runner (dist/): bakery starts from it, and from the sources only when they
+# changed since (bin/bakery.js).
+say "compiling the runner (npm run build)"
+npm run build --silent
 
 # Terraform's providers from a filesystem mirror (the machine image ships hashicorp/aws
 # there; nothing is downloaded): a CLI configuration that installs registry.terraform.io
