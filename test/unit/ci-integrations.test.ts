@@ -97,9 +97,9 @@ gates('deploys only after the tests pass', () => {
   assert.is(at(DEPLOY, 'jobs', 'deploy', 'needs'), 'test');
 });
 
-gates('runs ./deploy.ts in the tooling container with a JSON summary, and keeps the logs', () => {
+gates('runs the installed bakery deploy in the tooling container with a JSON summary, and keeps the logs', () => {
   const deploy = deploySteps.find((step) => step.id === 'deploy');
-  assert.match(deploy?.run ?? '', './deploy.ts "$DEPLOY_ENV" --container always --json');
+  assert.match(deploy?.run ?? '', 'npx bakery deploy "$DEPLOY_ENV" --container always --json');
   const upload = deploySteps.find((step) => step.uses?.startsWith('actions/upload-artifact@'));
   assert.is(upload?.if, 'always()');
   assert.match(String(upload?.with?.path), '.deploy/*/logs/**');
@@ -144,7 +144,7 @@ jenkins('asks for approval before prod, before taking an agent, and only when it
   const input = prod.indexOf('input {');
   assert.ok(input >= 0, 'no input in the prod stage');
   assert.ok(input < prod.indexOf('agent {'), 'the agent is taken before the approval');
-  assert.ok(input < prod.indexOf('./deploy.ts prod'));
+  assert.ok(input < prod.indexOf('npx bakery deploy prod'));
   assert.match(prod, 'beforeInput true');
   assert.match(prod, /submitter '[\w-]+'/);
   assert.not.match(stageBlock('Deploy staging'), 'input {');
@@ -165,7 +165,7 @@ jenkins('deploys with --container always --json and archives the logs and the su
     ['Deploy prod', 'prod'],
   ] as const) {
     const block = stageBlock(name);
-    assert.match(block, `./deploy.ts ${env} --container always --json > deploy-${env}.json`);
+    assert.match(block, `npx bakery deploy ${env} --container always --json > deploy-${env}.json`);
     assert.match(block, `archiveArtifacts artifacts: '.deploy/*/logs/**, deploy-${env}.json'`);
   }
 });
@@ -174,8 +174,8 @@ jenkins('destroys the chosen environment only when confirmed', () => {
   assert.match(JENKINS_CODE, "choice(name: 'DESTROY_ENV', choices: ['staging', 'prod']");
   assert.match(JENKINS_CODE, "booleanParam(name: 'CONFIRM_DESTROY', defaultValue: false");
   const destroy = stageBlock('Destroy');
-  assert.ok(destroy.indexOf('if (!params.CONFIRM_DESTROY)') < destroy.indexOf('./destroy.ts'));
-  assert.match(destroy, "./destroy.ts '${params.DESTROY_ENV}' --yes --container always --json");
+  assert.ok(destroy.indexOf('if (!params.CONFIRM_DESTROY)') < destroy.indexOf('npx bakery destroy'));
+  assert.match(destroy, "npx bakery destroy '${params.DESTROY_ENV}' --yes --container always --json");
   assert.match(destroy, 'archiveArtifacts');
 });
 
