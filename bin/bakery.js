@@ -14,7 +14,7 @@ async function loadCli() {
   if (chooseRunner(fileURLToPath(new URL('..', import.meta.url))) === 'compiled') {
     // Error positions and stack traces point at the .ts files, through dist's source maps.
     process.setSourceMapsEnabled(true);
-    return import('../dist/pipeline/cli/main.js');
+    return import('../dist/main.js');
   }
   // Started with tsx's loader already (the tooling container does that): no second one.
   if (!process.execArgv.some((arg) => arg.includes('tsx'))) (await import('tsx/esm/api')).register();

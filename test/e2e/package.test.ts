@@ -115,7 +115,7 @@ Package(
     for (const needed of [
       'package/bin/bakery.js',
       'package/dist/.built',
-      'package/dist/pipeline/cli/main.js',
+      'package/dist/main.js',
       'package/packer/app.pkr.hcl',
       'package/ansible/playbook.yml',
       'package/docker/haproxy/haproxy.cfg.template',
