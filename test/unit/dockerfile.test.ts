@@ -135,10 +135,10 @@ pins('pins Ansible and ansible-lint to the Debian 12 release series', () => {
 
 pins('installs the same tsx as package.json, where the runner expects it', () => {
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
-    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
     engines: { node: string };
   };
-  assert.is(arg('TSX_VERSION'), manifest.dependencies.tsx);
+  assert.is(arg('TSX_VERSION'), manifest.devDependencies.tsx);
   assert.match(runsOf(FINAL_STAGE).join(' '), 'npm install --global --no-fund --no-audit "tsx@${TSX_VERSION}"');
   assert.is(IMAGE_TSX_LOADER, '/usr/local/lib/node_modules/tsx/dist/loader.mjs');
   assert.is(arg('NODE_VERSION').split('.')[0], /\d+/.exec(manifest.engines.node)?.[0]);

@@ -57,6 +57,7 @@ structure('has the sections people look for, in order', () => {
   const headings = README.split('\n').filter((line) => /^#{1,2} /.test(line));
   const wanted = [
     '# bakery',
+    "## Use bakery in your app's repository",
     '## Quick start',
     '## How it works',
     '## CLI reference',
