@@ -21,14 +21,19 @@ export function settingsModuleOf(manage: string): string | undefined {
   return /DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]/.exec(manage)?.[1];
 }
 
-/** The text of the settings (a module, or every file of a settings package). */
+/**
+ * The text of the settings: the module, or every file of a settings package (prod.py
+ * usually starts with `from .base import *`, where STATIC_ROOT and DATABASES are).
+ */
 async function settingsText(files: AppFiles, module: string): Promise<{ path: string; text: string } | undefined> {
   const base = module.split('.').join('/');
-  if (files.has(`${base}.py`)) return { path: `${base}.py`, text: code(await files.read(`${base}.py`)) };
-  const inPackage = files.paths.filter((path) => path.startsWith(`${base}/`) && path.endsWith('.py'));
+  const parent = base.split('/').slice(0, -1).join('/');
+  const packageDir = files.has(`${base}.py`) ? (parent.endsWith('settings') ? parent : undefined) : base;
+  if (packageDir === undefined) return { path: `${base}.py`, text: code(await files.read(`${base}.py`)) };
+  const inPackage = files.paths.filter((path) => path.startsWith(`${packageDir}/`) && path.endsWith('.py'));
   if (inPackage.length === 0) return undefined;
   const texts = await Promise.all(inPackage.map((path) => files.read(path)));
-  return { path: `${base}/`, text: code(texts.join('\n')) };
+  return { path: `${packageDir}/`, text: code(texts.join('\n')) };
 }
 
 /** The project's wsgi.py: beside the settings first, else any that makes a Django WSGI app. */
