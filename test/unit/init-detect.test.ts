@@ -1,17 +1,19 @@
-import { cpSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../pipeline/config/load.ts';
-import { InputError } from '../../pipeline/errors.ts';
+import { InputError, UsageError } from '../../pipeline/errors.ts';
 import { readAppFiles } from '../../pipeline/init/app-files.ts';
 import { appNameFrom, detectApp } from '../../pipeline/init/detect.ts';
 import { COLLECTSTATIC, MIGRATE, detectDjango, settingsModuleOf } from '../../pipeline/init/django.ts';
-import { valueOf, type AnyGuess } from '../../pipeline/init/guess.ts';
+import { guess, valueOf, type AnyGuess } from '../../pipeline/init/guess.ts';
 import { detectHealth, healthRoutes } from '../../pipeline/init/health.ts';
 import { detectProcfile, parseProcfile, readWebCommand } from '../../pipeline/init/procfile.ts';
 import { findAppObject } from '../../pipeline/init/python-app.ts';
 import { renderDeployYaml, scalar } from '../../pipeline/init/render.ts';
 import { detectRequirements } from '../../pipeline/init/requirements.ts';
+import { FileExistsError, checkDeployYaml, writeNewFile } from '../../pipeline/init/write.ts';
+import { thrownBy } from '../support/fakes.ts';
 import { REPO_ROOT, makeTempDir, removeDir } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 
@@ -385,3 +387,45 @@ whole('a directory with no app is bad input listing what was looked for', async 
 });
 
 whole.run();
+
+// ---------------------------------------------------------------------------------------
+
+const writing = suite('write.ts writes only a new, valid file');
+
+writing('a file that appeared meanwhile is never overwritten', async () => {
+  const dir = appDir(undefined, { 'deploy.yaml': 'theirs\n' });
+  try {
+    const error = await writeNewFile(join(dir, 'deploy.yaml'), 'mine\n').then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof FileExistsError);
+    assert.is(error.exitCode, 2);
+    assert.is(readFileSync(join(dir, 'deploy.yaml'), 'utf8'), 'theirs\n');
+  } finally {
+    removeDir(dir);
+  }
+});
+
+writing('guesses that do not validate are bad input naming the key; a bad flag value names the flag', () => {
+  const dir = appDir('init-flask');
+  try {
+    const file = join(dir, 'deploy.yaml');
+    const guesses = [guess('app', 'shop', 'x'), guess('service.entrypoint', 'app:app', 'x')];
+    const badRelease = renderDeployYaml([...guesses, guess('service.release', [' '], 'Procfile release: line')], {
+      port: 8080,
+    });
+    const invalid = thrownBy(InputError, () => checkDeployYaml(badRelease, file, {}));
+    assert.is(invalid.message, 'the guesses do not make a valid deploy.yaml; nothing was written');
+    assert.match(invalid.details[0] as string, 'service.release[0]');
+    const badPort = renderDeployYaml(guesses, { port: 0 });
+    const usage = thrownBy(UsageError, () =>
+      checkDeployYaml(badPort, file, { 'environments.local.local.port': '--port' }),
+    );
+    assert.is(usage.message, '--port: 0 is out of range: expected 1 to 65535');
+  } finally {
+    removeDir(dir);
+  }
+});
+
+writing.run();
