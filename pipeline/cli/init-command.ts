@@ -52,9 +52,10 @@ export async function initCommand(argv: readonly string[], streams: Streams = pr
       'environments.local.local.base_image': '--base-image',
     });
     await writeNewFile(file, text);
+    const warnings = findings.warnings ?? [];
     if (args.flags.has('json')) {
       const guesses = findings.guesses.map(({ key, value, why }) => ({ key, value, why }));
-      streams.out.write(`${JSON.stringify({ file, guesses, not_found: findings.missed })}\n`);
+      streams.out.write(`${JSON.stringify({ file, guesses, not_found: findings.missed, warnings })}\n`);
     } else {
       const lines = [
         ...guessLines(findings.guesses),
@@ -62,6 +63,7 @@ export async function initCommand(argv: readonly string[], streams: Streams = pr
         `wrote ${file}: check the guesses, then deploy it with: bakery deploy`,
       ];
       streams.out.write(`${lines.join('\n')}\n`);
+      for (const warning of warnings) streams.err.write(`warning: ${warning}\n`);
     }
     return EXIT.ok;
   } catch (error) {

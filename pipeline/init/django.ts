@@ -46,6 +46,19 @@ async function wsgiFileOf(files: AppFiles, settingsModule: string | undefined): 
   return undefined;
 }
 
+/**
+ * Django answers 400 to a Host it does not allow, and the health checks carry the local
+ * URL's host (127.0.0.1): a literal ALLOWED_HOSTS without it fails every check. A list
+ * read from the environment or built in code cannot be judged here.
+ */
+export function allowedHostsProblem(settings: string): string | undefined {
+  const literal = /^\s*ALLOWED_HOSTS\s*=\s*\[([^\]]*)\]\s*$/m.exec(settings);
+  if (!literal) return undefined;
+  const hosts = [...(literal[1] as string).matchAll(/["']([^"']*)["']/g)].map((match) => match[1] as string);
+  if (hosts.some((host) => host === '*' || host === '127.0.0.1')) return undefined;
+  return `ALLOWED_HOSTS is [${hosts.map((host) => JSON.stringify(host)).join(', ')}]: add "127.0.0.1" (the local URL's host), or Django answers the health checks with 400`;
+}
+
 export function usesDatabaseUrl(settings: string): boolean {
   return /DATABASE_URL|dj_database_url|django\.db\.backends\.postgresql|django\.db\.backends\.postgis/.test(settings);
 }
@@ -74,6 +87,8 @@ export async function detectDjango(files: AppFiles): Promise<Findings> {
   } else {
     missed.push(`${settings.path} sets no STATIC_ROOT: no collectstatic`);
   }
+  const hosts = allowedHostsProblem(settings.text);
+  const warnings = hosts ? [`${settings.path}: ${hosts}`] : [];
   if (usesDatabaseUrl(settings.text)) {
     const why = `${settings.path} reads DATABASE_URL or uses PostgreSQL`;
     guesses.push(guess('database', { engine: 'postgres' }, why));
@@ -81,5 +96,5 @@ export async function detectDjango(files: AppFiles): Promise<Findings> {
   } else {
     missed.push(`${settings.path} reads no DATABASE_URL and names no PostgreSQL: no database`);
   }
-  return { guesses, missed };
+  return { guesses, missed, warnings };
 }

@@ -39,6 +39,8 @@ export type AnyGuess = { [K in GuessKey]: Guess<K> }[GuessKey];
 export interface Findings {
   guesses: AnyGuess[];
   missed: string[];
+  /** What init cannot change but the first deploy will trip over (printed always). */
+  warnings?: string[];
 }
 
 export const guess = <K extends GuessKey>(key: K, value: GuessValue[K], why: string): AnyGuess =>
@@ -55,7 +57,11 @@ export function mergeFindings(all: readonly Findings[]): Findings {
       guesses.push(found);
     }
   }
-  return { guesses, missed: all.flatMap((findings) => findings.missed) };
+  return {
+    guesses,
+    missed: all.flatMap((findings) => findings.missed),
+    warnings: all.flatMap((findings) => findings.warnings ?? []),
+  };
 }
 
 export function valueOf<K extends GuessKey>(guesses: readonly AnyGuess[], key: K): GuessValue[K] | undefined {

@@ -1,11 +1,18 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../pipeline/config/load.ts';
 import { InputError, UsageError } from '../../pipeline/errors.ts';
 import { readAppFiles } from '../../pipeline/init/app-files.ts';
 import { appNameFrom, detectApp } from '../../pipeline/init/detect.ts';
-import { COLLECTSTATIC, MIGRATE, detectDjango, settingsModuleOf } from '../../pipeline/init/django.ts';
+import {
+  COLLECTSTATIC,
+  MIGRATE,
+  allowedHostsProblem,
+  detectDjango,
+  settingsModuleOf,
+} from '../../pipeline/init/django.ts';
 import { guess, valueOf, type AnyGuess } from '../../pipeline/init/guess.ts';
 import { detectHealth, healthRoutes } from '../../pipeline/init/health.ts';
 import { detectProcfile, parseProcfile, readWebCommand } from '../../pipeline/init/procfile.ts';
@@ -155,6 +162,29 @@ django('reads a settings package; commented-out settings and sqlite ask for noth
     assert.equal(found.missed, [
       'site_cfg/settings/ sets no STATIC_ROOT: no collectstatic',
       'site_cfg/settings/ reads no DATABASE_URL and names no PostgreSQL: no database',
+    ]);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+django('warns when a literal ALLOWED_HOSTS would refuse the health checks', async () => {
+  assert.is(allowedHostsProblem('ALLOWED_HOSTS = ["127.0.0.1", "example.com"]'), undefined);
+  assert.is(allowedHostsProblem("ALLOWED_HOSTS = ['*']"), undefined);
+  assert.is(allowedHostsProblem('ALLOWED_HOSTS = os.environ["HOSTS"].split(",")'), undefined);
+  assert.is(
+    allowedHostsProblem("ALLOWED_HOSTS = ['example.com']"),
+    'ALLOWED_HOSTS is ["example.com"]: add "127.0.0.1" (the local URL\'s host), or Django answers the health checks with 400',
+  );
+  const dir = appDir('django-notes');
+  try {
+    await writeFile(
+      join(dir, 'notes', 'settings.py'),
+      (await readFile(join(dir, 'notes', 'settings.py'), 'utf8')).replace('["127.0.0.1"]', '[]'),
+    );
+    const found = await detectDjango(await readAppFiles(dir));
+    assert.equal(found.warnings, [
+      'notes/settings.py: ALLOWED_HOSTS is []: add "127.0.0.1" (the local URL\'s host), or Django answers the health checks with 400',
     ]);
   } finally {
     removeDir(dir);
