@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { computeFingerprint, listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
 import { parseConfig } from '../../pipeline/config/load.ts';
 import { InputError, UsageError } from '../../pipeline/errors.ts';
 import { readAppFiles } from '../../pipeline/init/app-files.ts';
@@ -459,3 +460,24 @@ writing('guesses that do not validate are bad input naming the key; a bad flag v
 });
 
 writing.run();
+
+// ---------------------------------------------------------------------------------------
+
+const beside = suite('the deploy.yaml init writes beside the app is not part of the image');
+
+beside('editing it keeps the fingerprint; editing the app changes it', async () => {
+  const dir = appDir('init-flask', { 'deploy.yaml': 'app: shop\n' });
+  try {
+    const inputs = { root: REPO_ROOT, appSource: dir, baseImage: 'bakery-base:bookworm@sha256:1', variables: {} };
+    const before = await computeFingerprint(inputs);
+    assert.not.ok((await listBakedFiles(REPO_ROOT, dir)).includes('app/deploy.yaml'));
+    writeFileSync(join(dir, 'deploy.yaml'), 'app: shop\n# instances changed\n');
+    assert.is(await computeFingerprint(inputs), before);
+    writeFileSync(join(dir, 'app.py'), `${readFileSync(join(dir, 'app.py'), 'utf8')}\n`);
+    assert.is.not(await computeFingerprint(inputs), before);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+beside.run();
