@@ -30,7 +30,7 @@ export async function detectApp(files: AppFiles, appName: string | undefined): P
   const name: Findings = {
     guesses: [
       appName === undefined
-        ? guess('app', appNameFrom(files.dir), `the directory's name (${basename(files.dir)})`)
+        ? guess('app', appNameFrom(files.dir), `from the directory's name, ${basename(files.dir)}`)
         : guess('app', appName, 'given with --app'),
     ],
     missed: [],

@@ -73,7 +73,7 @@ export async function detectDjango(files: AppFiles): Promise<Findings> {
     const module = wsgi.replace(/\.py$/, '').split('/').join('.');
     const why = `Django project: ${wsgi} makes the WSGI application`;
     guesses.push(guess('service.entrypoint', `${module}:application`, why));
-    guesses.push(guess('service.interface', 'wsgi', `${why} (served by Waitress)`));
+    guesses.push(guess('service.interface', 'wsgi', `Django's ${wsgi} is WSGI; bakery serves it with Waitress`));
   } else {
     missed.push('manage.py but no PROJECT/wsgi.py with get_wsgi_application');
   }

@@ -90,7 +90,7 @@ export async function detectProcfile(files: AppFiles): Promise<Findings> {
       guess(
         'service.interface',
         parsed.interface,
-        `${why} (${parsed.interface === 'asgi' ? 'an ASGI server: Uvicorn' : 'a WSGI server: Waitress'})`,
+        `Procfile web: ${parsed.server} serves ${parsed.interface.toUpperCase()}; bakery serves it with ${parsed.interface === 'asgi' ? 'Uvicorn' : 'Waitress'}`,
       ),
     );
   } else {

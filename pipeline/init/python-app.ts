@@ -63,7 +63,7 @@ export function detectPythonApp(app: AppObject | undefined): Findings {
       guess(
         'service.interface',
         SERVES[app.framework],
-        `${NAMES[app.framework]} is ${SERVES[app.framework].toUpperCase()} (served by ${server})`,
+        `${NAMES[app.framework]} is ${SERVES[app.framework].toUpperCase()}; bakery serves it with ${server}`,
       ),
     ],
     missed: [],

@@ -84,7 +84,7 @@ const APPS: App[] = [
     port: 19402,
     guesses: [
       'guessed service.entrypoint: api.main:app (FastAPI app: api/main.py makes app = FastAPI(…))',
-      'guessed service.interface: asgi (FastAPI is ASGI (served by Uvicorn))',
+      'guessed service.interface: asgi (FastAPI is ASGI; bakery serves it with Uvicorn)',
     ],
     page: /"hello":"init-fastapi"/,
     health: 'health',

@@ -43,9 +43,9 @@ init('writes a file the loader accepts and prints one line per guess', async (co
   assert.is(config.app, 'shop');
   assert.is(config.environments.local?.service.entrypoint, 'app:app');
   assert.equal(context.out.text.split('\n'), [
-    "guessed app: shop (the directory's name (shop))",
+    "guessed app: shop (from the directory's name, shop)",
     'guessed service.entrypoint: app:app (Procfile web: runs gunicorn app:app)',
-    'guessed service.interface: wsgi (Procfile web: runs gunicorn app:app (a WSGI server: Waitress))',
+    'guessed service.interface: wsgi (Procfile web: gunicorn serves WSGI; bakery serves it with Waitress)',
     'guessed service.requirements: requirements.txt (requirements.txt is there)',
     'guessed service.health_path: /healthz (app.py has the route /healthz)',
     `wrote ${context.file}: check the guesses, then deploy it with: bakery deploy`,
