@@ -76,7 +76,7 @@ const STATUS_COMMON = commonFlags({
   describe: { json: 'Print one JSON object on stdout instead of text.' },
   notApplicable: {
     ...NO_CONTAINER_HERE('status only reads (Docker or the AWS API) from this machine'),
-    verbose: 'status runs no tool whose lines it could show',
+    verbose: 'status prints its own report, never what the tools print',
   },
 });
 const RUN_COMMON = commonFlags({

@@ -205,7 +205,7 @@ common('a flag that does not apply is dropped with a one-line note', () => {
   assert.equal(args.notes, [
     '--container does not apply to status: status only reads (Docker or the AWS API) from this machine; ignored',
     '--no-container does not apply to status: status only reads (Docker or the AWS API) from this machine; ignored',
-    '--verbose does not apply to status: status runs no tool whose lines it could show; ignored',
+    '--verbose does not apply to status: status prints its own report, never what the tools print; ignored',
   ]);
   assert.is(parseArgs(DEPLOY_SPEC, ['--no-container']).notes, undefined);
 });
