@@ -16,7 +16,15 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEPLOY_SPEC, DESTROY_SPEC, RUN_SPEC, STATUS_SPEC, type CommandSpec } from '../pipeline/cli/flags.ts';
+import {
+  DEPLOY_SPEC,
+  DESTROY_SPEC,
+  INIT_SPEC,
+  RUN_SPEC,
+  STATUS_SPEC,
+  describeFlag,
+  type CommandSpec,
+} from '../pipeline/cli/flags.ts';
 import { configJsonSchema } from '../pipeline/config/schema.ts';
 import { renderArgumentSpecs, renderArgumentTasks } from './generate/ansible.ts';
 import { renderPacker, renderTerraform } from './generate/hcl.ts';
@@ -152,7 +160,7 @@ export function renderFlagTable(spec: CommandSpec): string {
     ...spec.flags.map((flag) => {
       const name = code(`--${flag.name}${flag.value ? ` ${flag.value}` : ''}`);
       const choices = flag.choices ? ` One of ${flag.choices.map(code).join(', ')}.` : '';
-      return `| ${cell(name)} | ${cell(`${flag.description}${choices}`)} |`;
+      return `| ${cell(name)} | ${cell(`${describeFlag(flag)}${flag.notApplicable ? '' : choices}`)} |`;
     }),
   ].join('\n');
 }
@@ -177,6 +185,7 @@ export function generatedBlocks(): Record<string, string> {
     'destroy-flags': renderFlagTable(DESTROY_SPEC),
     'status-flags': renderFlagTable(STATUS_SPEC),
     'run-flags': renderFlagTable(RUN_SPEC),
+    'init-flags': renderFlagTable(INIT_SPEC),
     'deploy-yaml': renderKeyTable(),
     'input-mapping': renderMappingTable(),
   };

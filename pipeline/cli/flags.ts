@@ -15,32 +15,85 @@ export interface FlagSpec {
    */
   optionalValue?: RegExp;
   description: string;
+  /**
+   * A common flag this command accepts but has no use for: why (parsing drops it and says
+   * so in one line), so every command takes the same common flags.
+   */
+  notApplicable?: string;
 }
 
-export interface CommandSpec<Name extends string = 'deploy' | 'destroy' | 'status' | 'run'> {
+export type CommandName = 'deploy' | 'destroy' | 'status' | 'run' | 'init';
+
+export interface CommandSpec<Name extends string = CommandName> {
   command: Name;
   usage: string;
   summary: string;
   flags: readonly FlagSpec[];
 }
 
-const COMMON_HEAD: FlagSpec[] = [
-  { name: 'config', value: 'PATH', description: 'Configuration file (default: deploy.yaml).' },
-];
+/** The flags every command accepts; `commonFlags` puts them in each spec. */
+export const COMMON_FLAGS = ['config', 'json', 'container', 'no-container', 'verbose', 'help', 'version'] as const;
+type CommonFlag = (typeof COMMON_FLAGS)[number];
 
-const COMMON_TAIL: FlagSpec[] = [
-  { name: 'json', description: 'Print one JSON summary object on stdout at the end; progress goes to stderr.' },
-  {
+const COMMON: Record<CommonFlag, FlagSpec> = {
+  config: { name: 'config', value: 'PATH', description: 'Configuration file (default: deploy.yaml).' },
+  json: { name: 'json', description: 'Print one JSON summary object on stdout at the end; progress goes to stderr.' },
+  container: {
     name: 'container',
     value: 'MODE',
     choices: ['auto', 'always', 'never'],
     description: 'Run inside the tooling container: auto (default: unless every tool is on the host), always, never.',
   },
-  { name: 'no-container', description: 'Same as --container never (or set BAKERY_NO_CONTAINER=1).' },
-  { name: 'verbose', description: 'Show every line the tools print.' },
-  { name: 'help', description: 'Show this help.' },
-  { name: 'version', description: 'Show the bakery version.' },
-];
+  'no-container': { name: 'no-container', description: 'Same as --container never (or set BAKERY_NO_CONTAINER=1).' },
+  verbose: { name: 'verbose', description: 'Show every line the tools print.' },
+  help: { name: 'help', description: 'Show this help.' },
+  version: { name: 'version', description: 'Show the bakery version.' },
+};
+
+interface CommonOptions {
+  /** A command's own wording of a common flag. */
+  describe?: Partial<Record<CommonFlag, string>>;
+  /** Common flags the command has no use for, and why. */
+  notApplicable?: Partial<Record<CommonFlag, string>>;
+}
+
+/** The common flags for one command: --config first, the rest after the command's own flags. */
+function commonFlags(options: CommonOptions = {}): { head: FlagSpec[]; tail: FlagSpec[] } {
+  const make = (name: CommonFlag): FlagSpec => {
+    const description = options.describe?.[name] ?? COMMON[name].description;
+    const reason = options.notApplicable?.[name];
+    return { ...COMMON[name], description, ...(reason ? { notApplicable: reason } : {}) };
+  };
+  return { head: [make('config')], tail: COMMON_FLAGS.filter((name) => name !== 'config').map(make) };
+}
+
+/** Where no tool runs (or tools run on this machine only), the tooling container has nothing to do. */
+const NO_CONTAINER_HERE = (why: string) => ({ container: why, 'no-container': why });
+
+const DEPLOY_COMMON = commonFlags();
+const DESTROY_COMMON = commonFlags();
+const STATUS_COMMON = commonFlags({
+  describe: { json: 'Print one JSON object on stdout instead of text.' },
+  notApplicable: {
+    ...NO_CONTAINER_HERE('status only reads (Docker or the AWS API) from this machine'),
+    verbose: 'status prints its own report, never what the tools print',
+  },
+});
+const RUN_COMMON = commonFlags({
+  describe: { verbose: "Show every line bakery's own tools print." },
+  notApplicable: {
+    ...NO_CONTAINER_HERE('the one-off runs from this machine (a container on the target, or an instance)'),
+    json: "the output is the command's own",
+  },
+});
+const INIT_COMMON = commonFlags({
+  describe: {
+    config: 'The file to write (default: deploy.yaml); the app is looked for in its directory.',
+    json: 'Print the guesses as one JSON object on stdout instead of lines.',
+    verbose: 'Also say what was looked for and not found.',
+  },
+  notApplicable: NO_CONTAINER_HERE("init only reads the app's files; no tool runs"),
+});
 
 export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
   command: 'deploy',
@@ -48,7 +101,7 @@ export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
   summary:
     'Bake the image (unless one with the same fingerprint exists), roll it out to ENV (default: local) without dropping requests, wait until it is healthy, print its URL.',
   flags: [
-    ...COMMON_HEAD,
+    ...DEPLOY_COMMON.head,
     {
       name: 'rebake',
       value: '[=all]',
@@ -77,7 +130,7 @@ export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
         'rolling (default): start new instances, then drain and stop old ones; recreate: stop all, then start new (drops requests; for comparison).',
     },
     { name: 'dry-run', description: 'Say what each stage would do; change nothing.' },
-    ...COMMON_TAIL,
+    ...DEPLOY_COMMON.tail,
   ],
 };
 
@@ -87,14 +140,14 @@ export const DESTROY_SPEC: CommandSpec<'destroy'> = {
   summary:
     'Remove everything bakery made for ENV (default: local): instances, load balancer, network or AWS stack, and the baked images.',
   flags: [
-    ...COMMON_HEAD,
+    ...DESTROY_COMMON.head,
     { name: 'keep-images', description: 'Keep the baked images (Docker images or AMIs and their snapshots).' },
     {
       name: 'yes',
       description: 'Do not ask for confirmation (required for non-local environments when stdin is not a terminal).',
     },
     { name: 'dry-run', description: 'Say what would be removed; change nothing.' },
-    ...COMMON_TAIL,
+    ...DESTROY_COMMON.tail,
   ],
 };
 
@@ -104,7 +157,7 @@ export const STATUS_SPEC: CommandSpec<'status'> = {
   summary:
     'Show what runs in ENV (default: local): the image in service, each instance with its image and load-balancer health, whether the URL answers, and every difference from the last deployment. Exit 0 when all is as deployed, 1 when something differs. Reads only: no lock, no history entry.',
   flags: [
-    ...COMMON_HEAD,
+    ...STATUS_COMMON.head,
     {
       name: 'history',
       value: '[N]',
@@ -127,9 +180,7 @@ export const STATUS_SPEC: CommandSpec<'status'> = {
       value: 'AGE',
       description: 'With --logs: only lines from the last AGE, e.g. 30s, 10m, 2h, 1d (default: the last 100 lines).',
     },
-    { name: 'json', description: 'Print one JSON object on stdout instead of text.' },
-    { name: 'help', description: 'Show this help.' },
-    { name: 'version', description: 'Show the bakery version.' },
+    ...STATUS_COMMON.tail,
   ],
 };
 
@@ -138,21 +189,58 @@ export const RUN_SPEC: CommandSpec<'run'> = {
   usage: './run.ts [ENV] [flags] -- COMMAND [ARGS…]',
   summary:
     "Run COMMAND once on the image in service in ENV (default: local), with the environment's settings (env, secrets), as the service user in the app's directory with the venv first on PATH: interactive with a TTY when stdin is one. Local: a one-off container on the environment's network, removed after. The exit code is COMMAND's; each run is in the history. Takes no lock.",
+  flags: [...RUN_COMMON.head, ...RUN_COMMON.tail],
+};
+
+export const INIT_SPEC: CommandSpec<'init'> = {
+  command: 'init',
+  usage: './init.ts [flags]',
+  summary:
+    "Write a commented deploy.yaml for the local target from what the app's directory shows: a Procfile's web: and release: lines, Django (manage.py, wsgi.py, STATIC_ROOT, DATABASE_URL), a Flask or FastAPI app object, requirements.txt, a health route. Prints each guess and why. Never overwrites a file (exit 2).",
   flags: [
-    ...COMMON_HEAD,
-    { name: 'verbose', description: "Show every line bakery's own tools print." },
-    { name: 'help', description: 'Show this help.' },
-    { name: 'version', description: 'Show the bakery version.' },
+    ...INIT_COMMON.head,
+    {
+      name: 'app',
+      value: 'NAME',
+      description: "The app's name (default: the directory's name, made DNS-safe).",
+    },
+    {
+      name: 'port',
+      value: 'PORT',
+      description: 'Port on 127.0.0.1 for the local load balancer (default 8080).',
+    },
+    {
+      name: 'base-image',
+      value: 'IMAGE',
+      description: 'Docker image to bake from (default debian:bookworm).',
+    },
+    ...INIT_COMMON.tail,
   ],
 };
 
 export interface ParsedArgs {
   positionals: string[];
   flags: Map<string, string | true>;
+  /** One line per common flag that was given but does not apply to this command (it is dropped). */
+  notes?: string[];
 }
 
-/** Parses --flag, --flag VALUE and --flag=VALUE; unknown flags are bad input. */
+/**
+ * Parses --flag, --flag VALUE and --flag=VALUE; unknown flags are bad input. A common flag
+ * the command has no use for is checked like any other, then dropped with a note.
+ */
 export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
+  const parsed = parseFlags(spec, argv);
+  const notes: string[] = [];
+  for (const flag of spec.flags) {
+    if (!flag.notApplicable || !parsed.flags.has(flag.name)) continue;
+    parsed.flags.delete(flag.name);
+    notes.push(`--${flag.name} does not apply to ${spec.command}: ${flag.notApplicable}; ignored`);
+  }
+  return notes.length > 0 ? { ...parsed, notes } : parsed;
+}
+
+function parseFlags(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
   const byName = new Map(spec.flags.map((flag) => [flag.name, flag]));
   const positionals: string[] = [];
   const flags = new Map<string, string | true>();
@@ -205,7 +293,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
 
 export function formatHelp(spec: CommandSpec): string {
   const rows = spec.flags.map(
-    (flag) => [`--${flag.name}${flag.value ? ` ${flag.value}` : ''}`, flag.description] as const,
+    (flag) => [`--${flag.name}${flag.value ? ` ${flag.value}` : ''}`, describeFlag(flag)] as const,
   );
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
   return [
@@ -219,4 +307,9 @@ export function formatHelp(spec: CommandSpec): string {
     'Exit codes: 0 ok, 1 deployment failed, 2 bad input (config, flags), 130 interrupted.',
     '',
   ].join('\n');
+}
+
+/** A flag's description, saying so when the command accepts it only to ignore it. */
+export function describeFlag(flag: FlagSpec): string {
+  return flag.notApplicable ? `Accepted, does not apply: ${flag.notApplicable}.` : flag.description;
 }

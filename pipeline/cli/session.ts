@@ -215,6 +215,7 @@ export function parseOrAnswer(spec: CommandSpec, argv: readonly string[], stream
     streams.err.write(`${describeError(error)}\n`);
     return exitCodeOf(error);
   }
+  for (const note of args.notes ?? []) streams.err.write(`note: ${note}\n`);
   if (args.flags.has('help')) {
     streams.out.write(formatHelp(spec));
     return EXIT.ok;

@@ -1,10 +1,19 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { DEPLOY_SPEC, DESTROY_SPEC, formatHelp, parseArgs } from '../../pipeline/cli/flags.ts';
+import {
+  COMMON_FLAGS,
+  DEPLOY_SPEC,
+  DESTROY_SPEC,
+  INIT_SPEC,
+  RUN_SPEC,
+  STATUS_SPEC,
+  formatHelp,
+  parseArgs,
+} from '../../pipeline/cli/flags.ts';
 import { UsageError } from '../../pipeline/errors.ts';
 import { thrownBy } from '../support/fakes.ts';
-import { REPO_ROOT, makeTempDir, removeDir, runCli } from '../support/files.ts';
+import { REPO_ROOT, exitOf, makeTempDir, removeDir, runCli, spawnTs } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 
 const usageErrorOf = (run: () => unknown): UsageError => thrownBy(UsageError, run);
@@ -157,3 +166,106 @@ cli('prints the version from package.json', async () => {
 });
 
 cli.run();
+
+// ---------------------------------------------------------------------------------------
+
+const SPECS = [DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, RUN_SPEC, INIT_SPEC];
+
+const common = suite('every command takes the same common flags');
+
+common('each spec lists every common flag once', () => {
+  for (const spec of SPECS) {
+    const names = spec.flags.map((flag) => flag.name);
+    for (const name of COMMON_FLAGS) {
+      assert.is(names.filter((found) => found === name).length, 1, `${spec.command} --${name}`);
+    }
+    assert.is(new Set(names).size, names.length, `${spec.command} lists a flag twice`);
+  }
+});
+
+common('only the commands that can run in the tooling container use --container', () => {
+  const applies = (spec: (typeof SPECS)[number], name: string) =>
+    !spec.flags.find((flag) => flag.name === name)?.notApplicable;
+  for (const spec of [DEPLOY_SPEC, DESTROY_SPEC]) {
+    for (const name of COMMON_FLAGS) assert.ok(applies(spec, name), `${spec.command} --${name}`);
+  }
+  for (const spec of [STATUS_SPEC, RUN_SPEC, INIT_SPEC]) {
+    assert.not.ok(applies(spec, 'container'), spec.command);
+    assert.not.ok(applies(spec, 'no-container'), spec.command);
+    assert.ok(applies(spec, 'config') && applies(spec, 'help') && applies(spec, 'version'), spec.command);
+  }
+  assert.not.ok(applies(RUN_SPEC, 'json'));
+  assert.not.ok(applies(STATUS_SPEC, 'verbose'));
+});
+
+common('a flag that does not apply is dropped with a one-line note', () => {
+  const args = parseArgs(STATUS_SPEC, ['local', '--no-container', '--container', 'always', '--verbose', '--json']);
+  assert.equal(args.positionals, ['local']);
+  assert.equal([...args.flags.keys()], ['json']);
+  assert.equal(args.notes, [
+    '--container does not apply to status: status only reads (Docker or the AWS API) from this machine; ignored',
+    '--no-container does not apply to status: status only reads (Docker or the AWS API) from this machine; ignored',
+    '--verbose does not apply to status: status prints its own report, never what the tools print; ignored',
+  ]);
+  assert.is(parseArgs(DEPLOY_SPEC, ['--no-container']).notes, undefined);
+});
+
+common('a flag that does not apply is still checked: a bad value is exit 2', () => {
+  const error = usageErrorOf(() => parseArgs(STATUS_SPEC, ['--container', 'sometimes']));
+  assert.is(error.message, '--container "sometimes" is not allowed: expected one of auto, always, never');
+});
+
+common('an unknown flag is still exit 2 naming it and every allowed flag', () => {
+  for (const spec of SPECS) {
+    const error = usageErrorOf(() => parseArgs(spec, ['--frobnicate']));
+    assert.is(error.message, 'unknown flag --frobnicate');
+    assert.is(error.details[0], `valid flags: ${spec.flags.map((flag) => `--${flag.name}`).join(', ')}`);
+  }
+});
+
+common('--help says which common flags do not apply, and why', () => {
+  assert.match(formatHelp(RUN_SPEC), /--json +Accepted, does not apply: the output is the command's own\.\n/);
+  assert.match(formatHelp(INIT_SPEC), 'Usage: ./init.ts [flags]');
+});
+
+common.run();
+
+// ---------------------------------------------------------------------------------------
+
+const entries = suite('every entry point answers the common flags');
+
+async function runEntry(
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnTs(join(REPO_ROOT, script), args, { CI: '1' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const { code } = await exitOf(child);
+  return { code, stdout, stderr };
+}
+
+entries('status, run and init print the version; --no-container is a note there, not exit 2', async () => {
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const [script, command] of [
+    ['status.ts', 'status'],
+    ['run.ts', 'run'],
+    ['init.ts', 'init'],
+  ] as const) {
+    const result = await runEntry(script, ['--no-container', '--version']);
+    assert.is(result.code, 0, result.stderr);
+    assert.is(result.stdout, `bakery ${version}\n`);
+    assert.match(result.stderr, new RegExp(`^note: --no-container does not apply to ${command}: .*; ignored\n$`));
+  }
+});
+
+entries('status still refuses an unknown flag with exit 2', async () => {
+  const result = await runEntry('status.ts', ['--no-contaner']);
+  assert.is(result.code, 2);
+  assert.match(result.stderr, 'error: unknown flag --no-contaner (did you mean --no-container?)');
+  assert.match(result.stderr, `valid flags: ${STATUS_SPEC.flags.map((flag) => `--${flag.name}`).join(', ')}`);
+});
+
+entries.run();

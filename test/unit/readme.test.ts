@@ -107,6 +107,10 @@ for (const spec of [DEPLOY_SPEC, DESTROY_SPEC, STATUS_SPEC, RUN_SPEC]) {
   });
 }
 
+cliReference('has an up-to-date generated ./init.ts flag table', () => {
+  assert.is(readBlock(README, 'init-flags'), generatedBlocks()['init-flags'], REGENERATE);
+});
+
 cliReference.run();
 
 // ---------------------------------------------------------------------------------------
