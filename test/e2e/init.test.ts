@@ -110,7 +110,7 @@ Init.after(async ({ dirs }) => {
   // A failed test may have left a deployment: destroy is safe to repeat.
   for (const dir of dirs) {
     await bakery('destroy.ts', dir, ['--yes']);
-    await rm(dir, { recursive: true, force: true });
+    await rm(join(dir, '..'), { recursive: true, force: true });
   }
 });
 
