@@ -172,6 +172,7 @@ export const RUN_SPEC: CommandSpec<'run'> = {
     "Run COMMAND once on the image in service in ENV (default: local), with the environment's settings (env, secrets), as the service user in the app's directory with the venv first on PATH: interactive with a TTY when stdin is one. Local: a one-off container on the environment's network, removed after. The exit code is COMMAND's; each run is in the history. Takes no lock.",
   flags: [
     ...COMMON_HEAD,
+    { name: 'preview', value: 'NAME', description: 'Run it in the preview environment NAME instead of ENV.' },
     { name: 'verbose', description: "Show every line bakery's own tools print." },
     { name: 'help', description: 'Show this help.' },
     { name: 'version', description: 'Show the bakery version.' },
