@@ -97,9 +97,20 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
     if (normalized) environments[name] = normalized;
   }
   issues.push(...checkLocalPorts(environments));
+  const base =
+    raw.previews && Object.hasOwn(environments, raw.previews.from) ? environments[raw.previews.from] : undefined;
+  const needsPort = base !== undefined && withKind(base, (kind, typed) => kind.hostPort(typed)) !== undefined;
   const previews =
     raw.previews &&
-    previewTemplate(file, raw.previews, raw.environments, (name) => writtenKeys(data, name), normalize, issues);
+    previewTemplate(
+      file,
+      raw.previews,
+      raw.environments,
+      (name) => writtenKeys(data, name),
+      needsPort,
+      normalize,
+      issues,
+    );
   if (issues.length > 0) throw located(issues);
   return { file, app: raw.app, environments, ...(previews ? { previews } : {}) };
 }

@@ -72,6 +72,8 @@ export function previewTemplate(
   raw: RawPreviews,
   environments: Record<string, RawEnvironment>,
   written: (envName: string) => Set<string>,
+  /** Whether `from` takes a port on this machine (then each preview gets one of local_ports). */
+  needsPort: boolean,
   normalize: NormalizeEnvironment,
   issues: ConfigIssue[],
 ): PreviewTemplate | undefined {
@@ -89,7 +91,7 @@ export function previewTemplate(
     normalize(name, previewRaw(base, raw, port), ownKeys, 'previews', found);
 
   const before = issues.length;
-  make('pr-1', raw.local_ports.first, issues);
+  make('pr-1', needsPort ? raw.local_ports.first : undefined, issues);
   if (issues.length > before) return undefined;
 
   const preview = { from: raw.from, ttl_hours: raw.ttl_hours, ...(raw.seed ? { seed: raw.seed } : {}) };
