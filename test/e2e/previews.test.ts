@@ -138,11 +138,22 @@ Previews('a row written in one preview is absent from the other and from the bas
   assert.is(await page(context.urls['pr-2'] as string), 'notes v1: 1\nseeded\n');
   assert.is(await page(context.urls.local as string), 'notes v1: 0\n');
 
-  // Deployed again (a new push to the pull request): the seed does not run a second time.
-  await project.edit('site/board/views.py', (text) => text.replace('VERSION = "v1"', 'VERSION = "v2"'));
+  // Deployed again with new settings (no bake; the release commands run again): the seed does not.
+  await project.edit('deploy.yaml', (text) =>
+    text.replace('  ttl_hours: 72', '  env: { ROUND: "2" }\n  ttl_hours: 72'),
+  );
   const again = await preview(project, 'deploy.ts', ['--preview', 'pr-1']);
   assert.is(again.exitCode, 0, again.stderr);
-  assert.is(await page(context.urls['pr-1'] as string), 'notes v2: 2\nseeded\nonly in pr-1\n');
+  // The history says how many release commands each deploy ran: migrate and the seed, then migrate only.
+  const history = (await readFile(join(project.dir, '.deploy', 'pr-1', 'history.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { command: string; release?: { commands: number } });
+  assert.equal(
+    history.filter((entry) => entry.command === 'deploy').map((entry) => entry.release?.commands),
+    [2, 1],
+  );
+  assert.is(await page(context.urls['pr-1'] as string), 'notes v1: 2\nseeded\nonly in pr-1\n');
 });
 
 Previews('status --previews lists each preview with its age, last deploy and URL', async (context) => {
