@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { destroyCommand } from '../../pipeline/cli/destroy-command.ts';
+import { statusCommand } from '../../pipeline/cli/status-command.ts';
 import { parseArgs, DESTROY_SPEC } from '../../pipeline/cli/flags.ts';
 import { sweepPreviews } from '../../pipeline/cli/preview-sweep.ts';
 import type { Streams } from '../../pipeline/cli/session.ts';
@@ -308,6 +309,36 @@ Sweep('without a template the sweep and --preview say how to add one', async (co
   const streams = streamsOf();
   assert.is(await destroyCommand(['--previews', '--config', file], streams), 2);
   assert.match(streams.err.text, 'has no previews template');
+});
+
+Sweep('status --previews lists each preview with its age, last deploy and URL', async (context) => {
+  const now = new Date();
+  const file = join(context.root, 'deploy.yaml');
+  await writeFile(file, configText({ from: 'local' }));
+  await writeRecords(context.root, [record('pr-1', 80, now), record('pr-2', 2, now)]);
+  const stateDir = join(context.root, '.deploy', 'pr-1');
+  const deployed = { env: 'pr-1', target: 'local', image: 'sha256:1', fingerprint: 'f', deployed_at: 'x' };
+  await writeFile(join(stateDir, 'deployment.json'), JSON.stringify({ ...deployed, url: 'http://127.0.0.1:8101/' }));
+  const entry = { command: 'deploy', env: 'pr-1', target: 'local', seconds: 1, who: 'me', exit_code: 0 };
+  await writeFile(
+    join(stateDir, 'history.jsonl'),
+    [
+      { ...entry, started_at: '2026-12-01T10:00:00.000Z', outcome: 'succeeded' },
+      { ...entry, started_at: '2026-12-02T10:00:00.000Z', outcome: 'failed' },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n') + '\n',
+  );
+  const streams = streamsOf();
+  assert.is(await statusCommand(['--previews', '--config', file], streams), 0, streams.err.text);
+  assert.equal(streams.out.text.trimEnd().split('\n'), [
+    'PREVIEW  AGE    LAST DEPLOY                      URL',
+    'pr-1     3d 8h  2026-12-02T10:00:00.000Z failed  http://127.0.0.1:8101/',
+    'pr-2     2h 0m  -                                -',
+  ]);
+  const clash = streamsOf();
+  assert.is(await statusCommand(['--previews', '--history', '--config', file], clash), 2);
+  assert.match(clash.err.text, '--previews lists every preview: leave out --history');
 });
 
 Sweep('partitionByAge counts from the first deploy', () => {
