@@ -100,8 +100,11 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
   const base =
     raw.previews && Object.hasOwn(environments, raw.previews.from) ? environments[raw.previews.from] : undefined;
   const needsPort = base !== undefined && withKind(base, (kind, typed) => kind.hostPort(typed)) !== undefined;
+  // A base with problems of its own has reported them; its previews would only repeat them.
+  const baseFailed = raw.previews !== undefined && Object.hasOwn(raw.environments, raw.previews.from) && !base;
   const previews =
     raw.previews &&
+    !baseFailed &&
     previewTemplate(
       file,
       raw.previews,

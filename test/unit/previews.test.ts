@@ -115,6 +115,16 @@ Template('bad templates fail at load with the field, the value and what is allow
   ]);
   assert.ok(issuesOf({ from: 'local', ttl_hours: 0 }).some((issue) => issue.startsWith('previews.ttl_hours: 0')));
   assert.ok(issuesOf({ from: 'local', surprise: 1 }).some((issue) => issue.includes('surprise')));
+  // A problem of the base environment is reported once, not again for its previews.
+  const once = thrownBy(ConfigError, () =>
+    config({ from: 'qa' }, (environments) => {
+      (environments.qa as Data).instances = { desired: 9, max: 2 };
+    }),
+  ).issues;
+  assert.equal(
+    once.map((issue) => issue.path),
+    ['environments.qa.instances'],
+  );
 });
 
 interface Place {
