@@ -82,7 +82,8 @@ export async function runCommand<C extends object>(
   const reporter = reporterFor(args, streams);
   const preview = args.flags.get('preview');
   const summary = startSummary(spec.command, args.positionals[0] ?? (typeof preview === 'string' ? preview : 'local'));
-  const interrupts = installInterrupts(reporter, summary.env);
+  // What destroy.ts takes to name this environment, for the hint after a forced stop.
+  const interrupts = installInterrupts(reporter, typeof preview === 'string' ? `--preview ${preview}` : summary.env);
   const closing = new Closing();
   const run: CommandRun<C> = { spec, argv, args, hooks, streams, reporter, interrupts, summary, closing };
   const ending = await runStagesOf(run).catch((error: unknown): Ending => {
