@@ -26,6 +26,8 @@ export interface DeployOptions {
 
 export interface DestroyOptions {
   keepImages: boolean;
+  /** Take the database's final backup before removing it (false: a preview's, unless --backup). */
+  backupDatabase: boolean;
 }
 
 export interface RunContext {

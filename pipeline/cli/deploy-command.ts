@@ -7,6 +7,8 @@ import { UsageError } from '../errors.ts';
 import { parseRollbackDepth } from '../operate/rollback.ts';
 import { deployStages, type DeployResults } from '../stages/deploy-stages.ts';
 import { addDatabaseSecret, resolveDatabaseSecret, type DatabaseSecret } from '../targets/database-url.ts';
+import { markSeeded } from '../operate/previews.ts';
+import type { Stage } from '../stages/run-stages.ts';
 import { DEPLOY_SPEC } from './flags.ts';
 import type { ParsedArgs } from './flags.ts';
 import { processStreams, runCommand, type Streams } from './session.ts';
@@ -31,6 +33,22 @@ function rebakeOf(args: ParsedArgs): Rebake {
   if (value === true) return 'app';
   if (value === 'all') return 'all';
   throw new UsageError(`--rebake=${String(value)}: not a layer to rebake; use --rebake (the app) or --rebake=all`);
+}
+
+/** Marks a preview's seed as run once the release that carried it succeeded. */
+function seedRecordStage(stateDir: string): Stage<DeployResults> {
+  return {
+    name: 'seed-record',
+    title: 'Remember the seed ran',
+    run: async (results, task) => {
+      if (!results.release) {
+        task.skip('the release commands did not run: the seed runs with the next release');
+        return;
+      }
+      await markSeeded(stateDir, new Date());
+    },
+    plan: async () => ({ text: "note in the preview's record that its seed ran (it runs once)" }),
+  };
 }
 
 export function deployCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
@@ -58,6 +76,11 @@ export function deployCommand(argv: readonly string[], streams: Streams = proces
           ...(rollback !== undefined ? { rollback } : {}),
           strategy: (args.flags.get('strategy') as RolloutStrategy | undefined) ?? 'rolling',
         });
+        if (env.preview?.seedPending) {
+          // Right after the release that ran the seed, so a later failure does not run it twice.
+          const after = stages.findIndex((stage) => stage.name === 'release') + 1;
+          stages.splice(after, 0, seedRecordStage(context.stateDir));
+        }
         return { stages, initial: {} };
       },
       historyFields: ({ args }, results) => ({

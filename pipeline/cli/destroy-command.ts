@@ -5,9 +5,34 @@ import { InterruptedError, UsageError } from '../errors.ts';
 import { destroyStages, type DestroyResults } from '../stages/destroy-stages.ts';
 import { targetRules } from '../targets/kind.ts';
 import { DESTROY_SPEC } from './flags.ts';
-import { processStreams, runCommand, type Streams } from './session.ts';
+import { forgetPreview } from '../operate/previews.ts';
+import type { Stage } from '../stages/run-stages.ts';
+import { sweepPreviews } from './preview-sweep.ts';
+import { parseOrAnswer, processStreams, runCommand, writeError, type Streams } from './session.ts';
 
-export function destroyCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
+/** Last, after everything of a preview is gone: its record and port, so the name starts afresh. */
+function forgetPreviewStage(root: string, stateDir: string): Stage<DestroyResults> {
+  return {
+    name: 'preview-record',
+    title: 'Forget the preview',
+    run: async () => {
+      await forgetPreview(root, stateDir);
+    },
+    plan: async () => ({ text: 'remove the preview record and free its local port' }),
+  };
+}
+
+export async function destroyCommand(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
+  const parsed = parseOrAnswer(DESTROY_SPEC, argv, streams);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.flags.has('previews')) {
+    return sweepPreviews(parsed, streams, (one) => destroyCommand(one, streams)).catch((error: unknown) =>
+      writeError(error, streams),
+    );
+  }
+  for (const name of ['older-than', 'backup'])
+    if (parsed.flags.has(name) && !parsed.flags.has('preview'))
+      return writeError(new UsageError(`--${name} goes with --preview NAME or --previews`), streams);
   return runCommand<DestroyResults>(
     DESTROY_SPEC,
     argv,
@@ -39,10 +64,15 @@ export function destroyCommand(argv: readonly string[], streams: Streams = proce
           prompt.close();
         }
       },
-      stages: ({ args }, context, target) => ({
-        stages: destroyStages(context, target, { keepImages: args.flags.has('keep-images') }),
-        initial: { removed: [] },
-      }),
+      stages: ({ args, env }, context, target) => {
+        const stages = destroyStages(context, target, {
+          keepImages: args.flags.has('keep-images'),
+          // A preview's data is throwaway: its database goes without a final backup unless asked.
+          backupDatabase: !env.preview || args.flags.has('backup'),
+        });
+        if (env.preview) stages.push(forgetPreviewStage(context.root, context.stateDir));
+        return { stages, initial: { removed: [] } };
+      },
       finish: ({ dryRun, reporter, env }, results) => {
         if (dryRun) return undefined;
         const text =

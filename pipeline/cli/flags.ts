@@ -129,6 +129,12 @@ export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
       description:
         'rolling (default): start new instances, then drain and stop old ones; recreate: stop all, then start new (drops requests; for comparison).',
     },
+    {
+      name: 'preview',
+      value: 'NAME',
+      description:
+        'Deploy the preview environment NAME (pr-12, or a pull request number: 12) from the previews template of deploy.yaml instead of ENV; made on its first deploy, with its own database and, on local, its own port.',
+    },
     { name: 'dry-run', description: 'Say what each stage would do; change nothing.' },
     ...DEPLOY_COMMON.tail,
   ],
@@ -142,6 +148,23 @@ export const DESTROY_SPEC: CommandSpec<'destroy'> = {
   flags: [
     ...DESTROY_COMMON.head,
     { name: 'keep-images', description: 'Keep the baked images (Docker images or AMIs and their snapshots).' },
+    {
+      name: 'preview',
+      value: 'NAME',
+      description:
+        'Destroy the preview environment NAME instead of ENV, with its database and no final backup (unless --backup).',
+    },
+    {
+      name: 'previews',
+      description:
+        'Destroy every preview on this machine older than --older-than (default: previews.ttl_hours), each as --preview NAME would.',
+    },
+    {
+      name: 'older-than',
+      value: 'AGE',
+      description: 'With --previews: the age since its first deploy that makes a preview stale, e.g. 72h, 3d, 30m.',
+    },
+    { name: 'backup', description: "With --preview or --previews: take the database's final backup anyway." },
     {
       name: 'yes',
       description: 'Do not ask for confirmation (required for non-local environments when stdin is not a terminal).',
@@ -163,6 +186,15 @@ export const STATUS_SPEC: CommandSpec<'status'> = {
       value: '[N]',
       optionalValue: /^\d+$/,
       description: 'Show the newest N (default 10) deploys, rollbacks and destroys of ENV instead.',
+    },
+    {
+      name: 'preview',
+      value: 'NAME',
+      description: 'Show the preview environment NAME instead of ENV.',
+    },
+    {
+      name: 'previews',
+      description: 'List the preview environments on this machine instead: name, age, last deploy, URL.',
     },
     {
       name: 'logs',
@@ -189,7 +221,11 @@ export const RUN_SPEC: CommandSpec<'run'> = {
   usage: './run.ts [ENV] [flags] -- COMMAND [ARGS…]',
   summary:
     "Run COMMAND once on the image in service in ENV (default: local), with the environment's settings (env, secrets), as the service user in the app's directory with the venv first on PATH: interactive with a TTY when stdin is one. Local: a one-off container on the environment's network, removed after. The exit code is COMMAND's; each run is in the history. Takes no lock.",
-  flags: [...RUN_COMMON.head, ...RUN_COMMON.tail],
+  flags: [
+    ...RUN_COMMON.head,
+    { name: 'preview', value: 'NAME', description: 'Run it in the preview environment NAME instead of ENV.' },
+    ...RUN_COMMON.tail,
+  ],
 };
 
 export const INIT_SPEC: CommandSpec<'init'> = {

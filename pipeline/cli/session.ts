@@ -6,6 +6,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { assertRemoteStateInCi } from '../config/ci-guard.ts';
 import { loadConfig } from '../config/load.ts';
+import { openPreview } from '../operate/previews.ts';
 import type { Config, Environment } from '../config/schema.ts';
 import { stateDirOf, stageIO, type RunContext } from '../context.ts';
 import { EXIT, UsageError, exitCodeOf, isBakeryError } from '../errors.ts';
@@ -79,8 +80,10 @@ export async function runCommand<C extends object>(
   if (typeof args === 'number') return args;
 
   const reporter = reporterFor(args, streams);
-  const summary = startSummary(spec.command, args.positionals[0] ?? 'local');
-  const interrupts = installInterrupts(reporter, summary.env);
+  const preview = args.flags.get('preview');
+  const summary = startSummary(spec.command, args.positionals[0] ?? (typeof preview === 'string' ? preview : 'local'));
+  // What destroy.ts takes to name this environment, for the hint after a forced stop.
+  const interrupts = installInterrupts(reporter, typeof preview === 'string' ? `--preview ${preview}` : summary.env);
   const closing = new Closing();
   const run: CommandRun<C> = { spec, argv, args, hooks, streams, reporter, interrupts, summary, closing };
   const ending = await runStagesOf(run).catch((error: unknown): Ending => {
@@ -120,7 +123,10 @@ interface Ending {
 async function runStagesOf<C extends object>(run: CommandRun<C>): Promise<Ending> {
   const { spec, hooks, streams, reporter, summary, closing } = run;
   const startedAt = new Date();
-  const { session, root } = await loadSession(run.args, summary.env, reporter, streams);
+  const { session, root } = await loadSession(run.args, summary.env, reporter, streams, {
+    createPreview: spec.command === 'deploy',
+  });
+  summary.env = session.env.name;
   summary.target = session.env.target;
 
   const delegatedExit = await delegateToContainer(spec, run.argv, session, root, streams);
@@ -318,6 +324,8 @@ export async function loadSession(
   envName: string,
   reporter: Reporter,
   streams: Streams,
+  /** Whether a preview named with --preview is made when it does not exist yet (deploy). */
+  options: { createPreview?: boolean } = {},
 ): Promise<{ session: Session; root: string }> {
   if (args.positionals.length > 1) {
     throw new UsageError(
@@ -326,6 +334,16 @@ export async function loadSession(
   }
   const configPath = resolve(String(args.flags.get('config') ?? 'deploy.yaml'));
   const config = await loadConfig(configPath);
+  const preview = args.flags.get('preview');
+  if (typeof preview === 'string') {
+    if (args.positionals.length > 0)
+      throw new UsageError(`--preview ${preview} names the environment: leave out ${args.positionals[0]}`);
+    const { env } = await openPreview(config, dirname(configPath), preview, {
+      create: options.createPreview === true && !args.flags.has('dry-run'),
+    });
+    assertRemoteStateInCi(env, streams.env);
+    return { session: { args, config, env, reporter, dryRun: args.flags.has('dry-run') }, root: dirname(configPath) };
+  }
   // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
   const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
   if (!env) {

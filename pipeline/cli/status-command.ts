@@ -21,6 +21,7 @@ import { readDeploymentRecord } from '../state/record.ts';
 import type { AnyTarget } from '../targets/target.ts';
 import { STATUS_SPEC, type ParsedArgs } from './flags.ts';
 import { Closing, openRun } from './open-run.ts';
+import { listPreviewsCommand } from './preview-list.ts';
 import {
   errorMessage,
   loadSession,
@@ -103,6 +104,7 @@ export async function statusCommand(argv: readonly string[], streams: Streams = 
   const args = parseOrAnswer(STATUS_SPEC, argv, streams);
   if (typeof args === 'number') return args;
   try {
+    if (args.flags.has('previews')) return await listPreviewsCommand(args, streams);
     const mode = statusMode(args);
     const { session, root } = await loadSession(args, args.positionals[0] ?? 'local', reporter, streams);
     const stateDir = stateDirOf(root, session.env.name);

@@ -17,6 +17,7 @@ import {
 import { checkDatabaseUrl } from './database.ts';
 import { resolveService, writtenKeys } from './service.ts';
 import { checkSettings } from './settings.ts';
+import { previewTemplate, type NormalizeEnvironment } from './previews.ts';
 import {
   normalizeForTarget,
   targetRules,
@@ -85,17 +86,36 @@ export function parseConfig(text: string, file = 'deploy.yaml'): Config {
   const raw = configSchema.check(data, '', issues);
   if (!raw) throw located(issues);
 
+  // One environment from its raw form: the service resolved over the shared one, then defaulted.
+  const normalize: NormalizeEnvironment = (name, environment, written, path, found) => {
+    const service = resolveService(file, raw.service, environment.service, written, path, found);
+    return service && normalizeEnvironment(raw.app, name, { ...environment, service }, path, found);
+  };
   const environments: Record<string, Environment> = {};
   for (const [name, environment] of Object.entries(raw.environments)) {
-    const path = `environments.${name}`;
-    const service = resolveService(file, raw.service, environment.service, writtenKeys(data, name), path, issues);
-    if (!service) continue;
-    const normalized = normalizeEnvironment(raw.app, name, { ...environment, service }, path, issues);
+    const normalized = normalize(name, environment, writtenKeys(data, name), `environments.${name}`, issues);
     if (normalized) environments[name] = normalized;
   }
   issues.push(...checkLocalPorts(environments));
+  const base =
+    raw.previews && Object.hasOwn(environments, raw.previews.from) ? environments[raw.previews.from] : undefined;
+  const needsPort = base !== undefined && withKind(base, (kind, typed) => kind.hostPort(typed)) !== undefined;
+  // A base with problems of its own has reported them; its previews would only repeat them.
+  const baseFailed = raw.previews !== undefined && Object.hasOwn(raw.environments, raw.previews.from) && !base;
+  const previews =
+    raw.previews &&
+    !baseFailed &&
+    previewTemplate(
+      file,
+      raw.previews,
+      raw.environments,
+      (name) => writtenKeys(data, name),
+      needsPort,
+      normalize,
+      issues,
+    );
   if (issues.length > 0) throw located(issues);
-  return { file, app: raw.app, environments };
+  return { file, app: raw.app, environments, ...(previews ? { previews } : {}) };
 }
 
 function normalizeEnvironment(

@@ -550,6 +550,66 @@ export const environmentSchema = object(
   { description: 'One deployment environment.' },
 );
 
+/** Hours a preview lives before `destroy.ts --previews` sweeps it (the default of --older-than). */
+export const DEFAULT_PREVIEW_TTL_HOURS = 72;
+
+// The template of preview environments (pr-12, or any --preview NAME): the environment
+// `from`, with these keys in place of its own. Each preview is an environment of its own
+// (config/previews.ts derives its names, ports and state).
+export const previewsSchema = refine(
+  object(
+    {
+      from: string({
+        description: 'The environment each preview copies (target, service, settings); the keys below replace its own.',
+        pattern: DNS_LABEL,
+        allowed: 'the name of an environment under environments',
+      }),
+      instances: optional(instancesSchema),
+      database: optional(databaseSchema),
+      env: optional(envSchema),
+      ttl_hours: integer({
+        description:
+          'Hours after its first deploy that a preview counts as stale for destroy.ts --previews (the default of --older-than).',
+        min: 1,
+        max: 8760,
+        default: DEFAULT_PREVIEW_TTL_HOURS,
+      }),
+      seed: optional(command('Command run once, after the first release of each preview (e.g. loading demo data).')),
+      local_ports: object(
+        {
+          first: integer({
+            description: 'Lowest port a local preview may take.',
+            min: 1024,
+            max: 65535,
+            default: 8100,
+          }),
+          last: integer({
+            description: 'Highest port a local preview may take.',
+            min: 1024,
+            max: 65535,
+            default: 8199,
+          }),
+        },
+        {
+          description:
+            "Ports on 127.0.0.1 for local previews' load balancers; each preview keeps the one it got until it is destroyed.",
+          defaultToEmpty: true,
+        },
+      ),
+    },
+    { description: 'Preview environments (one per pull request), made from one environment.' },
+  ),
+  (value, path): ConfigIssue[] =>
+    value.local_ports.first <= value.local_ports.last
+      ? []
+      : [
+          {
+            path: `${path}.local_ports`,
+            message: `first (${value.local_ports.first}) must be <= last (${value.local_ports.last})`,
+          },
+        ],
+);
+
 export const configSchema = object(
   {
     app: string({
@@ -565,6 +625,7 @@ export const configSchema = object(
       minEntries: 1,
     }),
     service: optional(sharedServiceSchema),
+    previews: optional(previewsSchema),
   },
   { description: 'bakery deployment configuration (deploy.yaml).' },
 );
@@ -573,6 +634,7 @@ export type RawConfig = Infer<typeof configSchema>;
 export type RawEnvironment = Infer<typeof environmentSchema>;
 export type Instances = Infer<typeof instancesSchema>;
 export type RawServiceSettings = Infer<typeof serviceSchema>;
+export type RawPreviews = Infer<typeof previewsSchema>;
 
 /** Where the app comes from, resolved: the bundled demo, a directory (absolute) or a git ref. */
 export type AppSource =
@@ -632,6 +694,20 @@ interface EnvironmentCommon {
   health: HealthSettings;
   image: { keep: number; base_max_age_days: number };
   rollout: RolloutSettings;
+  /** Set on a preview environment (config/previews.ts): what it was asked as and made from. */
+  preview?: PreviewOf;
+}
+
+/** What makes an environment a preview. */
+export interface PreviewOf {
+  /** The name it was asked for (--preview NAME); the environment's name may be a shortened form of it. */
+  name: string;
+  /** The environment it copies. */
+  from: string;
+  ttl_hours: number;
+  seed?: string;
+  /** The seed has not run yet: this deploy runs it as its last release command (operate/previews.ts). */
+  seedPending?: boolean;
 }
 
 export interface LocalEnvironment extends EnvironmentCommon {
@@ -653,6 +729,17 @@ export interface Config {
   file: string;
   app: string;
   environments: Record<string, Environment>;
+  /** The preview template, when deploy.yaml has one: makes a preview environment by name (config/previews.ts). */
+  previews?: PreviewTemplate;
+}
+
+export interface PreviewTemplate {
+  from: string;
+  ttl_hours: number;
+  seed?: string;
+  local_ports: { first: number; last: number };
+  /** The preview environment with this (derived) name and, on local, this port; throws a ConfigError when it cannot be made. */
+  environment(name: string, requested: string, port: number | undefined): Environment;
 }
 
 /** The JSON Schema for editors (yaml-language-server), generated from the same declarations. */

@@ -12,6 +12,9 @@ export interface DestroyResults {
   backup?: string;
 }
 
+/** What destroy says when a database goes without a final backup. */
+export const NO_BACKUP = 'the database is removed with no final backup (a preview; pass --backup to keep one)';
+
 export function destroyStages(
   context: RunContext,
   target: AnyTarget,
@@ -32,6 +35,11 @@ export function destroyStages(
       name: 'database-backup',
       title: 'Back up the database',
       run: async (_results, task) => {
+        if (env.database && !options.backupDatabase) {
+          task.io.warn(NO_BACKUP);
+          task.skip('no final backup (a preview; --backup takes one)');
+          return;
+        }
         const backup = await target.backupDatabase?.(task.io);
         if (!backup) {
           task.skip('no database');
@@ -42,6 +50,7 @@ export function destroyStages(
       },
       plan: async (_results, task) => {
         if (!env.database) task.skip('no database');
+        if (!options.backupDatabase) return { text: NO_BACKUP };
         return { text: `pg_dump the database to ${context.stateDir}/backups/<timestamp>.dump before removing it` };
       },
     },

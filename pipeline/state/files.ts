@@ -67,3 +67,18 @@ export async function writeStateFileInPlace(path: string, text: string, what: st
     await writeFile(path, text, { mode });
   });
 }
+
+/**
+ * Creates the file only if it does not exist (an exclusive create, atomic): true when
+ * this call made it, false when it was there already. For claims two runs may race for.
+ */
+export async function claimStateFile(path: string, text: string, what: string): Promise<boolean> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw stateFileError(error, path, what);
+  }
+}

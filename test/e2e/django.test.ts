@@ -6,17 +6,16 @@
 // it with no failed request; a release whose migration fails stops before it serves;
 // destroy leaves a backup that this test restores into a scratch PostgreSQL.
 
-import { execFileSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { join, normalize, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { request } from 'undici';
 import * as assert from 'uvu/assert';
 import { databaseImageTag } from '../../pipeline/targets/local/database.ts';
 import { REPO, createProject, dockerText, leftovers, runEntry, type TempProject } from '../helpers/local-project.ts';
 import { startLoad } from '../helpers/load.ts';
+import { pipIndex } from '../helpers/pip-index.ts';
 import { REPO_ROOT } from '../support/files.ts';
 import { suite } from '../support/suite.ts';
 
@@ -29,45 +28,6 @@ const BASE_IMAGE = process.env.BAKERY_BASE_IMAGE ?? 'bakery-base:bookworm';
 async function get(url: string): Promise<{ status: number; body: string }> {
   const response = await request(url);
   return { status: response.statusCode, body: await response.body.text() };
-}
-
-/**
- * pip's configured index, as an http URL bakery's wheelhouse accepts: a file:// index
- * (a mirror on this machine) is served on 127.0.0.1; without one, PyPI (no index_url).
- */
-async function pipIndex(): Promise<{ url?: string; server?: Server }> {
-  let config: string;
-  try {
-    config = execFileSync('python3', ['-m', 'pip', 'config', 'list'], { encoding: 'utf8' });
-  } catch {
-    return {};
-  }
-  const match = /^global\.(?:extra-)?index-url='(file:\/\/[^' ]+)/m.exec(config);
-  if (!match) return {};
-  // .../simple/NAME/index.html links ../../files/…: serve the directory above simple/.
-  const simple = new URL(match[1] as string).pathname.replace(/\/$/, '');
-  const root = resolve(simple, '..');
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0] as string));
-    const file = join(root, path, path.endsWith('/') ? 'index.html' : '');
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end();
-      return;
-    }
-    stat(file)
-      .then((found) => {
-        if (found.isDirectory()) {
-          res.writeHead(301, { location: `${path}/` }).end();
-          return;
-        }
-        // pip reads an index page only when it says it is HTML.
-        res.writeHead(200, file.endsWith('.html') ? { 'content-type': 'text/html' } : {});
-        createReadStream(file).pipe(res);
-      })
-      .catch(() => res.writeHead(404).end());
-  });
-  await new Promise<void>((done) => server.listen(INDEX_PORT, '127.0.0.1', done));
-  return { url: `http://127.0.0.1:${INDEX_PORT}/${simple.slice(root.length + 1)}`, server };
 }
 
 function deployYaml(indexUrl: string | undefined): string {
@@ -124,7 +84,7 @@ interface Context {
 const Django = suite<Context>('a Django app with PostgreSQL, migrations and a one-off command', {});
 
 Django.before(async (context) => {
-  const index = await pipIndex();
+  const index = await pipIndex(INDEX_PORT);
   context.index = index.server;
   context.project = await createProject({ app: APP, port: PORT });
   await cp(join(REPO_ROOT, 'test', 'fixtures', 'django-notes'), join(context.project.dir, 'site'), {

@@ -346,7 +346,7 @@ destroy('a failed backup stops destroy before the teardown; --yes changes nothin
   } as unknown as AnyTarget;
   const context = { env, stateDir: '/nonexistent' } as unknown as RunContext;
   const outcome = await runStages(
-    destroyStages(context, target, { keepImages: false }),
+    destroyStages(context, target, { keepImages: false, backupDatabase: true }),
     { removed: [] },
     {
       reporter: new RecordingReporter(),
