@@ -8,7 +8,13 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseRunner } from './runner.js';
 
-const ALIASES = { 'deploy.ts': 'deploy', 'destroy.ts': 'destroy', 'status.ts': 'status', 'run.ts': 'run' };
+const ALIASES = {
+  'deploy.ts': 'deploy',
+  'destroy.ts': 'destroy',
+  'status.ts': 'status',
+  'run.ts': 'run',
+  'init.ts': 'init',
+};
 
 async function loadCli() {
   if (chooseRunner(fileURLToPath(new URL('..', import.meta.url))) === 'compiled') {

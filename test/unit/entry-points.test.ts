@@ -40,7 +40,7 @@ function runExecutable(file: string, args: string[], cwd: string): Promise<Run> 
   });
 }
 
-const ALIASES = ['deploy.ts', 'destroy.ts', 'status.ts', 'run.ts'] as const;
+const ALIASES = ['deploy.ts', 'destroy.ts', 'status.ts', 'run.ts', 'init.ts'] as const;
 
 const entry = suite<{ dir: string }>('the executables print nothing stray', { dir: '' });
 entry.before((context) => {
