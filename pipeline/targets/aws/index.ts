@@ -384,7 +384,11 @@ export function createAwsTarget(
     explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),
 
     healthDispatcher: (stack) =>
-      emulatorAlb ? loopbackDispatcher(emulatorAlb) : stack.url.startsWith('https:') ? certificateDispatcher() : undefined,
+      emulatorAlb
+        ? loopbackDispatcher(emulatorAlb)
+        : stack.url.startsWith('https:')
+          ? certificateDispatcher()
+          : undefined,
 
     // On a one-off instance from the new AMI and the fleet's launch template (security
     // group, instance profile, Terraform's own settings), with `settings` in place of the
