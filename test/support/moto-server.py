@@ -21,9 +21,10 @@ What the shim emulates, and what it does not:
 - while the file named by BAKERY_MOTO_REFRESH_HOLD exists, a refresh stops after its
   first replaced instance (InProgress), so a test can cancel it mid-rollout.
 
-It also makes moto tell the truth about each instance's launch template version: moto
-reports the template's default version for every member; AWS reports the version each
-instance was launched from, which is what the runner's fleet check reads.
+It also fixes two gaps on the way: moto reports the template's default version for every
+group member, where AWS reports the version each instance was launched from (what the
+runner's fleet check reads); and moto keeps a new launch template version's user data
+unparsed, so launching from it fails.
 """
 
 import os
@@ -36,6 +37,8 @@ from moto.autoscaling.exceptions import AutoscalingClientError
 from moto.autoscaling.models import autoscaling_backends
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult
+from moto.ec2.models.launch_templates import LaunchTemplate
+from moto.ec2.utils import parse_user_data
 from moto.elbv2.models import elbv2_backends
 from moto.server import main
 
@@ -78,6 +81,22 @@ def _state_launch_template(self):
 
 asg_models.InstanceState.__init__ = _state_init
 asg_models.InstanceState.launch_template = property(_state_launch_template)
+
+
+# --- a new launch template version keeps its user data as CreateLaunchTemplate does ----
+# (moto stores CreateLaunchTemplateVersion's UserData unparsed, and launching from that
+# version then fails an assertion: every instance a refresh starts comes from one).
+
+_original_create_version = LaunchTemplate.create_version
+
+
+def _create_version(self, data, description):
+    if isinstance(data.get("UserData"), (str, bytes)):
+        data = {**data, "UserData": parse_user_data(data["UserData"])}
+    return _original_create_version(self, data, description)
+
+
+LaunchTemplate.create_version = _create_version
 
 
 # --- instance refresh -------------------------------------------------------------------
@@ -128,7 +147,7 @@ def _advance(backend, group, refresh):
     total = max(refresh["_total"], 1)
     refresh["InstancesToUpdate"] = remaining
     refresh["PercentageComplete"] = min(100, int(100 * (total - remaining) / total))
-    if refresh["Status"] == "InProgress" and remaining == 0 and refresh["_replaced"] >= 0:
+    if refresh["Status"] == "InProgress" and remaining == 0:
         refresh["Status"] = "Successful"
         refresh["StatusReason"] = None
         refresh["EndTime"] = _now()
