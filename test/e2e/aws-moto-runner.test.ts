@@ -259,8 +259,9 @@ Runner('status shows the release in service and no drift', async (context) => {
   const result = await run(context, 'status.ts');
   assert.is(result.exitCode, 0, result.stderr);
   const text = result.stdout + result.stderr;
-  assert.ok(text.includes(context.images[0] as string), text);
-  assert.not.match(text, /drift/i);
+  assert.match(text, new RegExp(`image: .*\\(${context.images[0]}\\)`));
+  assert.match(text, /url: +http:\/\/\S+\/health → 200/);
+  assert.match(text, /as deployed: no drift/);
 });
 
 Runner(
@@ -284,14 +285,26 @@ Runner(
       cancelled.stderr,
       /instance refresh of demo-staging ended Cancelled: The instance refresh was cancelled/,
     );
+    assert.match(cancelled.stderr, /instance refresh \S+ ended Cancelled at 50%/);
     assert.is((await record(context))?.image, context.images[0], 'the record still names the release before');
     const mixed = await members(context);
     const images = new Set(mixed.map((member) => member.image));
     assert.is(images.size, 2, `old and new instances side by side: ${JSON.stringify(mixed)}`);
     const newImage = [...images].find((image) => image !== context.images[0]) as string;
 
+    // status names both halves of the mixed fleet as drift.
     const status = await run(context, 'status.ts');
-    assert.match(status.stdout + status.stderr, /drift/i);
+    const report = status.stdout + status.stderr;
+    const oldMember = mixed.find((member) => member.image === context.images[0]) as Member;
+    const newMember = mixed.find((member) => member.image === newImage) as Member;
+    assert.match(
+      report,
+      new RegExp(`drift: instance ${oldMember.id} runs launch template version \\d+, not the group's \\d+`),
+    );
+    assert.match(
+      report,
+      new RegExp(`drift: instance ${newMember.id} runs image ${newImage}, not the deployed ${context.images[0]}`),
+    );
 
     const finished = await run(context, 'deploy.ts', ['--image', newImage]);
     assert.is(finished.exitCode, 0, finished.stderr);
