@@ -259,9 +259,12 @@ Runner('status shows the release in service and no drift', async (context) => {
   const result = await run(context, 'status.ts');
   assert.is(result.exitCode, 0, result.stderr);
   const text = result.stdout + result.stderr;
-  assert.match(text, new RegExp(`image: .*\\(${context.images[0]}\\)`));
-  assert.match(text, /url: +http:\/\/\S+\/health → 200/);
-  assert.match(text, /as deployed: no drift/);
+  assert.ok(
+    text.includes(`(${context.images[0]})`),
+    `images ${JSON.stringify(context.images)}, record ${JSON.stringify(await record(context))}:\n${text}`,
+  );
+  assert.match(text, /url: +http:\/\/\S+\/health → 200/, text);
+  assert.match(text, /as deployed: no drift/, text);
 });
 
 Runner(
@@ -352,6 +355,8 @@ print(json.dumps({
     snapshots: [],
   });
   assert.is(await record(context), undefined, 'the deployment record is gone');
+  // Nothing the runner, Terraform or the bake asked for in the whole story was refused.
+  assert.equal(context.moto.refusals(), [], 'moto refused requests under the deploy policy');
 });
 
 Runner.run();

@@ -49,6 +49,8 @@ export interface Moto {
    * can cancel it mid-rollout (moto-server.py).
    */
   holdRefreshes(hold: boolean): Promise<void>;
+  /** moto's request log lines answered 403 so far (IAM refusals and unknown keys). */
+  refusals(): string[];
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function startMoto(unauthenticatedActions: number | undefined): Pro
   return {
     endpoint: `http://127.0.0.1:${port}`,
     holdRefreshes: async (on) => (on ? writeFile(hold, '') : rm(hold, { force: true })),
+    refusals: () => output.split('\n').filter((line) => /" 403 -?$/.test(line.trim())),
     stop: async () => {
       // BAKERY_MOTO_LOG=FILE keeps moto's own output (its tracebacks) for a failing test.
       if (process.env.BAKERY_MOTO_LOG) await writeFile(`${process.env.BAKERY_MOTO_LOG}.${port}`, output);
