@@ -23,6 +23,7 @@ import type { DeployTarget, Provisioned } from '../target.ts';
 import { builderSourceCidr } from './builder-ip.ts';
 import { activeEndpoints, configuredEndpoint, createAwsClients, type AwsClients } from './clients.ts';
 import { refreshDeadline } from './canary.ts';
+import { emulatorAlbAddress, loopbackDispatcher } from './emulator-health.ts';
 import { checkFleet, describeFleet, outdatedInstances, startRefresh } from './fleet.ts';
 import { amiStore, describeAmi } from './images.ts';
 import {
@@ -116,6 +117,8 @@ export function createAwsTarget(
   const layout = terraformLayout(join(BAKERY_ROOT, 'terraform'), context.stateDir);
   const pollMs = pollInterval(processEnv);
   const backend = backendConfig(env, layout);
+  // Tests against an AWS emulator only (emulator-health.ts): refused here, before anything starts, against AWS.
+  const emulatorAlb = emulatorAlbAddress(processEnv);
 
   /** The network preflight found, as Terraform inputs; the configured one without it (destroy). */
   const networkInputs = (facts: AwsFacts | undefined): ResolvedNetwork =>
@@ -380,7 +383,12 @@ export function createAwsTarget(
 
     explainUnhealthy: (io, stack) => targetReport(stack.outputs, io),
 
-    healthDispatcher: (stack) => (stack.url.startsWith('https:') ? certificateDispatcher() : undefined),
+    healthDispatcher: (stack) =>
+      emulatorAlb
+        ? loopbackDispatcher(emulatorAlb)
+        : stack.url.startsWith('https:')
+          ? certificateDispatcher()
+          : undefined,
 
     // On a one-off instance from the new AMI and the fleet's launch template (security
     // group, instance profile, Terraform's own settings), with `settings` in place of the

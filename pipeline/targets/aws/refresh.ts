@@ -203,20 +203,7 @@ export async function waitForRefresh(io: StageIO, options: RefreshWaitOptions): 
       deadlineMs: options.deadlineMs,
       intervalMs: options.pollMs,
       attempt: async () => {
-        const page = await callAws(
-          io,
-          {
-            call: 'autoscaling:DescribeInstanceRefreshes',
-            resource: `${asgName} (refresh ${refreshId})`,
-            retry: clients.retry,
-          },
-          (signal) =>
-            clients.autoscaling.send(
-              new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asgName, InstanceRefreshIds: [refreshId] }),
-              { abortSignal: signal },
-            ),
-        );
-        const refresh = page.InstanceRefreshes?.[0];
+        const refresh = await describeRefresh(clients, asgName, refreshId, io);
         if (!refresh) throw new DeployError(`instance refresh ${refreshId} of ${asgName} is gone`);
         last = refresh;
         const shown = formatRefreshProgress(refresh);
