@@ -327,7 +327,7 @@ export const PACKER: PackerVariable[] = [
   {
     name: 'bake_layer',
     description:
-      "all: every role on the base image (the AMI, the VM); base: what changes with bakery or the OS, not with the app (roles base and hardening, the app's Debian packages, the service account, bakery's runtime and launcher); app: the rest of the app role on top of a base-layer image given as base_docker_image.",
+      "all: every role on the base image (the AMI, the VM); base: what changes with bakery or the OS, not with the app (roles base and hardening, the app's Debian packages, the service account, bakery's runtime and launcher); app: the rest of the app role on top of a base-layer image given as base_docker_image (local) or base_ami_id (aws).",
     type: 'string',
     default: '"all"',
     value: BAKE_LAYER,
