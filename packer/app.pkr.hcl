@@ -124,9 +124,12 @@ source "amazon-ebs" "app" {
   temporary_key_pair_type               = "ed25519"
   temporary_security_group_source_cidrs = var.ssh_source_cidrs
 
-  # Encrypted gp3 root volume: the image made from it has an encrypted snapshot already.
-  # No encrypt_boot: its copy step deregisters an untagged intermediate AMI, which the
-  # deploy policy forbids (only AMIs tagged bakery:app may be deregistered).
+  # Encrypted gp3 root volume: the image made from it has an encrypted snapshot already,
+  # with the customer key when kms_key_id names one (and an app layer's volume, made
+  # from its base layer's snapshot, with that snapshot's key). No encrypt_boot: it would
+  # only copy the image once more (minutes per bake) and deregister an untagged
+  # intermediate AMI, which the deploy policy forbids (only AMIs tagged bakery:app may
+  # be deregistered).
   launch_block_device_mappings {
     device_name           = "/dev/xvda"
     volume_type           = "gp3"
@@ -134,6 +137,7 @@ source "amazon-ebs" "app" {
     iops                  = 3000
     throughput            = 125
     encrypted             = true
+    kms_key_id            = var.kms_key_id
     delete_on_termination = true
   }
 

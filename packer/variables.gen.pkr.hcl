@@ -79,6 +79,17 @@ variable "instance_type" {
   }
 }
 
+variable "kms_key_id" {
+  type        = string
+  description = "KMS key ARN the builder's root volume is encrypted with, so the AMI's snapshot is too, without a copy; empty means the account's key for EBS."
+  default     = ""
+
+  validation {
+    condition     = var.kms_key_id == "" || regex_replace("<${var.kms_key_id}>", "^<(?:arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\\d:\\d{12}:key\\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))>$", "") == ""
+    error_message = "The kms_key_id must be a string matching ^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\\d:\\d{12}:key\\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$, or empty (deploy.yaml environments.<name>.aws.kms_key_id)."
+  }
+}
+
 variable "base_ami_owner" {
   type        = string
   description = "Owner (account id) of the base AMI; 136693071363 publishes the official Debian AMIs."

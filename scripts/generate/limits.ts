@@ -252,6 +252,8 @@ export interface PackerVariable {
   /** HCL default, as written; absent means the variable is required. */
   default?: string;
   value: Source;
+  /** 'empty': an optional deploy.yaml key, passed as "" when unset (Packer has no null from the environment). */
+  absent?: 'empty';
 }
 
 export const PACKER: PackerVariable[] = [
@@ -301,6 +303,15 @@ export const PACKER: PackerVariable[] = [
     type: 'string',
     default: '"t3.micro"',
     value: schema(`${ENV}.aws.instance_type`),
+  },
+  {
+    name: 'kms_key_id',
+    description:
+      "KMS key ARN the builder's root volume is encrypted with, so the AMI's snapshot is too, without a copy; empty means the account's key for EBS.",
+    type: 'string',
+    default: '""',
+    value: schema(`${ENV}.aws.kms_key_id`),
+    absent: 'empty',
   },
   {
     name: 'base_ami_owner',

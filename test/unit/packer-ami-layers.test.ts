@@ -31,6 +31,7 @@ const BASE_LAYER: FakeImage = {
 async function bakeAgainstFake(
   layer: 'base' | 'app',
   baseAmiId: string,
+  extra: Record<string, string> = {},
 ): Promise<{ calls: FakeCall[]; output: string }> {
   const aws = new FakeAws({ images: [structuredClone(DEBIAN), structuredClone(BASE_LAYER)] });
   const endpoint = await aws.start();
@@ -52,6 +53,7 @@ async function bakeAgainstFake(
         AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
         AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
         AWS_EC2_METADATA_DISABLED: 'true',
+        ...extra,
       },
     });
     // The fake starts no instance: the build ends there, after cleaning up.
@@ -113,6 +115,32 @@ Layers('the base layer starts from the Debian AMI preflight resolved, by id and 
   const run = runInstances(calls);
   assert.is(run.ImageId, DEBIAN.id);
   assert.is(run.UserData ?? '', '', 'sshd is not masked on the Debian AMI');
+});
+
+const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** RunInstances' root volume mapping, as the EC2 query protocol sends it. */
+function rootVolume(run: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(run)
+      .filter(([key]) => key.startsWith('BlockDeviceMapping.1.'))
+      .map(([key, value]) => [key.slice('BlockDeviceMapping.1.'.length), value]),
+  );
+}
+
+Layers('the builder volume is encrypted at launch, with the customer key when aws.kms_key_id names one', async () => {
+  const plain = rootVolume(runInstances((await bakeAgainstFake('base', DEBIAN.id)).calls));
+  assert.is(plain['Ebs.Encrypted'], 'true');
+  assert.is(plain['Ebs.KmsKeyId'], undefined, "the account's key for EBS");
+  const { calls } = await bakeAgainstFake('base', DEBIAN.id, { PKR_VAR_kms_key_id: KEY });
+  const withKey = rootVolume(runInstances(calls));
+  assert.is(withKey['Ebs.Encrypted'], 'true');
+  assert.is(withKey['Ebs.KmsKeyId'], KEY);
+  // The snapshot is encrypted with it from the start: no copy of the image.
+  assert.not.ok(
+    calls.some((call) => call.action === 'CopyImage'),
+    'no CopyImage',
+  );
 });
 
 Layers('an app layer cannot start from an AMI of another account, even with the right id', async () => {

@@ -219,6 +219,7 @@ export function createAwsTarget(
       // The AMI the fingerprint covers, by id: a Debian AMI published between preflight
       // and the bake must not slip in under the name filter.
       base_ami_id: facts.baseImage.id,
+      ...(env.aws.kms_key_id ? { kms_key_id: env.aws.kms_key_id } : {}),
     }),
 
     // The app layer starts from the base-layer AMI (owned by this account); the
