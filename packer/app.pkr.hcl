@@ -1,6 +1,7 @@
 # The bake: one template, one build, two sources.
 #
 #   amazon-ebs.app  an AMI for the aws target, from the official Debian 12 AMI
+#                   (bake_layer all or base) or from a base-layer AMI (app)
 #   docker.app      a Docker image for the local target, from a Debian 12 image
 #   qemu.app        a qcow2 from a VM with its own kernel: the AMI's stand-in
 #                   where no cloud is reachable (test:vm bakes and boots it)
@@ -39,6 +40,10 @@ locals {
     "bakery:version"      = var.version
     "bakery:git_revision" = var.git_revision
     "bakery:baked_at"     = local.baked_at
+    # Which layer this AMI is, and for an app layer the base-layer AMI it was
+    # baked on: retention keeps the base of every AMI it keeps.
+    "bakery:layer"      = var.bake_layer
+    "bakery:built_from" = var.bake_layer == "app" ? var.base_ami_id : ""
   }
   docker_labels = {
     "bakery.app"          = var.app_name
@@ -52,6 +57,17 @@ locals {
     "bakery.layer"      = var.bake_layer
     "bakery.built_from" = var.base_docker_image
   }
+
+  # The hardened base layer boots with sshd masked (roles/hardening, ssh.yml):
+  # the app layer's builder unmasks and starts it so Packer can connect, and the
+  # play masks it again at its end (bakery_builder_unmasked_ssh). A script, run
+  # by cloud-init's final stage, after the host keys exist; --no-block, so it
+  # never waits on the boot it is part of.
+  unmask_ssh_user_data = <<-EOT
+    #!/bin/sh
+    systemctl unmask ssh.service ssh.socket
+    systemctl --no-block start ssh.service
+  EOT
 
   # Passed to the playbook as one JSON document (--extra-vars).
   # app_source_dir only when the runner staged a source: otherwise the role's
@@ -80,16 +96,25 @@ source "amazon-ebs" "app" {
   instance_type       = var.instance_type
   custom_endpoint_ec2 = var.aws_endpoint_ec2
 
+  # By id when the runner names the AMI (the base AMI preflight resolved, which
+  # the fingerprint covers; an app layer's base layer, owned by this account),
+  # else the newest match of the name filter (a bake by hand).
   source_ami_filter {
-    filters = {
+    filters = var.base_ami_id != "" ? {
+      image-id            = var.base_ami_id
+      architecture        = "x86_64"
+      root-device-type    = "ebs"
+      virtualization-type = "hvm"
+      } : {
       name                = var.base_ami_name
       architecture        = "x86_64"
       root-device-type    = "ebs"
       virtualization-type = "hvm"
     }
-    owners      = [var.base_ami_owner]
+    owners      = [var.bake_layer == "app" ? "self" : var.base_ami_owner]
     most_recent = true
   }
+  user_data = var.bake_layer == "app" ? local.unmask_ssh_user_data : ""
 
   # Temporary key pair (ed25519) and temporary security group, both deleted
   # by Packer after the bake. Packer 1.6.6 has no
@@ -99,9 +124,12 @@ source "amazon-ebs" "app" {
   temporary_key_pair_type               = "ed25519"
   temporary_security_group_source_cidrs = var.ssh_source_cidrs
 
-  # Encrypted gp3 root volume: the image made from it has an encrypted snapshot already.
-  # No encrypt_boot: its copy step deregisters an untagged intermediate AMI, which the
-  # deploy policy forbids (only AMIs tagged bakery:app may be deregistered).
+  # Encrypted gp3 root volume: the image made from it has an encrypted snapshot already,
+  # with the customer key when kms_key_id names one (and an app layer's volume, made
+  # from its base layer's snapshot, with that snapshot's key). No encrypt_boot: it would
+  # only copy the image once more (minutes per bake) and deregister an untagged
+  # intermediate AMI, which the deploy policy forbids (only AMIs tagged bakery:app may
+  # be deregistered).
   launch_block_device_mappings {
     device_name           = "/dev/xvda"
     volume_type           = "gp3"
@@ -109,6 +137,7 @@ source "amazon-ebs" "app" {
     iops                  = 3000
     throughput            = 125
     encrypted             = true
+    kms_key_id            = var.kms_key_id
     delete_on_termination = true
   }
 
@@ -256,6 +285,8 @@ build {
     extra_arguments = concat(
       ["--scp-extra-args", "'-O'", "--extra-vars", local.ansible_extra_vars],
       source.type == "docker" ? ["--connection", "community.docker.docker", "--extra-vars", "ansible_docker_host=${local.docker_build_container}"] : [],
+      # The builder's user data unmasked sshd (unmask_ssh_user_data): the play masks it again.
+      source.type == "amazon-ebs" && var.bake_layer == "app" ? ["--extra-vars", jsonencode({ bakery_builder_unmasked_ssh = true })] : [],
     )
   }
 }

@@ -79,6 +79,17 @@ variable "instance_type" {
   }
 }
 
+variable "kms_key_id" {
+  type        = string
+  description = "KMS key ARN the builder's root volume is encrypted with, so the AMI's snapshot is too, without a copy; empty means the account's key for EBS."
+  default     = ""
+
+  validation {
+    condition     = var.kms_key_id == "" || regex_replace("<${var.kms_key_id}>", "^<(?:arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\\d:\\d{12}:key\\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))>$", "") == ""
+    error_message = "The kms_key_id must be a string matching ^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\\d:\\d{12}:key\\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$, or empty (deploy.yaml environments.<name>.aws.kms_key_id)."
+  }
+}
+
 variable "base_ami_owner" {
   type        = string
   description = "Owner (account id) of the base AMI; 136693071363 publishes the official Debian AMIs."
@@ -114,7 +125,7 @@ variable "base_docker_image" {
 
 variable "bake_layer" {
   type        = string
-  description = "all: every role on the base image (the AMI, the VM); base: what changes with bakery or the OS, not with the app (roles base and hardening, the app's Debian packages, the service account, bakery's runtime and launcher); app: the rest of the app role on top of a base-layer image given as base_docker_image."
+  description = "all: every role on the base image (the AMI, the VM); base: what changes with bakery or the OS, not with the app (roles base and hardening, the app's Debian packages, the service account, bakery's runtime and launcher); app: the rest of the app role on top of a base-layer image given as base_docker_image (local) or base_ami_id (aws)."
   default     = "all"
 
   validation {

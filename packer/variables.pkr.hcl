@@ -42,6 +42,17 @@ variable "aws_endpoint_ec2" {
   }
 }
 
+variable "base_ami_id" {
+  type        = string
+  description = "The AMI to bake on, by id: the Debian AMI preflight resolved (bake_layer all or base) or, for bake_layer app, the base-layer AMI of this account to bake the app on. Empty means the newest AMI matching base_ami_owner and base_ami_name."
+  default     = ""
+
+  validation {
+    condition     = regex_replace(var.base_ami_id, "^(ami-[0-9a-f]{8,17})?$", "") == ""
+    error_message = "The base_ami_id must be empty or an AMI id such as ami-0123456789abcdef0."
+  }
+}
+
 variable "ssh_username" {
   type        = string
   description = "User Packer connects as on the builder instance (admin on the Debian AMIs)."

@@ -108,7 +108,7 @@ export const DEPLOY_SPEC: CommandSpec<'deploy'> = {
       // Only inline (--rebake=all): a next word is ENV, and an environment may be named "all".
       optionalValue: /(?!)/,
       description:
-        'Bake the image again even if one with the same fingerprint exists; --rebake=all also rebakes the base layer (local).',
+        'Bake the image again even if one with the same fingerprint exists; --rebake=all also rebakes the base layer.',
     },
     {
       name: 'image',

@@ -475,6 +475,15 @@ export const awsSchema = object(
         allowed: 'an ACM certificate ARN',
       }),
     ),
+    kms_key_id: optional(
+      string({
+        description:
+          "Customer managed KMS key (its ARN, in the environment's region) that encrypts the AMIs' root volumes, and so their snapshots and the instances' volumes made from them (default: the account's key for EBS). The key policy must let EC2 use it for the deploying identity and the Auto Scaling service-linked role.",
+        pattern:
+          /^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+        allowed: 'a KMS key ARN such as "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+      }),
+    ),
     state: stateSchema,
   },
   { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },

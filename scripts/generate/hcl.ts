@@ -178,7 +178,13 @@ export function renderPacker(variables: PackerVariable[]): string {
     lines.push('', `variable "${variable.name}" {`, ...attributesHead(head));
     const limits = limitsOf(variable.value);
     const condition = conditionOf(limits.rules, `var.${variable.name}`, 'packer');
-    if (condition) {
+    if (condition && variable.absent === 'empty') {
+      validation(
+        lines,
+        `var.${variable.name} == "" || ${condition}`,
+        `The ${variable.name} must be ${limits.allowed}, or empty (${limits.origin}).`,
+      );
+    } else if (condition) {
       validation(lines, condition, `The ${variable.name} must be ${limits.allowed} (${limits.origin}).`);
     }
     lines.push('}');

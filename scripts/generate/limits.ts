@@ -252,6 +252,8 @@ export interface PackerVariable {
   /** HCL default, as written; absent means the variable is required. */
   default?: string;
   value: Source;
+  /** 'empty': an optional deploy.yaml key, passed as "" when unset (Packer has no null from the environment). */
+  absent?: 'empty';
 }
 
 export const PACKER: PackerVariable[] = [
@@ -303,6 +305,15 @@ export const PACKER: PackerVariable[] = [
     value: schema(`${ENV}.aws.instance_type`),
   },
   {
+    name: 'kms_key_id',
+    description:
+      "KMS key ARN the builder's root volume is encrypted with, so the AMI's snapshot is too, without a copy; empty means the account's key for EBS.",
+    type: 'string',
+    default: '""',
+    value: schema(`${ENV}.aws.kms_key_id`),
+    absent: 'empty',
+  },
+  {
     name: 'base_ami_owner',
     description: 'Owner (account id) of the base AMI; 136693071363 publishes the official Debian AMIs.',
     type: 'string',
@@ -327,7 +338,7 @@ export const PACKER: PackerVariable[] = [
   {
     name: 'bake_layer',
     description:
-      "all: every role on the base image (the AMI, the VM); base: what changes with bakery or the OS, not with the app (roles base and hardening, the app's Debian packages, the service account, bakery's runtime and launcher); app: the rest of the app role on top of a base-layer image given as base_docker_image.",
+      "all: every role on the base image (the AMI, the VM); base: what changes with bakery or the OS, not with the app (roles base and hardening, the app's Debian packages, the service account, bakery's runtime and launcher); app: the rest of the app role on top of a base-layer image given as base_docker_image (local) or base_ami_id (aws).",
     type: 'string',
     default: '"all"',
     value: BAKE_LAYER,

@@ -273,7 +273,7 @@ Deploy('an image with the same fingerprint is reused: the second deploy does not
     assert.match(second.stderr, /infrastructure up to date/);
     assert.match(second.stderr, /no instance refresh needed: demo-staging already runs ami-0abc1234567890def/);
     const builds = (await project.toolCalls()).filter((line) => line.startsWith('packer build'));
-    assert.is(builds.length, 1, 'only the first deploy baked');
+    assert.is(builds.length, 2, 'only the first deploy baked (base layer and app layer)');
   });
 });
 
@@ -281,7 +281,14 @@ Deploy('--dry-run shows whether a bake is needed and the plan summary, and appli
   await withAwsProject({ aws: defaultAccount() }, async (project) => {
     const result = await project.run('deploy.ts', ['--dry-run']);
     assert.is(result.exitCode, 0, result.stderr);
-    assert.match(result.stderr, /\[bake\] .*packer build -only=amazon-ebs\.app \(fingerprint [0-9a-f]{12}\)/);
+    assert.match(
+      result.stderr,
+      /\[bake-base\] .*packer build -only=amazon-ebs\.app base layer \(fingerprint [0-9a-f]{12}\)/,
+    );
+    assert.match(
+      result.stderr,
+      /\[bake\] .*packer build -only=amazon-ebs\.app app layer on the new base layer \(fingerprint known once that is baked\)/,
+    );
     assert.match(
       result.stderr,
       /terraform plan: 10 to add, 0 to change, 0 to destroy .*\(planned with ami-0debian12base0001 for the image the bake will make\)/,

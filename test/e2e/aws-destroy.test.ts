@@ -38,10 +38,12 @@ Destroy('destroy removes the stack with terraform, then deregisters every AMI an
       'ami-0a1d00000000000001',
       'ami-0a1d00000000000002',
       'ami-0abc1234567890def',
+      'ami-0ba5e00000000001',
     ]);
     assert.equal([...project.aws.deletedSnapshots].sort(), [
       'snap-0a1d0000000000001',
       'snap-0a1d0000000000002',
+      'snap-0ba5e0000000001',
       'snap-0baked000000001',
       'snap-0f0f000000000000f',
     ]);
@@ -82,9 +84,9 @@ Destroy('destroy after an apply that failed halfway removes what was created', a
       'terraform destroy ran on the partial state',
     );
     assert.equal(
-      project.aws.deregistered,
-      ['ami-0abc1234567890def'],
-      'the AMI baked before the failure is removed too',
+      [...project.aws.deregistered].sort(),
+      ['ami-0abc1234567890def', 'ami-0ba5e00000000001'],
+      'the AMIs baked before the failure (the image and its base layer) are removed too',
     );
   });
 });
@@ -152,6 +154,7 @@ Destroy('a deploy keeps the newest image.keep AMIs and never the one it deployed
     async (project) => {
       const result = await project.run('deploy.ts');
       assert.is(result.exitCode, 0, result.stderr);
+      // The base layer baked for it is not an image: it stays, as the base of the one in service.
       assert.equal(project.aws.deregistered, ['ami-0a1d00000000000001'], 'only the oldest goes');
       assert.equal(project.aws.deletedSnapshots, ['snap-0a1d0000000000001']);
       assert.match(result.stderr, /removed 1 old image\(s\)/);

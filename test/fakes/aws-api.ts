@@ -19,6 +19,13 @@ export interface FakeImage {
   snapshots: string[];
 }
 
+export interface FakeBake {
+  id: string;
+  name: string;
+  snapshots: string[];
+  marker: string;
+}
+
 export interface FakeRefresh {
   status: string;
   percent?: number;
@@ -52,8 +59,13 @@ export interface FakeAwsOptions {
   images?: FakeImage[];
   /** Snapshots tagged for the app that no image references any more. */
   orphanSnapshots?: Array<{ id: string; tags: Record<string, string> }>;
-  /** The AMI the fake packer "bakes": it appears once `bakeMarker` exists, tagged from it. */
-  bake?: { id: string; name: string; snapshots: string[]; marker: string };
+  /**
+   * The AMI the fake packer "bakes": it appears once `marker` exists, tagged from it (and
+   * with the id it names, when it names one).
+   */
+  bake?: FakeBake;
+  /** The same for the base layer of a layered bake (the fake packer's baked-base). */
+  baseBake?: FakeBake;
   /** Refresh states after apply, one per DescribeInstanceRefreshes of that refresh (the last repeats). */
   refresh?: { id: string; after: string; states: FakeRefresh[] };
   /** Refreshes that existed before the deploy. */
@@ -244,7 +256,11 @@ export class FakeAws {
         };
       case 'ec2:DescribeRegions':
         return {
-          regionInfo: listParam(params, 'RegionName')
+          // Packer asks for every region (no names), the runner for its own.
+          regionInfo: (listParam(params, 'RegionName').length > 0
+            ? listParam(params, 'RegionName')
+            : [this.options.region]
+          )
             .filter((r) => r === this.options.region)
             .map((regionName) => ({
               regionName,
@@ -343,6 +359,24 @@ export class FakeAws {
               },
             },
           ],
+        };
+      // What Packer's amazon-ebs builder creates before it starts its instance (a
+      // temporary key pair and security group), and removes after it.
+      case 'ec2:CreateKeyPair':
+        return { keyName: params.KeyName, keyFingerprint: 'fa:ke', keyMaterial: 'not a key', keyPairId: 'key-0fake' };
+      case 'ec2:CreateSecurityGroup':
+        return { return: true, groupId: 'sg-0packer000000001' };
+      case 'ec2:AuthorizeSecurityGroupIngress':
+      case 'ec2:DeleteKeyPair':
+      case 'ec2:DeleteSecurityGroup':
+        return { return: true };
+      case 'ec2:DescribeSecurityGroups':
+        return {
+          securityGroupInfo: listParam(params, 'GroupId').map((groupId) => ({
+            groupId,
+            groupName: groupId,
+            ownerId: this.options.account,
+          })),
         };
       case 'ec2:RunInstances': {
         if (!this.options.oneOff) throw new AwsFault('UnauthorizedOperation', 'the test allows no instances');
@@ -473,25 +507,34 @@ export class FakeAws {
     }));
   }
 
-  /** The configured images, plus the baked one once the fake packer has run. */
+  /** Makes an image `days` older than it is: a base layer past image.base_max_age_days. */
+  backdate(id: string, days: number): void {
+    const image = this.allImages().find((i) => i.id === id);
+    if (!image) throw new Error(`fake AWS: no image ${id} to backdate`);
+    image.created = new Date(Date.parse(image.created) - days * 86_400_000).toISOString();
+  }
+
+  /** The configured images, plus those the fake packer baked since. */
   private allImages(): FakeImage[] {
     const images = this.options.images ?? (this.options.images = []);
-    const bake = this.options.bake;
-    if (bake && existsSync(bake.marker) && !images.some((i) => i.id === bake.id)) {
-      // The fake packer writes KEY=VALUE lines of the tags the template would set.
-      const tags = Object.fromEntries(
+    for (const bake of [this.options.baseBake, this.options.bake]) {
+      if (!bake || !existsSync(bake.marker)) continue;
+      // The fake packer writes id=AMI and KEY=VALUE lines of the tags the template would set.
+      const lines = Object.fromEntries(
         readFileSync(bake.marker, 'utf8')
           .split('\n')
           .filter((line) => line.includes('='))
           .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as [string, string]),
       );
+      const { id = bake.id, ...tags } = lines;
+      if (images.some((i) => i.id === id)) continue;
       images.push({
-        id: bake.id,
-        name: bake.name,
+        id,
+        name: id === bake.id ? bake.name : `${bake.name}-${id.slice(-4)}`,
         owner: this.options.account,
         created: new Date().toISOString(),
         tags,
-        snapshots: bake.snapshots,
+        snapshots: id === bake.id ? bake.snapshots : bake.snapshots.map((snapshot) => `${snapshot}-${id.slice(-4)}`),
         rootDevice: '/dev/xvda',
       });
     }
@@ -507,6 +550,7 @@ export class FakeAws {
         i.state !== 'deregistered' &&
         (ids.length === 0 || ids.includes(i.id)) &&
         (owners.length === 0 || owners.includes(i.owner)) &&
+        (!wanted.has('image-id') || wanted.get('image-id')?.includes(i.id)) &&
         (!wanted.has('name') ||
           (wanted.get('name') ?? []).some((pattern) =>
             new RegExp(

@@ -118,6 +118,12 @@ export class AwsProject {
         snapshots: ['snap-0baked000000001'],
         marker: join(this.fakeState, 'baked'),
       },
+      baseBake: {
+        id: 'ami-0ba5e00000000001',
+        name: 'demo-staging-ba5e00000001-20261121000000',
+        snapshots: ['snap-0ba5e0000000001'],
+        marker: join(this.fakeState, 'baked-base'),
+      },
       ...options.aws,
       fleet: { imageFile: join(this.stateDir, 'terraform.tfvars.json'), ...options.aws?.fleet },
       ...(options.aws?.refresh ? { refresh: { ...options.aws.refresh, after: join(this.fakeState, 'applied') } } : {}),
@@ -236,6 +242,11 @@ export class AwsProject {
     env: Record<string, string | undefined> = {},
   ): Promise<RunResult> {
     return this.spawn(entry, args, env).done;
+  }
+
+  /** Rewrites deploy.yaml (a change between two deploys). */
+  async editConfig(edit: (text: string) => string): Promise<void> {
+    await writeFile(this.config, edit(await readFile(this.config, 'utf8')));
   }
 
   /** Lines the fake tools recorded: "terraform plan … | TF_IN_AUTOMATION=1", "packer build …". */

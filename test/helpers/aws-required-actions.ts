@@ -194,6 +194,20 @@ export const TERRAFORM_ACTIONS: Record<string, readonly string[]> = {
 export const TERRAFORM_BACKEND_ACTIONS = ['s3:ListBucket', 's3:GetObject', 's3:PutObject', 's3:DeleteObject'];
 
 /**
+ * What EC2 asks KMS for in the caller's name when the builder's root volume is encrypted
+ * with a customer managed key (aws.kms_key_id; AWS's "KMS key policy for use with
+ * encrypted EBS volumes"), and when an app layer's volume is made from that snapshot.
+ */
+export const EBS_CUSTOMER_KEY_ACTIONS = [
+  'kms:CreateGrant',
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+];
+
+/**
  * Packer's documented minimal policy for its Amazon builders. The amazon-ebs builder with
  * packer/app.pkr.hcl's settings makes all of these but the ones in PACKER_NOT_CALLED.
  */

@@ -8,6 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import {
+  EBS_CUSTOMER_KEY_ACTIONS,
   PACKER_DOCUMENTED_MINIMUM,
   PACKER_NOT_CALLED,
   TERRAFORM_ACTIONS,
@@ -125,6 +126,7 @@ Coverage(
     assert.not.match(template, /communicator\s*=\s*"winrm"/);
     const needed = PACKER_DOCUMENTED_MINIMUM.filter((action) => !(action in PACKER_NOT_CALLED));
     assert.equal(missing(allowed, needed), [], 'amazon-ebs calls iam/deploy-policy.json lacks');
+    assert.equal(missing(allowed, EBS_CUSTOMER_KEY_ACTIONS), [], 'KMS calls of a bake with aws.kms_key_id');
     for (const action of Object.keys(PACKER_NOT_CALLED))
       assert.not.ok(
         allowed.has(action) && action.startsWith('ec2:Modify'),

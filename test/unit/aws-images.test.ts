@@ -12,6 +12,7 @@ import {
 import * as assert from 'uvu/assert';
 import { DeployError, UsageError } from '../../pipeline/errors.ts';
 import { amiFromArtifact, amiStore, describeAmi } from '../../pipeline/targets/aws/images.ts';
+import type { HistoryEntry } from '../../pipeline/state/history.ts';
 import type { ImageStore } from '../../pipeline/targets/target.ts';
 import { awsEnvironment, awsError, mockedClients, recordingIO } from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';
@@ -26,6 +27,19 @@ Images.before.each((context) => {
 Images.after.each((context) => {
   context.mocks.restore();
 });
+
+/** An AMI of a layered bake: a base layer, or an app layer baked on `builtFrom`. */
+function layered(id: string, created: string, layer: 'base' | 'app', builtFrom = ''): Image {
+  const image = ami(id, created);
+  return {
+    ...image,
+    Tags: [
+      ...(image.Tags ?? []),
+      { Key: 'bakery:layer', Value: layer },
+      { Key: 'bakery:built_from', Value: builtFrom },
+    ],
+  };
+}
 
 function ami(id: string, created: string, fingerprint = `fp-${id}`, snapshot = `snap-${id.slice(4)}`): Image {
   return {
@@ -147,8 +161,8 @@ Images(
       ['snap-03', 'snap-02'],
     );
     assert.equal(removed, [
-      'AMI ami-03 (demo-staging-ami-03) and its snapshot snap-03',
-      'AMI ami-02 (demo-staging-ami-02) and its snapshot snap-02',
+      'AMI ami-03 (demo-staging-ami-03) and its snapshot snap-03 (unknown to the history)',
+      'AMI ami-02 (demo-staging-ami-02) and its snapshot snap-02 (unknown to the history)',
     ]);
     const order = mocks.ec2.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
     assert.ok(
@@ -206,6 +220,86 @@ Images('an image is described afresh by id: its root device name needs no earlie
     .rejects(awsError('InvalidAMIID.NotFound', "The image id '[ami-0gone]' does not exist"));
   assert.is(await describeAmi(recordingIO(), mocks.clients, 'ami-0gone'), undefined);
 });
+
+Images(
+  'pruning keeps the base-layer AMI (and its snapshot) of every kept release, and removes the bases no kept AMI stands on',
+  async ({ mocks, store }) => {
+    const day = (n: number) => `2026-11-${String(n).padStart(2, '0')}T00:00:00.000Z`;
+    const images = [
+      // Base layers: b1 (old, release a1 stands on it), b2 (releases a2 and a3), b3 (newest,
+      // nothing baked on it yet: the next deploy's), b0 (only a pruned release's).
+      layered('ami-0b0', day(1), 'base'),
+      layered('ami-0b1', day(2), 'base'),
+      layered('ami-0b2', day(5), 'base'),
+      layered('ami-0b3', day(9), 'base'),
+      layered('ami-0a0', day(2), 'app', 'ami-0b0'),
+      layered('ami-0a1', day(3), 'app', 'ami-0b1'),
+      layered('ami-0a2', day(6), 'app', 'ami-0b2'),
+      layered('ami-0a3', day(7), 'app', 'ami-0b2'),
+    ];
+    mocks.ec2.on(DescribeImagesCommand).resolves({ Images: images });
+    mocks.ec2.on(DeregisterImageCommand).resolves({});
+    mocks.ec2.on(DeleteSnapshotCommand).resolves({});
+    const release = (image: string, at: string): HistoryEntry => ({
+      command: 'deploy',
+      env: 'staging',
+      target: 'aws',
+      started_at: at,
+      seconds: 60,
+      who: 'ci',
+      outcome: 'succeeded',
+      exit_code: 0,
+      image,
+      fingerprint: `fp-${image}`,
+    });
+    const removed = await store.prune(recordingIO(), {
+      keep: 3,
+      inUse: { id: 'ami-0a3', fingerprint: 'fp-ami-0a3' },
+      history: [
+        release('ami-0a0', day(2)),
+        release('ami-0a1', day(3)),
+        release('ami-0a2', day(6)),
+        release('ami-0a3', day(7)),
+      ],
+    });
+    // Kept: a3 (in service), a2 and a1 (releases), so b2 and b1 (their bases); of the
+    // 3 base slots b3, the newest, takes the last. a0 is an old release, b0 only its base.
+    assert.equal(
+      mocks.ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
+      ['ami-0a0', 'ami-0b0'],
+      'the release first, then the base only it stood on',
+    );
+    assert.equal(
+      mocks.ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId),
+      ['snap-0a0', 'snap-0b0'],
+    );
+    assert.equal(removed, [
+      'AMI ami-0a0 (demo-staging-ami-0a0) and its snapshot snap-0a0 (old release)',
+      'AMI ami-0b0 (demo-staging-ami-0b0) and its snapshot snap-0b0 (base of no kept image)',
+    ]);
+  },
+);
+
+Images(
+  'a base layer is never counted as a release: image.keep 1 keeps the image in service and its base, nothing else',
+  async ({ mocks, store }) => {
+    const images = [
+      layered('ami-0b1', '2026-11-01T00:00:00.000Z', 'base'),
+      layered('ami-0b2', '2026-11-08T00:00:00.000Z', 'base'),
+      layered('ami-0a1', '2026-11-02T00:00:00.000Z', 'app', 'ami-0b1'),
+      // Baked before layers: no layer tag, an image like any other.
+      ami('ami-0c1', '2026-10-01T00:00:00.000Z'),
+    ];
+    mocks.ec2.on(DescribeImagesCommand).resolves({ Images: images });
+    mocks.ec2.on(DeregisterImageCommand).resolves({});
+    mocks.ec2.on(DeleteSnapshotCommand).resolves({});
+    await store.prune(recordingIO(), { keep: 1, inUse: { id: 'ami-0a1', fingerprint: 'fp-ami-0a1' }, history: [] });
+    assert.equal(
+      mocks.ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId),
+      ['ami-0c1', 'ami-0b2'],
+    );
+  },
+);
 
 Images(
   'a snapshot AWS counts as in use past the deadline fails naming it and how to delete it later',

@@ -17,7 +17,7 @@ import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
 import { DeployError, UsageError } from '../../errors.ts';
 import { pollUntil } from '../../process/poll.ts';
-import { decideRetention } from '../../state/retention.ts';
+import { decideBaseLayerRetention, decideRetention, type RetentionCandidate } from '../../state/retention.ts';
 import type { ImageRef, ImageStore } from '../target.ts';
 import { callAws, type AwsCallIO } from './call.ts';
 import type { AwsClients } from './clients.ts';
@@ -29,6 +29,10 @@ export const TAGS = {
   fingerprint: 'bakery:fingerprint',
   version: 'bakery:version',
   gitRevision: 'bakery:git_revision',
+  /** base, app or all (AMIs baked before layers have none: they are images, not base layers). */
+  layer: 'bakery:layer',
+  /** An app layer's base-layer AMI. */
+  builtFrom: 'bakery:built_from',
 } as const;
 
 export function tagValue(image: Pick<Image, 'Tags'>, key: string): string | undefined {
@@ -147,18 +151,25 @@ export function amiStore(
     },
 
     async prune(io, { keep, inUse, history }) {
-      const images = sortNewestFirst(await listImages(io, clients, env));
-      const byId = new Map(images.map((image) => [image.ImageId as string, image]));
-      const decision = decideRetention(
-        images.map((image) => ({
-          id: image.ImageId as string,
-          ...(image.CreationDate ? { createdAt: image.CreationDate } : {}),
-        })),
-        { keep, inUse: inUse.id, history },
+      const all = sortNewestFirst(await listImages(io, clients, env));
+      const byId = new Map(all.map((image) => [image.ImageId as string, image]));
+      const isBase = (image: Image): boolean => tagValue(image, TAGS.layer) === 'base';
+      const decision = decideRetention(all.filter((image) => !isBase(image)).map(candidate), {
+        keep,
+        inUse: inUse.id,
+        history,
+      });
+      // A kept release keeps the base layer it was baked on (and that AMI's snapshots):
+      // the way back never depends on a base that is gone.
+      const keptBuiltFrom = new Set(
+        decision.keep.map(({ id }) => tagValue(byId.get(id) as Image, TAGS.builtFrom) ?? '').filter(Boolean),
       );
+      const bases = decideBaseLayerRetention(all.filter(isBase).map(candidate), keptBuiltFrom, keep);
       const removed: string[] = [];
-      for (const { id } of decision.prune)
-        removed.push(...(await removeImage(io, clients, env, release, byId.get(id) as Image)));
+      for (const { id, reason } of [...decision.prune, ...bases.prune]) {
+        const lines = await removeImage(io, clients, env, release, byId.get(id) as Image);
+        removed.push(...lines.map((line) => `${line} (${reason})`));
+      }
       return removed;
     },
 
@@ -300,6 +311,10 @@ async function deleteSnapshot(
     `AWS still counted it as in use ${Math.round(release.deadlineMs / 1000)} s after its AMI was deregistered`,
     later,
   ]);
+}
+
+function candidate(image: Image): RetentionCandidate {
+  return { id: image.ImageId as string, ...(image.CreationDate ? { createdAt: image.CreationDate } : {}) };
 }
 
 function toRef(image: Image): ImageRef {

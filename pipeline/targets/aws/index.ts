@@ -214,12 +214,20 @@ export function createAwsTarget(
 
     baseImageIdentity: async (_io, facts) => facts.baseImage.id,
 
-    bakeVariables: () => ({
+    bakeVariables: (facts) => ({
       aws_region: env.aws.region,
       instance_type: env.aws.instance_type,
       base_ami_owner: env.baseAmi.owner,
       base_ami_name: env.baseAmi.name,
+      // The AMI the fingerprint covers, by id: a Debian AMI published between preflight
+      // and the bake must not slip in under the name filter.
+      base_ami_id: facts.baseImage.id,
+      ...(env.aws.kms_key_id ? { kms_key_id: env.aws.kms_key_id } : {}),
     }),
+
+    // The app layer starts from the base-layer AMI (owned by this account); the
+    // template's user data unmasks sshd on that builder, and the play masks it again.
+    onBaseLayer: (baseLayer) => ({ base_ami_id: baseLayer.id }),
 
     async bakeEnvironment(io) {
       // Packer 1.6.6 reads none of the AWS_ENDPOINT_URL* variables: without this, a run

@@ -62,6 +62,13 @@ export const awsKind: TargetKind<AwsEnvironment> = {
         message: `app and environment name make "${stack}" (${stack.length} characters), but the load balancer's name allows ${MAX_AWS_STACK_NAME}: shorten the environment name or the app name`,
       });
     }
+    // EC2 encrypts a volume only with a key of its own region.
+    const keyRegion = raw.aws?.kms_key_id?.split(':')[3];
+    if (raw.aws && keyRegion && keyRegion !== raw.aws.region)
+      issues.push({
+        path: `${path}.aws.kms_key_id`,
+        message: `${JSON.stringify(raw.aws.kms_key_id)} is a key in ${keyRegion}, but the environment deploys to ${raw.aws.region}: use a key of ${raw.aws.region} (a multi-Region key's replica there)`,
+      });
     if (issues.length > before || !raw.aws) return undefined;
     const database = awsDatabase(raw.database);
     return {
