@@ -330,11 +330,26 @@ export const rolloutSchema = object(
             default: 1,
           }),
           bake_s: integer({
-            description: 'Seconds the canary takes its share of real traffic before it is judged.',
+            description:
+              'Most seconds the canary takes its share of real traffic (target local: it stops sooner once the evidence decides).',
             min: 0,
             max: 3600,
             default: 10,
           }),
+          min_requests: optional(
+            integer({
+              description:
+                'Target local: requests the canary must serve before it may pass early, on evidence (default: enough for its 95% Wilson upper bound to show max_error_rate, and a 1% share slower than max_p99_ms; 268 for 0.01).',
+              min: 1,
+              max: 100_000,
+            }),
+          ),
+          too_little_traffic: optional(
+            oneOf(['pass', 'fail'] as const, {
+              description:
+                'Target local: the verdict when the window ends with fewer than rollout.min_requests requests served (pass, the default: fail open; fail: fail closed).',
+            }),
+          ),
         },
         { description: 'The canary step of a rollout; null or 0 turns it off.', defaultToEmpty: true },
       ),
