@@ -223,15 +223,16 @@ export const sharedServiceSchema = object(
   { description: 'The app and how it is served, shared by all environments.' },
 );
 
-// Health defaults differ by target (the ALB allows intervals of 5 s at the least, HAProxy
-// checks every second happily), so fields without a value get the target's default in
-// load.ts rather than here.
+// Health defaults differ by target (the ALB allows whole intervals of 5 s at the least,
+// HAProxy checks every fraction of a second happily), so fields without a value get the
+// target's default in load.ts rather than here, and each target's kind checks its limits.
 export const healthSchema = object(
   {
     interval_s: optional(
-      integer({
-        description: 'Seconds between health checks (default: local 1, aws 10; aws allows 5 to 300).',
-        min: 1,
+      decimal({
+        description:
+          'Seconds between health checks (default: local 0.5, fractions allowed, e.g. 0.25; aws 10, whole seconds from 5 to 300).',
+        min: 0.1,
         max: 300,
       }),
     ),
@@ -252,7 +253,7 @@ export const healthSchema = object(
     timeout_s: optional(
       integer({
         description:
-          'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1).',
+          'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1 and at least 1).',
         min: 1,
         max: 120,
       }),
@@ -270,7 +271,7 @@ export const healthSchema = object(
 );
 
 export const HEALTH_DEFAULTS: Record<TargetName, Required<Infer<typeof healthSchema>>> = {
-  local: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
+  local: { interval_s: 0.5, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
   aws: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
 };
 
