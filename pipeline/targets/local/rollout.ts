@@ -122,9 +122,8 @@ export async function rollout(
       await passCanary(io, scope, started, fleet, before);
     }
     if (needed > canary) started.push(...(await launchHealthy(io, scope, launch, needed - canary, before)));
-    if (strategy === 'rolling') {
-      for (const instance of fleet.retire) await retire(io, scope, instance, { drain: true });
-    }
+    // Every new instance is UP: the old ones drain and stop side by side, not one after another.
+    if (strategy === 'rolling') await retireAll(io, scope, fleet.retire);
   } finally {
     await bestEffort(io, 'could not record the registered instances for a load balancer restart', () =>
       persistServers(io, scope, { cleanup: true }),
@@ -268,6 +267,13 @@ async function removeNewInstances(
     await removeServer(io, scope.names.lb, instance.name, { cleanup: true }).catch(() => {});
     await stopInstance(io, instance.name, { cleanup: true });
   }
+}
+
+/** Retires instances at the same time; the first failure is rethrown once all have ended. */
+async function retireAll(io: StageIO, scope: LocalScope, instances: Instance[]): Promise<void> {
+  const outcomes = await Promise.allSettled(instances.map((instance) => retire(io, scope, instance, { drain: true })));
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Drains (rolling) or not (recreate), deregisters, stops gracefully and removes one instance. */
