@@ -198,7 +198,10 @@ export async function bakeImage(
     for (const [name, value] of Object.entries({ ...plan.variables, ...inputs })) env[`PKR_VAR_${name}`] = value;
     clock.prepared();
     const image = await runPacker(context, target, io, plan, env, clock);
-    io.info(`${describeLayer(plan.layer) || 'image '}baked in ${describeBakeTiming(clock.finish())}`);
+    const timing = clock.finish();
+    io.info(`${describeLayer(plan.layer) || 'image '}baked in ${describeBakeTiming(timing)}`);
+    // Every task, for the log only: where to look when a bake gets slower.
+    io.note(`Ansible tasks, slowest first: ${timing.tasks.map((task) => `${task.task} ${task.seconds} s`).join('; ')}`);
     return image;
   } finally {
     await scratch.remove();
