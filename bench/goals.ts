@@ -1,5 +1,6 @@
-// The goals of issue 8, tightened by the layered bake's (issue 15: cold ≤ 50 s, no-op
-// ≤ 1 s, app change ≤ 20 s with ≤ 12 s of bake), evaluated against one benchmark run.
+// The goals of issue 8, tightened by the layered bake's (issue 15: no-op ≤ 1 s) and by
+// issue 32's (cold ≤ 45 s; an app change live in ≤ 15 s with the canary on, ≤ 8 s of it
+// baking, 0 failed requests at ≥ 200 requests/s), evaluated against one benchmark run.
 // A benchmark reports: a missed goal is a row marked "no", never a failed command.
 
 import type { ServiceBenchResult } from './service.ts';
@@ -36,7 +37,7 @@ const wall =
     pipeline.runs[run]?.ok ? pipeline.runs[run]?.wallS : undefined;
 
 export const GOALS: GoalSpec[] = [
-  { metric: 'cold deploy (s)', pick: wall('cold'), goal: '≤ 50 s', isMet: (b) => b <= 50, ratio: true, run: 'cold' },
+  { metric: 'cold deploy (s)', pick: wall('cold'), goal: '≤ 45 s', isMet: (b) => b <= 45, ratio: true, run: 'cold' },
   {
     metric: 'no-op redeploy (s)',
     pick: wall('noop'),
@@ -46,18 +47,28 @@ export const GOALS: GoalSpec[] = [
     run: 'noop',
   },
   {
-    metric: 'app-change redeploy (s)',
+    metric: 'app-change redeploy, canary on (s)',
     pick: wall('appChange'),
-    goal: '≤ 20 s',
-    isMet: (b) => b <= 20,
+    goal: '≤ 15 s',
+    isMet: (b) => b <= 15,
     ratio: true,
     run: 'appChange',
   },
   {
     metric: 'bake during app-change redeploy, both layers (s)',
     pick: bakeSeconds('appChange'),
-    goal: '≤ 12 s',
-    isMet: (b) => b <= 12,
+    goal: '≤ 8 s',
+    isMet: (b) => b <= 8,
+    ratio: true,
+    run: 'appChange',
+  },
+  {
+    metric: 'new instance started → UP in HAProxy, app-change redeploy (s, slowest batch)',
+    pick: (p) => {
+      const times = p.runs.appChange?.upAfterStartS;
+      return times && times.length > 0 ? Math.max(...times) : undefined;
+    },
+    goal: '— (reported)',
     ratio: true,
     run: 'appChange',
   },
@@ -77,8 +88,8 @@ export const GOALS: GoalSpec[] = [
   {
     metric: 'load during app-change redeploy (req/s)',
     pick: (p) => p.appChangeLoad?.ratePerS,
-    goal: '≥ 100 (method)',
-    isMet: (b) => b >= 100,
+    goal: '≥ 200 (method)',
+    isMet: (b) => b >= 200,
     ratio: false,
   },
   {

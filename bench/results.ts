@@ -66,6 +66,10 @@ export interface RunMeasurement {
   error?: string;
   time?: TimeBreakdown;
   bake?: BakeProfile;
+  /** Rollout: seconds from a new instance's container start to UP in HAProxy, per batch (canary, rest). */
+  upAfterStartS?: number[];
+  /** Rollout: the canary's verdict line ("passed: …", "failed: …"), when it ran. */
+  canaryVerdict?: string;
   /** 1-minute load average when the command started: how busy the machine was. */
   loadAverageAtStart: number;
 }

@@ -23,6 +23,16 @@ export function parseSummary(stdout: string): RunSummary | undefined {
   }
 }
 
+/** What the rollout's log says about new instances and the canary (lines of pipeline/targets/local/rollout.ts). */
+export function rolloutFacts(log: string): Pick<RunMeasurement, 'upAfterStartS' | 'canaryVerdict'> {
+  const upAfterStartS = [...log.matchAll(/UP in HAProxy (\d+(?:\.\d+)?) s after/g)].map((match) => Number(match[1]));
+  const verdict = /canary ((?:passed|failed): .*)$/m.exec(log)?.[1];
+  return {
+    ...(upAfterStartS.length > 0 ? { upAfterStartS } : {}),
+    ...(verdict ? { canaryVerdict: verdict } : {}),
+  };
+}
+
 export async function measureRun(project: TempProject, run: RunName, args: string[]): Promise<RunMeasurement> {
   const command = run === 'destroy' ? project.destroy : project.deploy;
   // Epoch time, not performance.now(): it is compared with the timestamps in the logs.
@@ -61,6 +71,7 @@ async function describeRun(
   if (summary?.log_dir) {
     const logs = await readStageLogs(summary.log_dir).catch(() => new Map<string, string>());
     measurement.time = breakDownTime(span, measurement.stages, logs);
+    Object.assign(measurement, rolloutFacts(logs.get('rollout') ?? ''));
     if (measurement.stages.some((stage) => stage.name === 'bake' && stage.status === 'ok')) {
       const bake = await readFile(join(summary.log_dir, 'bake.log'), 'utf8').catch(() => '');
       const profile = profileBake(bake);

@@ -9,11 +9,12 @@ import type { LoadMeasurement } from './results.ts';
 export interface LoadSettings {
   /** Parallel request loops. */
   concurrency: number;
-  /** Pause after each request in a loop; with loopback latencies of a few ms, 4 loops × 15 ms ≈ 200 requests/s. */
+  /** Pause after each request in a loop; with loopback latencies of a few ms, 5 loops × 15 ms ≈ 250 requests/s. */
   pauseMs: number;
 }
 
-export const DEFAULT_LOAD: LoadSettings = { concurrency: 4, pauseMs: 15 };
+/** At least the 200 requests/s the app-change goal is stated at, on a busy 2-core machine too. */
+export const DEFAULT_LOAD: LoadSettings = { concurrency: 5, pauseMs: 15 };
 
 /** Runs `during` while `url` is under load, and returns both results. */
 export async function underLoad<T>(

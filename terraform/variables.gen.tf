@@ -144,8 +144,8 @@ variable "health" {
   nullable = false
 
   validation {
-    condition     = var.health.interval_s >= 1 && var.health.interval_s <= 300 && floor(var.health.interval_s) == var.health.interval_s
-    error_message = "health.interval_s must be a whole number from 1 to 300 (deploy.yaml environments.<name>.health.interval_s)."
+    condition     = var.health.interval_s >= 0.1 && var.health.interval_s <= 300
+    error_message = "health.interval_s must be a number from 0.1 to 300 (deploy.yaml environments.<name>.health.interval_s)."
   }
 
   validation {
@@ -165,8 +165,8 @@ variable "health" {
 
   validation {
     # Not in the schema: a target group's own limits, narrower than the schema's (pipeline/config/load.ts checks them for target aws).
-    condition     = var.health.interval_s >= 5 && var.health.timeout_s >= 2 && var.health.timeout_s < var.health.interval_s
-    error_message = "health.interval_s must be at least 5 and health.timeout_s at least 2 and less than health.interval_s (target group limits)."
+    condition     = var.health.interval_s >= 5 && floor(var.health.interval_s) == var.health.interval_s && var.health.timeout_s >= 2 && var.health.timeout_s < var.health.interval_s
+    error_message = "health.interval_s must be a whole number of at least 5 and health.timeout_s at least 2 and less than health.interval_s (target group limits)."
   }
 }
 

@@ -156,7 +156,9 @@ function applyHealthDefaults(
   // otherwise be rejected for a timeout_s of 5 the user never wrote).
   if (given.timeout_s === undefined) health.timeout_s = Math.min(health.timeout_s, Math.max(1, health.interval_s - 1));
   issues.push(...rules.healthIssues(health, path));
-  const timeoutFits = health.interval_s === 1 ? health.timeout_s <= 1 : health.timeout_s < health.interval_s;
+  // An interval of a second or less (local) allows a one-second timeout: HAProxy starts
+  // the next check only once the last one has ended.
+  const timeoutFits = health.interval_s <= 1 ? health.timeout_s <= 1 : health.timeout_s < health.interval_s;
   if (!timeoutFits) {
     issues.push({
       path: `${path}.health.timeout_s`,

@@ -223,15 +223,16 @@ export const sharedServiceSchema = object(
   { description: 'The app and how it is served, shared by all environments.' },
 );
 
-// Health defaults differ by target (the ALB allows intervals of 5 s at the least, HAProxy
-// checks every second happily), so fields without a value get the target's default in
-// load.ts rather than here.
+// Health defaults differ by target (the ALB allows whole intervals of 5 s at the least,
+// HAProxy checks every fraction of a second happily), so fields without a value get the
+// target's default in load.ts rather than here, and each target's kind checks its limits.
 export const healthSchema = object(
   {
     interval_s: optional(
-      integer({
-        description: 'Seconds between health checks (default: local 1, aws 10; aws allows 5 to 300).',
-        min: 1,
+      decimal({
+        description:
+          'Seconds between health checks (default: local 0.5, fractions allowed, e.g. 0.25; aws 10, whole seconds from 5 to 300).',
+        min: 0.1,
         max: 300,
       }),
     ),
@@ -252,7 +253,7 @@ export const healthSchema = object(
     timeout_s: optional(
       integer({
         description:
-          'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1).',
+          'Seconds one health check may take; less than interval_s where interval_s > 1 (default: local 1, aws 5, at most interval_s - 1 and at least 1).',
         min: 1,
         max: 120,
       }),
@@ -270,7 +271,7 @@ export const healthSchema = object(
 );
 
 export const HEALTH_DEFAULTS: Record<TargetName, Required<Infer<typeof healthSchema>>> = {
-  local: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
+  local: { interval_s: 0.5, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
   aws: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
 };
 
@@ -330,11 +331,26 @@ export const rolloutSchema = object(
             default: 1,
           }),
           bake_s: integer({
-            description: 'Seconds the canary takes its share of real traffic before it is judged.',
+            description:
+              'Most seconds the canary takes its share of real traffic (target local: it stops sooner once the evidence decides).',
             min: 0,
             max: 3600,
             default: 10,
           }),
+          min_requests: optional(
+            integer({
+              description:
+                'Target local: requests the canary must serve before it may pass early, on evidence (default: enough for its 95% Wilson upper bound to show max_error_rate, and a 1% share slower than max_p99_ms; 268 for 0.01).',
+              min: 1,
+              max: 100_000,
+            }),
+          ),
+          too_little_traffic: optional(
+            oneOf(['pass', 'fail'] as const, {
+              description:
+                'Target local: the verdict when the window ends with fewer than rollout.min_requests requests served (pass, the default: fail open; fail: fail closed).',
+            }),
+          ),
         },
         { description: 'The canary step of a rollout; null or 0 turns it off.', defaultToEmpty: true },
       ),

@@ -173,9 +173,9 @@ export const TERRAFORM: TerraformVariable[] = [
       {
         why: "a target group's own limits, narrower than the schema's (pipeline/config/load.ts checks them for target aws)",
         condition:
-          'var.health.interval_s >= 5 && var.health.timeout_s >= 2 && var.health.timeout_s < var.health.interval_s',
+          'var.health.interval_s >= 5 && floor(var.health.interval_s) == var.health.interval_s && var.health.timeout_s >= 2 && var.health.timeout_s < var.health.interval_s',
         message:
-          'health.interval_s must be at least 5 and health.timeout_s at least 2 and less than health.interval_s (target group limits).',
+          'health.interval_s must be a whole number of at least 5 and health.timeout_s at least 2 and less than health.interval_s (target group limits).',
       },
     ],
   },

@@ -1,11 +1,12 @@
 // The app's way into the image, without Packer: staging, the wheelhouse's pip command,
 // the redaction of index credentials, and git refs.
 
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { listBakedFiles } from '../../pipeline/bake/fingerprint.ts';
-import { stageSource } from '../../pipeline/bake/scratch.ts';
+import { archivePathOf, packTreeCommand, stageSource } from '../../pipeline/bake/scratch.ts';
 import { hasHashes, pipCredentialEnv, pipWheelArgs } from '../../pipeline/bake/wheelhouse.ts';
 import { Redactor } from '../../pipeline/process/redact.ts';
 import { displayUrl, gitCacheDir } from '../../pipeline/source/git.ts';
@@ -56,6 +57,43 @@ Stage('leaves out .git, caches and editor files, and copies the rest as the fing
 
 Stage.run();
 
+const Pack = suite<{ dir: string }>('the archive of the staged tree the app layer installs', { dir: '' });
+
+Pack.before.each((context) => {
+  context.dir = makeTempDir('bakery-pack-');
+});
+Pack.after.each((context) => removeDir(context.dir));
+
+Pack(
+  'holds the staged tree, relative to it, and is the same for the same files whatever their times',
+  async (context) => {
+    const staged = join(context.dir, 'app');
+    await mkdir(join(staged, 'shop', 'templates'), { recursive: true });
+    await writeFile(join(staged, 'shop', '__init__.py'), 'app = None\n');
+    await writeFile(join(staged, 'shop', 'templates', 'index.html'), '<p>hi</p>\n');
+    const archive = archivePathOf(staged);
+    assert.is(archive, `${staged}.tar.gz`);
+    const pack = (): Promise<Buffer> => {
+      const command = packTreeCommand(staged, archive);
+      execFileSync(command.tool, command.args);
+      return readFile(archive);
+    };
+    const first = await pack();
+    const listing = execFileSync('tar', ['--list', '--verbose', '--gzip', '--file', archive]).toString();
+    assert.equal(
+      listing
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/).pop())
+        .sort(),
+      ['./', './shop/', './shop/__init__.py', './shop/templates/', './shop/templates/index.html'],
+    );
+    assert.match(listing, /0\/0 /, 'owned by root in the archive');
+    await utimes(join(staged, 'shop', '__init__.py'), new Date(), new Date(2030, 0, 1));
+    assert.ok(first.equals(await pack()), 'a new mtime alone changes nothing');
+  },
+);
+
 const Wheelhouse = suite('wheelhouse: pip resolves the requirements on the bake machine');
 
 Wheelhouse('asks pip for wheels from the configured indexes, hashes required when the file has them', () => {
@@ -102,6 +140,7 @@ Wheelhouse('hands index credentials from the bake environment to pip, BAKERY_ na
   });
 });
 
+Pack.run();
 Wheelhouse.run();
 
 const Git = suite('git sources: one cache per URL under .deploy/sources/');

@@ -271,6 +271,15 @@ const cases: Array<[title: string, text: string, path: string, ...fragments: str
     '5 to 300',
   ],
   [
+    'aws health interval of a fraction of a second (local only)',
+    validConfig((c) => {
+      staging(c).health = { interval_s: 5.5, timeout_s: 2 };
+    }),
+    'environments.staging.health.interval_s',
+    '5.5 is out of range for target "aws"',
+    'a whole number from 5 to 300',
+  ],
+  [
     'aws health timeout below 2 s',
     validConfig((c) => {
       staging(c).health = { timeout_s: 1 };
@@ -658,7 +667,7 @@ defaults('fills every default of a minimal local environment', () => {
         target: 'local',
         instances: { min: 1, desired: 2, max: 4 },
         service: bundledService(),
-        health: { interval_s: 1, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
+        health: { interval_s: 0.5, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 1, deadline_s: 120 },
         image: { keep: 3, base_max_age_days: 7 },
         rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
         local: { port: 8080, base_image: 'debian:bookworm' },
@@ -706,6 +715,20 @@ defaults('turns the canary off with null, 0 or false, and keeps a latency gate w
   });
 });
 
+defaults('accepts a health interval of a fraction of a second on local, with the default one-second timeout', () => {
+  const config = parseConfig(
+    'app: shop\nenvironments:\n  local:\n    target: local\n    health: { interval_s: 0.25 }\n',
+    'deploy.yaml',
+  );
+  assert.equal(config.environments.local?.health, {
+    interval_s: 0.25,
+    healthy_threshold: 2,
+    unhealthy_threshold: 2,
+    timeout_s: 1,
+    deadline_s: 120,
+  });
+});
+
 defaults('keeps what the user set and defaults the rest', () => {
   const config = parseConfig(
     validConfig((c) => {
@@ -722,7 +745,7 @@ defaults('keeps what the user set and defaults the rest', () => {
   if (localEnv?.target !== 'local' || awsEnv?.target !== 'aws') throw new Error('wrong targets');
   assert.equal(localEnv.instances, { min: 1, desired: 3, max: 4 });
   assert.equal(localEnv.health, {
-    interval_s: 1,
+    interval_s: 0.5,
     healthy_threshold: 2,
     unhealthy_threshold: 2,
     timeout_s: 1,

@@ -1,9 +1,16 @@
 // The canary's pure decisions: counters over the window, response times from HAProxy's
-// access log, and the rule that decides.
+// access log, the statistics of the evidence, and the rule that decides.
 
 import * as assert from 'uvu/assert';
 import type { RolloutSettings } from '../../pipeline/config/schema.ts';
-import { judge, percentile, responseTimes, windowCounts } from '../../pipeline/targets/local/canary.ts';
+import {
+  judge,
+  percentile,
+  responseTimes,
+  windowCounts,
+  type WindowStats,
+} from '../../pipeline/targets/local/canary.ts';
+import { defaultMinRequests, PASS_Z, requestsToBound, wilsonBounds } from '../../pipeline/targets/local/evidence.ts';
 import type { ServerState } from '../../pipeline/targets/local/lb-servers.ts';
 import { suite } from '../support/suite.ts';
 
@@ -72,36 +79,122 @@ Window('takes the 99th percentile by rank', () => {
   );
 });
 
+const Evidence = suite('Wilson bounds and the default of rollout.canary.min_requests');
+
+Evidence('gives the textbook Wilson interval (10 of 100 at 95% two-sided: 5.5% to 17.4%)', () => {
+  const { lower, upper } = wilsonBounds(10, 100, 1.96);
+  assert.is(lower.toFixed(4), '0.0552');
+  assert.is(upper.toFixed(4), '0.1744');
+});
+
+Evidence('knows nothing without observations', () => {
+  assert.equal(wilsonBounds(0, 0, PASS_Z), { lower: 0, upper: 1 });
+});
+
+Evidence('derives the requests a faultless canary needs to show an error rate within the limit', () => {
+  assert.is(requestsToBound(0.01), 268);
+  assert.ok(wilsonBounds(0, 268, PASS_Z).upper <= 0.01);
+  assert.ok(wilsonBounds(0, 267, PASS_Z).upper > 0.01);
+  assert.is(defaultMinRequests(0.05, false), 52);
+  assert.is(defaultMinRequests(0.05, true), 268, 'a latency gate needs a 1% share of slow responses bounded');
+  assert.is(defaultMinRequests(0, false), 100_000, 'a rate of 0 can never be shown: the window decides');
+});
+
 const Rule = suite('judge');
 
-Rule('fails a canary whose error rate is over the limit while the old fleet is under it', () => {
-  const verdict = judge({ requests: 50, errors: 10, p99Ms: 5 }, { requests: 100, errors: 0, p99Ms: 5 }, SETTINGS, 4.2);
+function stats(requests: number, errors: number, extra: Partial<WindowStats> = {}): WindowStats {
+  return { requests, errors, p99Ms: 5, timed: requests - errors, slow: 0, ...extra };
+}
+const DURING = { seconds: 1.5, over: false };
+const OVER = { seconds: 10.2, over: true };
+
+Rule('fails a canary early once three failures make its error rate clearly worse than the limit', () => {
+  const verdict = judge(stats(3, 3), stats(10, 0), SETTINGS, DURING);
   assert.is(verdict.ok, false);
   assert.is(verdict.decided, true);
-  assert.is(
+  assert.is(verdict.early, true);
+  assert.match(
     verdict.summary,
-    'error rate above rollout.max_error_rate 0.01: canary: 10 of 50 requests failed (20.0%), p99 5 ms; old fleet: 0 of 100 requests failed (0.0%), p99 5 ms; over 4.2 s',
+    /^error rate above rollout.max_error_rate 0.01: canary: 3 of 3 requests failed \(100.0%\), p99 5 ms; old fleet: 0 of 10 requests failed \(0.0%\), p99 5 ms; over 1.5 s; stopped on evidence: its 99% lower bound 3\d\.\d% > 1.0%$/,
   );
 });
 
-Rule('passes a canary when the old fleet fails as much: the problem is not the release', () => {
-  assert.is(
-    judge({ requests: 50, errors: 10, p99Ms: 5 }, { requests: 100, errors: 20, p99Ms: 5 }, SETTINGS, 10).ok,
-    true,
+Rule('waits on two failures: a blip is not evidence', () => {
+  const verdict = judge(stats(2, 2), stats(10, 0), SETTINGS, DURING);
+  assert.is(verdict.decided, false);
+  assert.is(verdict.ok, true);
+});
+
+Rule('passes a faultless canary as soon as it has served the derived min_requests, and not before', () => {
+  assert.is(judge(stats(267, 0), stats(500, 0), SETTINGS, DURING).decided, false);
+  const verdict = judge(stats(268, 0), stats(500, 0), SETTINGS, DURING);
+  assert.is(verdict.ok, true);
+  assert.is(verdict.decided, true);
+  assert.match(
+    verdict.summary,
+    /over 1.5 s; passed on evidence after 268 ≥ 268 requests \(rollout.canary.min_requests\): 95% upper bounds: error rate 1.0% ≤ 1.0%$/,
   );
 });
 
-Rule('does not judge a canary that served fewer than min_requests, and says so', () => {
-  const verdict = judge({ requests: 5, errors: 5, p99Ms: 5 }, { requests: 10, errors: 0, p99Ms: 5 }, SETTINGS, 10);
+Rule('needs more requests once one has failed, and follows a min_requests set by hand', () => {
+  assert.is(judge(stats(300, 1), stats(500, 0), SETTINGS, DURING).decided, false);
+  assert.is(judge(stats(600, 1), stats(900, 0), SETTINGS, DURING).ok, true);
+  const demanding = { ...SETTINGS, canary: { ...SETTINGS.canary, min_requests: 1000 } };
+  assert.is(judge(stats(600, 0), stats(900, 0), demanding, DURING).decided, false);
+});
+
+Rule('does not fail a canary early when the old fleet fails as much: the problem is not the release', () => {
+  const verdict = judge(stats(50, 10), stats(100, 20), SETTINGS, DURING);
+  assert.is(verdict.decided, false);
+  assert.is(judge(stats(50, 10), stats(100, 20), SETTINGS, OVER).ok, true);
+});
+
+Rule('fails early a canary that answers slower than max_p99_ms, unless the old fleet is as slow', () => {
+  const gated = { ...SETTINGS, max_p99_ms: 600 };
+  const slow = stats(4, 0, { p99Ms: 1010, slow: 4 });
+  const verdict = judge(slow, stats(40, 0, { p99Ms: 9 }), gated, DURING);
+  assert.is(verdict.ok, false);
+  assert.match(
+    verdict.summary,
+    /^p99 above rollout.max_p99_ms 600 ms: .*stopped on evidence: 4 of 4 responses slower than 600 ms, 99% lower bound/,
+  );
+  assert.is(judge(slow, stats(40, 0, { p99Ms: 900 }), gated, DURING).decided, false);
+});
+
+Rule('with a latency gate, passes early only once the share of slow responses is bounded under 1%', () => {
+  const gated = { ...SETTINGS, max_error_rate: 0.05, max_p99_ms: 600 };
+  assert.is(judge(stats(100, 0), stats(200, 0), gated, DURING).decided, false);
+  const verdict = judge(stats(268, 0), stats(500, 0), gated, DURING);
+  assert.is(verdict.ok, true);
+  assert.match(verdict.summary, /slower than 600 ms 1.0% ≤ 1.0%$/);
+});
+
+Rule('decides as a fixed window once bake_s is over: an error rate over the limit fails', () => {
+  const verdict = judge(stats(40, 1), stats(80, 0), SETTINGS, OVER);
+  assert.is(verdict.ok, false);
+  assert.is(verdict.early, false);
+  assert.match(
+    verdict.summary,
+    /^error rate above rollout.max_error_rate 0.01: canary: 1 of 40 requests failed \(2.5%\).*the window of rollout.canary.bake_s 10 s is over$/,
+  );
+  assert.is(judge(stats(40, 0), stats(80, 0), SETTINGS, OVER).ok, true);
+});
+
+Rule('with too little traffic passes (fail open) unless too_little_traffic says fail', () => {
+  const verdict = judge(stats(5, 0), stats(10, 0), SETTINGS, OVER);
   assert.is(verdict.ok, true);
   assert.match(verdict.summary, 'not judged: the canary served 5 request(s), fewer than rollout.min_requests 20');
+  const closed = { ...SETTINGS, canary: { ...SETTINGS.canary, too_little_traffic: 'fail' as const } };
+  const refused = judge(stats(5, 0), stats(10, 0), closed, OVER);
+  assert.is(refused.ok, false);
+  assert.match(refused.summary, /rollout.canary.too_little_traffic is fail$/);
 });
 
-Rule('fails a slow canary only where max_p99_ms is set', () => {
-  const slow = { requests: 40, errors: 0, p99Ms: 400 };
-  const fast = { requests: 80, errors: 0, p99Ms: 8 };
-  assert.is(judge(slow, fast, SETTINGS, 10).ok, true);
-  const verdict = judge(slow, fast, { ...SETTINGS, max_p99_ms: 250 }, 10);
+Rule('fails a slow canary at the end of the window only where max_p99_ms is set', () => {
+  const slow = stats(40, 0, { p99Ms: 400 });
+  const fast = stats(80, 0, { p99Ms: 8 });
+  assert.is(judge(slow, fast, SETTINGS, OVER).ok, true);
+  const verdict = judge(slow, fast, { ...SETTINGS, max_p99_ms: 250 }, OVER);
   assert.is(verdict.ok, false);
   assert.match(
     verdict.summary,
@@ -109,17 +202,6 @@ Rule('fails a slow canary only where max_p99_ms is set', () => {
   );
 });
 
-Rule('passes a canary within every limit', () => {
-  assert.is(
-    judge(
-      { requests: 40, errors: 0, p99Ms: 10 },
-      { requests: 80, errors: 0, p99Ms: 9 },
-      { ...SETTINGS, max_p99_ms: 250 },
-      10,
-    ).ok,
-    true,
-  );
-});
-
 Window.run();
+Evidence.run();
 Rule.run();

@@ -33,10 +33,10 @@ export const awsKind: TargetKind<AwsEnvironment> = {
   healthIssues(health, path) {
     // Target group limits: interval 5-300 s, timeout 2-120 s and shorter than the interval.
     const issues = [];
-    if (health.interval_s < 5)
+    if (health.interval_s < 5 || !Number.isInteger(health.interval_s))
       issues.push({
         path: `${path}.health.interval_s`,
-        message: `${health.interval_s} is out of range for target "aws": expected 5 to 300`,
+        message: `${health.interval_s} is out of range for target "aws": expected a whole number from 5 to 300`,
       });
     if (health.timeout_s < 2)
       issues.push({

@@ -15,6 +15,37 @@ export const BACKEND = 'instances';
 export const LOCAL_PUBLIC_HOST = '127.0.0.1';
 const SOCKET = '/run/haproxy/admin.sock';
 
+/** HAProxy's check intervals, in ms: what the load balancer's config and a registered server both use. */
+export interface CheckTimings {
+  /** Between checks of a server in a settled state (health.interval_s). */
+  inter: number;
+  /** Between checks while a server goes up or down ("DOWN 1/2"): rise and fall are confirmed sooner. */
+  fastinter: number;
+  /** Between checks of a DOWN server: a new instance is seen as soon as it answers. */
+  downinter: number;
+}
+
+/** The fastest HAProxy checks a server: more often only costs the instance work. */
+const MIN_CHECK_MS = 100;
+
+/**
+ * health.interval_s for settled servers; half of it (at least 100 ms) in transitions and
+ * while DOWN, so a new instance is UP about one interval after it first answers, and a
+ * failing one is out about one interval after its first failed check, while an UP server
+ * is still only checked every interval_s (fall failures in a row, no flapping on one slow check).
+ */
+export function checkTimings(health: LocalEnvironment['health']): CheckTimings {
+  const inter = Math.round(health.interval_s * 1000);
+  const fast = Math.max(MIN_CHECK_MS, Math.round(inter / 2));
+  return { inter, fastinter: Math.min(inter, fast), downinter: Math.min(inter, fast) };
+}
+
+/** The check keywords of a server line or `add server` (without `check`). */
+export function checkKeywords(health: LocalEnvironment['health']): string {
+  const timings = checkTimings(health);
+  return `inter ${timings.inter}ms fastinter ${timings.fastinter}ms downinter ${timings.downinter}ms rise ${health.healthy_threshold} fall ${health.unhealthy_threshold}`;
+}
+
 export async function renderHaproxyConfig(root: string, env: LocalEnvironment): Promise<string> {
   const template = await readFile(join(root, 'docker', 'haproxy', 'haproxy.cfg.template'), 'utf8');
   const values: Record<string, string> = {
@@ -23,10 +54,8 @@ export async function renderHaproxyConfig(root: string, env: LocalEnvironment): 
     public_port: String(env.local.port),
     public_host: LOCAL_PUBLIC_HOST,
     health_path: env.service.health_path,
-    interval_ms: String(env.health.interval_s * 1000),
-    timeout_ms: String(env.health.timeout_s * 1000),
-    rise: String(env.health.healthy_threshold),
-    fall: String(env.health.unhealthy_threshold),
+    check: checkKeywords(env.health),
+    timeout_ms: String(Math.round(env.health.timeout_s * 1000)),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
@@ -156,7 +185,7 @@ export async function registerServer(
   address: string,
 ): Promise<void> {
   const server = `${BACKEND}/${name}`;
-  const check = `check inter ${env.health.interval_s * 1000} rise ${env.health.healthy_threshold} fall ${env.health.unhealthy_threshold}`;
+  const check = `check ${checkKeywords(env.health)}`;
   const answer = await runtimeApi(io, lb, [
     `add server ${server} ${address}:${env.service.port} ${check} weight 0`,
     `enable health ${server}`,
