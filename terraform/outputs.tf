@@ -87,3 +87,8 @@ output "database_secret_arn" {
   description = "Secrets Manager secret (managed by RDS) holding the database's master user name and password; null without a database."
   value       = local.database_secret_arn
 }
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the instances' journal, one stream per instance id (./status.ts ENV --logs reads it)."
+  value       = aws_cloudwatch_log_group.this.name
+}

@@ -227,6 +227,20 @@ variable "release_safety" {
   }
 }
 
+variable "logs" {
+  description = "The environment's CloudWatch log group: days it keeps the instances' journal (the service, release and one-off commands)."
+  type = object({
+    retention_days = optional(number, 30)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.logs.retention_days)
+    error_message = "logs.retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (deploy.yaml environments.<name>.aws.logs.retention_days)."
+  }
+}
+
 variable "database" {
   description = "The environment's database (deploy.yaml environments.ENV.database): engine, RDS instance class, storage in GiB, Multi-AZ, days of automated backups, and deletion protection (on; ./destroy.ts turns it off just before the final snapshot). null means no database."
   type = object({

@@ -6,6 +6,7 @@ import {
   boolean,
   decimal,
   integer,
+  integerIn,
   list,
   object,
   oneOf,
@@ -433,6 +434,26 @@ const stateSchema = refine(
   },
 );
 
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const awsLogsSchema = object(
+  {
+    retention_days: integerIn(LOG_RETENTION_DAYS, {
+      description:
+        "Days CloudWatch Logs keeps the environment's log group (the service's journal, release and one-off output).",
+      default: 30,
+    }),
+  },
+  {
+    description:
+      "The environment's CloudWatch log group, which each instance's journal reaches through a VPC endpoint (status.ts --logs reads it).",
+    defaultToEmpty: true,
+  },
+);
+
 export const awsSchema = object(
   {
     region: string({
@@ -476,6 +497,7 @@ export const awsSchema = object(
       }),
     ),
     state: stateSchema,
+    logs: awsLogsSchema,
   },
   { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },
 );

@@ -30,7 +30,9 @@ function conditionOf(rules: Rule[], value: string, dialect: Dialect): string | u
   for (const rule of rules) {
     switch (rule.kind) {
       case 'enum':
-        parts.push(`contains([${rule.values.map(hclString).join(', ')}], ${value})`);
+        parts.push(
+          `contains([${rule.values.map((item) => (typeof item === 'number' ? String(item) : hclString(item))).join(', ')}], ${value})`,
+        );
         break;
       case 'range':
         parts.push(`${value} >= ${rule.min} && ${value} <= ${rule.max}`);

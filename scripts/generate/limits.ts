@@ -11,7 +11,7 @@
 /** The subset of JSON Schema the generators read. */
 export interface Node {
   type?: string | string[];
-  enum?: string[];
+  enum?: Array<string | number>;
   description?: string;
   default?: unknown;
   minimum?: number;
@@ -210,6 +210,17 @@ export const TERRAFORM: TerraformVariable[] = [
         message: 'release_safety.canary_percent must be from 0 to 99 (the last checkpoint is always 100).',
       },
     ],
+  },
+  {
+    name: 'logs',
+    description:
+      "The environment's CloudWatch log group: days it keeps the instances' journal (the service, release and one-off commands).",
+    type: 'object({\n    retention_days = optional(number, 30)\n  })',
+    default: '{}',
+    nullable: false,
+    attributes: {
+      retention_days: schema(`${ENV}.aws.logs.retention_days`),
+    },
   },
   {
     name: 'database',

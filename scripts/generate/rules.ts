@@ -8,7 +8,7 @@ export type Rule =
   | { kind: 'range'; min: number; max: number; whole: boolean }
   | { kind: 'pattern'; pattern: string }
   | { kind: 'maxLength'; max: number }
-  | { kind: 'enum'; values: string[] }
+  | { kind: 'enum'; values: Array<string | number> }
   | { kind: 'items'; min?: number; max?: number }
   | { kind: 'itemPattern'; pattern: string };
 

@@ -115,6 +115,7 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
       alarm_email: null,
     },
     database: null,
+    logs: { retention_days: 30 },
   });
 });
 

@@ -40,7 +40,14 @@ import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
-import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
+import { journalLines, logGroupName } from './logs.ts';
+import {
+  describeTargets,
+  targetInstances,
+  unhealthyLines,
+  waitForHealthyTargets,
+  type TargetState,
+} from './target-health.ts';
 import {
   PLACEHOLDER_AMI,
   Terraform,
@@ -165,7 +172,11 @@ export function createAwsTarget(
     await checkRegion(clients, env, io);
   };
 
-  /** Target health lines for an error: what each target that is not healthy says. */
+  /** The last journal lines (CloudWatch Logs) of the instances behind targets that are not healthy. */
+  const journalOf = (io: StageIO, unhealthy: readonly TargetState[]): Promise<string[]> =>
+    journalLines(io, clients, logGroupName(env.app, env.name), targetInstances(unhealthy));
+
+  /** Target health lines for an error: what each target that is not healthy says, and its journal. */
   const targetReport = async (outputs: StackOutputs, io: StageIO): Promise<string[]> => {
     try {
       const targets = await describeTargets(clients, outputs.targetGroupArn, io);
@@ -173,7 +184,14 @@ export function createAwsTarget(
       if (targets.length === 0) return ['target group: no targets registered'];
       return lines.length === 0
         ? [`target group: all ${targets.length} targets healthy`]
-        : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
+        : [
+            'targets that are not healthy:',
+            ...lines.map((l) => `  ${l}`),
+            ...(await journalOf(
+              io,
+              targets.filter((t) => t.state !== 'healthy'),
+            )),
+          ];
     } catch (error) {
       if (error instanceof InterruptedError) throw error;
       // An explanation that cannot be had is said, not dropped: the failure it explains stands.
@@ -370,6 +388,7 @@ export function createAwsTarget(
         want: env.instances.desired,
         pollMs,
         deadlineMs: Math.max(0, deadline - Date.now()),
+        explain: (unhealthy) => journalOf(io, unhealthy),
       });
       // Healthy targets are not enough: each InService instance must run the release.
       const refresh = stack.refreshId

@@ -96,6 +96,8 @@ export interface TerraformInputs {
   release_safety: ReleaseSafetyInputs;
   /** The environment's RDS database (database-inputs.ts); null for none. */
   database: DatabaseInputs | null;
+  /** The environment's CloudWatch log group (terraform/logs.tf). */
+  logs: { retention_days: number };
 }
 
 /** var.release_safety: the instance refresh's canary checkpoint and the alarms that can roll it back. */
@@ -148,6 +150,7 @@ export function terraformInputs(
     certificate_arn: env.aws.certificate_arn ?? null,
     release_safety: releaseSafetyInputs(env.rollout, env.instances.desired),
     database: databaseInputs(env.database),
+    logs: { retention_days: env.aws.logs.retention_days },
   };
 }
 
