@@ -113,6 +113,32 @@ variable "instances" {
   }
 }
 
+variable "scaling" {
+  description = "Target tracking between instances.min and instances.max: the group's average CPU in percent (ASGAverageCPUUtilization) or the load balancer's requests per instance per minute (ALBRequestCountPerTarget), exactly one. null means no scaling policy: the group keeps instances.desired."
+  type = object({
+    cpu_percent         = optional(number)
+    requests_per_target = optional(number)
+  })
+  default  = null
+  nullable = true
+
+  validation {
+    condition     = var.scaling == null || try(var.scaling.cpu_percent == null || try(var.scaling.cpu_percent >= 10 && var.scaling.cpu_percent <= 90 && floor(var.scaling.cpu_percent) == var.scaling.cpu_percent, false), false)
+    error_message = "scaling.cpu_percent must be a whole number from 10 to 90, or null (deploy.yaml environments.<name>.instances.scale.cpu_percent)."
+  }
+
+  validation {
+    condition     = var.scaling == null || try(var.scaling.requests_per_target == null || try(var.scaling.requests_per_target >= 1 && var.scaling.requests_per_target <= 100000 && floor(var.scaling.requests_per_target) == var.scaling.requests_per_target, false), false)
+    error_message = "scaling.requests_per_target must be a whole number from 1 to 100000, or null (deploy.yaml environments.<name>.instances.scale.requests_per_target)."
+  }
+
+  validation {
+    # Not in the schema: a cross-field rule (the refine of scaleSchema in pipeline/config/schema.ts).
+    condition     = var.scaling == null || try((var.scaling.cpu_percent == null) != (var.scaling.requests_per_target == null), false)
+    error_message = "scaling must set exactly one of cpu_percent and requests_per_target."
+  }
+}
+
 variable "service" {
   description = "The service inside the image: the port it listens on and the path the load balancer checks."
   type = object({

@@ -34,6 +34,39 @@ export function awsStackName(app: string, environment: string): string {
   return `${app}-${environment}`;
 }
 
+// Target tracking (target aws): the group grows and shrinks between min and max to keep
+// one metric at its target. Exactly one metric: two target-tracking policies on one group
+// would each scale out on their own and scale in only when both allow it.
+export const scaleSchema = refine(
+  object(
+    {
+      cpu_percent: optional(
+        integer({
+          description: "Average CPU use of the group's instances to hold, in percent (ASGAverageCPUUtilization).",
+          min: 10,
+          max: 90,
+        }),
+      ),
+      requests_per_target: optional(
+        integer({
+          description:
+            'Requests per instance per minute to hold, counted by the load balancer (ALBRequestCountPerTarget).',
+          min: 1,
+          max: 100_000,
+        }),
+      ),
+    },
+    {
+      description:
+        'Autoscaling between min and max on one metric (target aws; local runs desired instances): { cpu_percent: 60 } or { requests_per_target: 500 }.',
+    },
+  ),
+  (value, path): ConfigIssue[] =>
+    (value.cpu_percent === undefined) === (value.requests_per_target === undefined)
+      ? [{ path, message: 'needs exactly one of cpu_percent or requests_per_target' }]
+      : [],
+);
+
 export const instancesSchema = refine(
   object(
     {
@@ -45,6 +78,7 @@ export const instancesSchema = refine(
         max: 20,
         default: 4,
       }),
+      scale: optional(scaleSchema),
     },
     { description: 'How many instances run the service.', defaultToEmpty: true },
   ),

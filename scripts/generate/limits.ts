@@ -147,6 +147,26 @@ export const TERRAFORM: TerraformVariable[] = [
     ],
   },
   {
+    name: 'scaling',
+    description:
+      "Target tracking between instances.min and instances.max: the group's average CPU in percent (ASGAverageCPUUtilization) or the load balancer's requests per instance per minute (ALBRequestCountPerTarget), exactly one. null means no scaling policy: the group keeps instances.desired.",
+    type: 'object({\n    cpu_percent         = optional(number)\n    requests_per_target = optional(number)\n  })',
+    default: 'null',
+    nullable: true,
+    attributes: {
+      cpu_percent: schema(`${ENV}.instances.scale.cpu_percent`),
+      requests_per_target: schema(`${ENV}.instances.scale.requests_per_target`),
+    },
+    extra: [
+      {
+        why: 'a cross-field rule (the refine of scaleSchema in pipeline/config/schema.ts)',
+        condition:
+          'var.scaling == null || try((var.scaling.cpu_percent == null) != (var.scaling.requests_per_target == null), false)',
+        message: 'scaling must set exactly one of cpu_percent and requests_per_target.',
+      },
+    ],
+  },
+  {
     name: 'service',
     description: 'The service inside the image: the port it listens on and the path the load balancer checks.',
     type: 'object({\n    port        = number\n    health_path = string\n  })',

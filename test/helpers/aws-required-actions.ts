@@ -70,6 +70,7 @@ export const TERRAFORM_ACTIONS: Record<string, readonly string[]> = {
     'logs:UntagResource',
     'logs:DeleteLogGroup',
   ],
+  aws_autoscaling_policy: ['autoscaling:PutScalingPolicy', 'autoscaling:DescribePolicies', 'autoscaling:DeletePolicy'],
   aws_vpc_endpoint: [
     'ec2:CreateVpcEndpoint',
     'ec2:DescribeVpcEndpoints',

@@ -2,7 +2,7 @@
 // instances with the AMI they booted and their target health with reason, the ALB's
 // state, the deployed AMI's tags, drift from the record; console output for --logs.
 
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, DescribeScalingActivitiesCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   DescribeLogStreamsCommand,
@@ -18,6 +18,7 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import * as assert from 'uvu/assert';
 import { InputError } from '../../pipeline/errors.ts';
 import { findDrift } from '../../pipeline/operate/drift.ts';
+import { formatStatus } from '../../pipeline/operate/format.ts';
 import type { DeploymentRecord } from '../../pipeline/state/record.ts';
 import { awsLogs, awsStatus } from '../../pipeline/targets/aws/status.ts';
 import { awsEnvironment, awsError, mockedClients, recordingIO } from '../helpers/aws-io.ts';
@@ -68,6 +69,18 @@ function answerFleet(mocks: Mocks, images: Record<string, string>, health: Recor
       ([Id, [State, Reason, Description]]) =>
         ({ Target: { Id, Port: 8080 }, TargetHealth: { State, Reason, Description } }) as TargetHealthDescription,
     ),
+  });
+  mocks.autoscaling.on(DescribeScalingActivitiesCommand).resolves({
+    Activities: [
+      {
+        ActivityId: 'a-1',
+        AutoScalingGroupName: NAME,
+        Cause: 'At 2026-12-02T10:00:00Z a user request update of AutoScalingGroup constraints...',
+        StartTime: new Date('2026-12-02T10:00:00.000Z'),
+        StatusCode: 'Successful',
+        Description: 'Launching a new EC2 instance: i-2',
+      },
+    ],
   });
   // The stack's alarms, all quiet unless a test says otherwise.
   mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({
@@ -123,6 +136,17 @@ Status('a healthy fleet on the deployed AMI is as deployed', async ({ mocks }) =
     ],
   );
   assert.equal(status.loadBalancer, { name: NAME, state: 'active', up: true });
+  assert.equal(status.scaling, {
+    min: 2,
+    desired: 2,
+    max: 4,
+    lastActivity:
+      '2026-12-02T10:00:00.000Z Successful: Launching a new EC2 instance: i-2 (At 2026-12-02T10:00:00Z a user request update of AutoScalingGroup constraints...)',
+  });
+  assert.ok(
+    formatStatus('staging', RECORD, status, undefined, []).includes('scaling:  min 2, desired 2, max 4'),
+    'status prints the group size',
+  );
   assert.equal(status.alarms, []);
   assert.equal(findDrift(RECORD, status, { url: `${RECORD.url}health`, result: '200', ok: true }), []);
 });

@@ -40,7 +40,9 @@ import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
+import { describeGroup } from './group.ts';
 import { journalLines, logGroupName } from './logs.ts';
+import { desiredCapacity, resumeLeftovers, withScalingHeld } from './scaling.ts';
 import {
   describeTargets,
   targetInstances,
@@ -110,6 +112,8 @@ export interface AwsStack extends Provisioned {
   heldInputs?: TerraformInputs;
   /** The refresh this run started or watched (set by rollout): verify checks it ended Successful. */
   refreshId?: string;
+  /** The desired capacity the apply set (scaling.ts: what scaling chose, with a policy): verify waits for as many. */
+  desired?: number;
 }
 
 export function createAwsTarget(
@@ -170,6 +174,26 @@ export function createAwsTarget(
     io.note(`AWS account ${identity.account} as ${identity.arn}`);
     io.progress(`account ${identity.account}, checking region ${env.aws.region}`);
     await checkRegion(clients, env, io);
+  };
+
+  /**
+   * With a scaling policy, the inputs keep the desired capacity scaling chose (an apply must
+   * not undo it), and processes an earlier deploy left suspended are resumed (not by a dry run).
+   */
+  const keepScaledCapacity = async (
+    io: StageIO,
+    inputs: TerraformInputs,
+    options: { resume: boolean } = { resume: true },
+  ): Promise<TerraformInputs> => {
+    if (!env.instances.scale) return inputs;
+    const group = await describeGroup(io, clients, stackName(env));
+    if (options.resume) await resumeLeftovers(io, clients, stackName(env), group);
+    const desired = desiredCapacity(env.instances, group);
+    if (desired !== env.instances.desired)
+      io.info(
+        `instances.scale: keeping the desired capacity scaling chose, ${desired} (instances.desired is ${env.instances.desired})`,
+      );
+    return { ...inputs, instances: { ...inputs.instances, desired } };
   };
 
   /** The last journal lines (CloudWatch Logs) of the instances behind targets that are not healthy. */
@@ -250,11 +274,14 @@ export function createAwsTarget(
 
     async provision(io, image, facts, settings) {
       await stageModule(layout, backend);
-      const wanted = terraformInputs(
-        env,
-        networkInputs(facts),
-        { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
-        settings,
+      const wanted = await keepScaledCapacity(
+        io,
+        terraformInputs(
+          env,
+          networkInputs(facts),
+          { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
+          settings,
+        ),
       );
       const steps = applySteps(wanted, await readInputs(layout.varFile), env.service.release.length > 0);
       if (env.service.release.length > 0) io.info(`release order: ${steps.why}`);
@@ -276,6 +303,7 @@ export function createAwsTarget(
         applyStartedAt,
         createdGroup: plan.actions.includes('create aws_autoscaling_group.this'),
         imageId: image.id,
+        desired: wanted.instances.desired,
         ...(steps.then ? { heldInputs: steps.then } : {}),
       };
     },
@@ -286,11 +314,15 @@ export function createAwsTarget(
       // Before a bake there is no new image yet: plan with the deployed one (or the base
       // AMI), so the plan shows everything but the image change.
       const standIn = image?.id ?? previous?.image.id ?? facts.baseImage.id ?? PLACEHOLDER_AMI;
-      const wanted = terraformInputs(
-        env,
-        networkInputs(facts),
-        { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
-        settings,
+      const wanted = await keepScaledCapacity(
+        io,
+        terraformInputs(
+          env,
+          networkInputs(facts),
+          { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
+          settings,
+        ),
+        { resume: false },
       );
       // Before a bake the image will change: decided as for a new image, planned with the stand-in.
       const steps = applySteps(
@@ -368,15 +400,17 @@ export function createAwsTarget(
       stack.refreshId = refreshId;
       const deadline = refreshDeadline(env, releaseSafetyInputs(env.rollout, env.instances.desired).canary_percent > 0);
       io.info(`waiting for instance refresh ${refreshId} of ${outputs.asgName} (deadline ${deadline.explanation})`);
-      const done = await waitForRefresh(io, {
-        clients,
-        asgName: outputs.asgName,
-        refreshId,
-        pollMs,
-        deadlineMs: deadline.seconds * 1000,
-        explain: () => targetReport(outputs, io),
-        alarmNames: outputs.alarmNames,
-      });
+      const done = await withScalingHeld(io, clients, outputs.asgName, env.instances.scale !== undefined, () =>
+        waitForRefresh(io, {
+          clients,
+          asgName: outputs.asgName,
+          refreshId,
+          pollMs,
+          deadlineMs: deadline.seconds * 1000,
+          explain: () => targetReport(outputs, io),
+          alarmNames: outputs.alarmNames,
+        }),
+      );
       io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
       return { started: [refreshId], kept: [], retired: [] };
     },
@@ -385,7 +419,7 @@ export function createAwsTarget(
       await waitForHealthyTargets(io, {
         clients,
         targetGroupArn: stack.outputs.targetGroupArn,
-        want: env.instances.desired,
+        want: stack.desired ?? env.instances.desired,
         pollMs,
         deadlineMs: Math.max(0, deadline - Date.now()),
         explain: (unhealthy) => journalOf(io, unhealthy),
@@ -450,7 +484,8 @@ export function createAwsTarget(
         imageId: image.id,
         env: { ...env.service.env },
         secrets: { ...env.service.secrets },
-        desired: env.instances.desired,
+        // With scaling the group may run as few as min.
+        desired: env.instances.scale ? env.instances.min : env.instances.desired,
       }),
 
     status: (io, record) => awsStatus(io, clients, env, record),

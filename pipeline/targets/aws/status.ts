@@ -24,6 +24,7 @@ import type { AwsClients } from './clients.ts';
 import { isAwsErrorCode } from './errors.ts';
 import { TAGS, describeAmi, tagValue } from './images.ts';
 import { hasStream, logGroupName, readLogs } from './logs.ts';
+import { scalingStatus } from './scaling.ts';
 import { describeTargets, formatTarget, type TargetState } from './target-health.ts';
 import { stackName } from './terraform.ts';
 
@@ -76,8 +77,10 @@ export async function awsStatus(
       ...(reason ? { reason } : {}),
     };
   });
+  const scaling = group ? await scalingStatus(io, clients, group) : undefined;
   return {
     ...(image ? { image } : {}),
+    ...(scaling ? { scaling } : {}),
     instances,
     loadBalancer,
     desired: group?.DesiredCapacity ?? env.instances.desired,

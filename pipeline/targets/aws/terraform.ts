@@ -35,6 +35,7 @@ import {
   terraformStateList,
 } from './terraform-commands.ts';
 import { checkpointSeconds } from './canary.ts';
+import { scalingInputs, type ScalingInputs } from './scaling.ts';
 
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
 export const PLACEHOLDER_AMI = 'ami-00000000000000000';
@@ -98,6 +99,8 @@ export interface TerraformInputs {
   database: DatabaseInputs | null;
   /** The environment's CloudWatch log group (terraform/logs.tf). */
   logs: { retention_days: number };
+  /** The target-tracking policy (terraform/scaling.tf); null for none. */
+  scaling: ScalingInputs | null;
 }
 
 /** var.release_safety: the instance refresh's canary checkpoint and the alarms that can roll it back. */
@@ -137,7 +140,7 @@ export function terraformInputs(
     subnet_ids: network.subnetIds,
     image: { id: image.id, root_device_name: image.rootDeviceName ?? '/dev/xvda' },
     instance_type: env.aws.instance_type,
-    instances: { ...env.instances },
+    instances: { min: env.instances.min, desired: env.instances.desired, max: env.instances.max },
     service: { port: env.service.port, health_path: env.service.health_path },
     service_env: { ...settings.variables },
     service_ssm_parameters: { ...settings.secretReferences },
@@ -151,6 +154,7 @@ export function terraformInputs(
     release_safety: releaseSafetyInputs(env.rollout, env.instances.desired),
     database: databaseInputs(env.database),
     logs: { retention_days: env.aws.logs.retention_days },
+    scaling: scalingInputs(env.instances),
   };
 }
 
