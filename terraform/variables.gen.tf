@@ -139,6 +139,49 @@ variable "scaling" {
   }
 }
 
+variable "egress" {
+  description = "Outbound rules of the instances besides those bakery opens itself: TCP to port of an IPv4 range (cidr) or of a managed prefix list (prefix_list), exactly one of the two per rule. Empty means none."
+  type = list(object({
+    cidr        = optional(string)
+    prefix_list = optional(string)
+    port        = number
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = length(var.egress) == 0 || (length(var.egress) <= 50)
+    error_message = "egress must be a list of 0 to 50 items, or empty (deploy.yaml environments.<name>.aws.egress)."
+  }
+
+  validation {
+    condition     = alltrue([for item in var.egress : item.cidr == null || try(can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\/([0-9]|[12][0-9]|3[0-2])$", item.cidr)), false)])
+    error_message = "egress[*].cidr must be a string matching ^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\/([0-9]|[12][0-9]|3[0-2])$, or null (deploy.yaml environments.<name>.aws.egress.[].cidr)."
+  }
+
+  validation {
+    condition     = alltrue([for item in var.egress : item.prefix_list == null || try(can(regex("^pl-[0-9a-f]{8,17}$", item.prefix_list)), false)])
+    error_message = "egress[*].prefix_list must be a string matching ^pl-[0-9a-f]{8,17}$, or null (deploy.yaml environments.<name>.aws.egress.[].prefix_list)."
+  }
+
+  validation {
+    condition     = alltrue([for item in var.egress : item.port >= 1 && item.port <= 65535 && floor(item.port) == item.port])
+    error_message = "egress[*].port must be a whole number from 1 to 65535 (deploy.yaml environments.<name>.aws.egress.[].port)."
+  }
+
+  validation {
+    # Not in the schema: a cross-field rule (the refine of egressRuleSchema in pipeline/config/schema.ts).
+    condition     = alltrue([for rule in var.egress : (rule.cidr == null) != (rule.prefix_list == null)])
+    error_message = "egress: each rule must set exactly one of cidr and prefix_list."
+  }
+
+  validation {
+    # Not in the schema: one security group rule per destination and port.
+    condition     = length(distinct([for rule in var.egress : "${coalesce(rule.cidr, rule.prefix_list, "-")}:${rule.port}"])) == length(var.egress)
+    error_message = "egress must not repeat a rule (the same cidr or prefix_list and port)."
+  }
+}
+
 variable "service" {
   description = "The service inside the image: the port it listens on and the path the load balancer checks."
   type = object({

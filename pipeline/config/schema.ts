@@ -488,6 +488,40 @@ const awsLogsSchema = object(
   },
 );
 
+// Outbound traffic the instances may send besides what bakery opens itself (the CloudWatch
+// Logs and SSM endpoints, the database): TCP to one port of an IPv4 range or of a managed
+// prefix list. None by default. A range on the internet also needs a route out of the
+// subnets (preflight.ts says so).
+const IPV4_CIDR =
+  /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\/([0-9]|[12][0-9]|3[0-2])$/;
+
+export const egressRuleSchema = refine(
+  object(
+    {
+      cidr: optional(
+        string({
+          description: 'IPv4 range the instances may connect to.',
+          pattern: IPV4_CIDR,
+          allowed: 'an IPv4 CIDR block such as "0.0.0.0/0" or "10.20.0.0/16"',
+        }),
+      ),
+      prefix_list: optional(
+        string({
+          description: 'Managed prefix list the instances may connect to (an AWS service or your own list).',
+          pattern: /^pl-[0-9a-f]{8,17}$/,
+          allowed: 'a prefix list id such as "pl-0123456789abcdef0"',
+        }),
+      ),
+      port: integer({ description: 'TCP port.', min: 1, max: 65535 }),
+    },
+    { description: 'One outbound rule: TCP to port of cidr or of prefix_list (exactly one of the two).' },
+  ),
+  (value, path): ConfigIssue[] =>
+    (value.cidr === undefined) === (value.prefix_list === undefined)
+      ? [{ path, message: 'needs exactly one of cidr or prefix_list' }]
+      : [],
+);
+
 export const awsSchema = object(
   {
     region: string({
@@ -532,6 +566,13 @@ export const awsSchema = object(
     ),
     state: stateSchema,
     logs: awsLogsSchema,
+    egress: optional(
+      list(egressRuleSchema, {
+        description:
+          "Outbound TCP the instances may open, exactly these rules (default none): HTTPS to the internet also needs a NAT gateway in the subnets' route (the instances have no public IP).",
+        maxItems: 50,
+      }),
+    ),
   },
   { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },
 );

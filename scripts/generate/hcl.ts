@@ -151,6 +151,17 @@ export function renderTerraform(variables: TerraformVariable[]): string {
         variable.nullable && variable.default === 'null' ? `var.${variable.name}` : undefined,
       );
     }
+    for (const [attribute, source] of Object.entries(variable.items ?? {})) {
+      const limits = limitsOf(source);
+      const condition = conditionOf(limits.rules, `item.${attribute}`, 'terraform');
+      if (!condition) continue;
+      const guarded = limits.optional ? `item.${attribute} == null || try(${condition}, false)` : condition;
+      validation(
+        lines,
+        `alltrue([for item in var.${variable.name} : ${guarded}])`,
+        `${variable.name}[*].${attribute} must be ${limits.allowed}${limits.optional ? ', or null' : ''} (${limits.origin}).`,
+      );
+    }
     terraformExtra(lines, variable.extra);
     lines.push('}');
   }

@@ -67,6 +67,8 @@ export interface TerraformVariable {
   /** The whole variable from one key, or its object attributes from one key each. */
   value?: Source;
   attributes?: Record<string, Source>;
+  /** For a list of objects: each item's attributes from one key each (checked in every item). */
+  items?: Record<string, Source>;
   /** How an absent optional key arrives: null, or an empty list. */
   absent?: 'null' | 'empty';
   extra?: Extra[];
@@ -163,6 +165,34 @@ export const TERRAFORM: TerraformVariable[] = [
         condition:
           'var.scaling == null || try((var.scaling.cpu_percent == null) != (var.scaling.requests_per_target == null), false)',
         message: 'scaling must set exactly one of cpu_percent and requests_per_target.',
+      },
+    ],
+  },
+  {
+    name: 'egress',
+    description:
+      'Outbound rules of the instances besides those bakery opens itself: TCP to port of an IPv4 range (cidr) or of a managed prefix list (prefix_list), exactly one of the two per rule. Empty means none.',
+    type: 'list(object({\n    cidr        = optional(string)\n    prefix_list = optional(string)\n    port        = number\n  }))',
+    default: '[]',
+    nullable: false,
+    value: schema(`${ENV}.aws.egress`),
+    absent: 'empty',
+    items: {
+      cidr: schema(`${ENV}.aws.egress.[].cidr`),
+      prefix_list: schema(`${ENV}.aws.egress.[].prefix_list`),
+      port: schema(`${ENV}.aws.egress.[].port`),
+    },
+    extra: [
+      {
+        why: 'a cross-field rule (the refine of egressRuleSchema in pipeline/config/schema.ts)',
+        condition: 'alltrue([for rule in var.egress : (rule.cidr == null) != (rule.prefix_list == null)])',
+        message: 'egress: each rule must set exactly one of cidr and prefix_list.',
+      },
+      {
+        why: 'one security group rule per destination and port',
+        condition:
+          'length(distinct([for rule in var.egress : "${coalesce(rule.cidr, rule.prefix_list, "-")}:${rule.port}"])) == length(var.egress)',
+        message: 'egress must not repeat a rule (the same cidr or prefix_list and port).',
       },
     ],
   },
@@ -522,6 +552,8 @@ export function mappingRows(): MappingRow[] {
     if (variable.value) row(variable.value)?.terraform.push(`var.${variable.name}`);
     for (const [attribute, source] of Object.entries(variable.attributes ?? {}))
       row(source)?.terraform.push(`var.${variable.name}.${attribute}`);
+    for (const [attribute, source] of Object.entries(variable.items ?? {}))
+      row(source)?.terraform.push(`var.${variable.name}[*].${attribute}`);
   }
   for (const variable of PACKER) row(variable.value)?.packer.push(`var.${variable.name}`);
   for (const role of ROLES) {

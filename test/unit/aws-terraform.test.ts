@@ -117,6 +117,7 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
     database: null,
     logs: { retention_days: 30 },
     scaling: null,
+    egress: [],
   });
 });
 

@@ -116,6 +116,7 @@ Static('rules are separate described resources of the kinds the tftest files enu
       .sort(),
     [
       'aws_vpc_security_group_egress_rule.alb_to_instances',
+      'aws_vpc_security_group_egress_rule.instances_chosen',
       'aws_vpc_security_group_egress_rule.instances_to_database',
       'aws_vpc_security_group_egress_rule.instances_to_logs_endpoint',
       'aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint',

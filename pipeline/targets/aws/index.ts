@@ -40,6 +40,7 @@ import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
+import { checkEgressRoutes } from './egress.ts';
 import { describeGroup } from './group.ts';
 import { journalLines, logGroupName } from './logs.ts';
 import { desiredCapacity, resumeLeftovers, withScalingHeld } from './scaling.ts';
@@ -236,6 +237,7 @@ export function createAwsTarget(
       const baseImage = await resolveBaseImage(clients, env, io);
       io.progress(`checking ${env.aws.instance_type} in ${candidates.subnets.length} subnets`);
       const network = await checkInstanceType(clients, env, candidates, io);
+      await checkEgressRoutes(clients, env, network, io);
       io.note(
         `VPC ${network.vpcId}${network.isDefaultVpc ? ' (default)' : ''}, subnets ${network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`,
       );

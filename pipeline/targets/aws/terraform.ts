@@ -101,6 +101,8 @@ export interface TerraformInputs {
   logs: { retention_days: number };
   /** The target-tracking policy (terraform/scaling.tf); null for none. */
   scaling: ScalingInputs | null;
+  /** Outbound rules of the instances chosen in deploy.yaml (terraform/egress.tf). */
+  egress: Array<{ cidr: string | null; prefix_list: string | null; port: number }>;
 }
 
 /** var.release_safety: the instance refresh's canary checkpoint and the alarms that can roll it back. */
@@ -155,6 +157,11 @@ export function terraformInputs(
     database: databaseInputs(env.database),
     logs: { retention_days: env.aws.logs.retention_days },
     scaling: scalingInputs(env.instances),
+    egress: (env.aws.egress ?? []).map((rule) => ({
+      cidr: rule.cidr ?? null,
+      prefix_list: rule.prefix_list ?? null,
+      port: rule.port,
+    })),
   };
 }
 
