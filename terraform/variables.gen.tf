@@ -296,6 +296,80 @@ variable "release_safety" {
   }
 }
 
+variable "root_volume_size_gb" {
+  description = "Size of the encrypted gp3 root volume in GiB; at least the AMI's snapshot size (8 GiB for Debian 12)."
+  type        = number
+  default     = 8
+  nullable    = false
+
+  validation {
+    condition     = var.root_volume_size_gb >= 8 && var.root_volume_size_gb <= 1024 && floor(var.root_volume_size_gb) == var.root_volume_size_gb
+    error_message = "root_volume_size_gb must be a whole number from 8 to 1024 (deploy.yaml environments.<name>.aws.root_volume_size_gb)."
+  }
+}
+
+variable "idle_timeout_s" {
+  description = "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive so the ALB, not the instance, closes idle connections."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.idle_timeout_s >= 1 && var.idle_timeout_s <= 74 && floor(var.idle_timeout_s) == var.idle_timeout_s
+    error_message = "idle_timeout_s must be a whole number from 1 to 74 (deploy.yaml environments.<name>.aws.idle_timeout_s)."
+  }
+}
+
+variable "deregistration_delay_s" {
+  description = "Seconds the load balancer lets in-flight requests finish on a target being removed."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.deregistration_delay_s >= 0 && var.deregistration_delay_s <= 3600 && floor(var.deregistration_delay_s) == var.deregistration_delay_s
+    error_message = "deregistration_delay_s must be a whole number from 0 to 3600 (deploy.yaml environments.<name>.aws.deregistration_delay_s)."
+  }
+}
+
+variable "instance_warmup_s" {
+  description = "Seconds a new instance counts as warming up after it is in service (default_instance_warmup of the group)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.instance_warmup_s >= 0 && var.instance_warmup_s <= 3600 && floor(var.instance_warmup_s) == var.instance_warmup_s
+    error_message = "instance_warmup_s must be a whole number from 0 to 3600 (deploy.yaml environments.<name>.aws.instance_warmup_s)."
+  }
+}
+
+variable "deletion_protection" {
+  description = "The load balancer's deletion protection (on by default); ./destroy.ts applies it off, after its confirmation, before terraform destroy."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "tags" {
+  description = "Extra tags for every resource, merged under bakery's own (bakery:app, bakery:env)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    # Not in the schema: the tag keys of a mapping (the schema checks them in deploy.yaml; the generator has no rule for map keys).
+    condition     = length([for key in keys(var.tags) : key if startswith(key, "bakery:") || startswith(lower(key), "aws:")]) == 0
+    error_message = "tags must not use the reserved prefixes \"bakery:\" and \"aws:\"."
+  }
+
+  validation {
+    # Not in the schema: AWS's own tag limits (the schema checks them in deploy.yaml; the generator has no rule for map keys).
+    condition     = alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256])
+    error_message = "tags keys must be 1 to 128 characters and values at most 256."
+  }
+}
+
 variable "logs" {
   description = "The environment's CloudWatch log group: days it keeps the instances' journal (the service, release and one-off commands)."
   type = object({

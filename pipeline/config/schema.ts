@@ -522,6 +522,33 @@ export const egressRuleSchema = refine(
       : [],
 );
 
+/** Tag keys bakery sets itself (and the guard tag the deploy policy checks) or AWS reserves. */
+const RESERVED_TAG_PREFIXES = ['bakery:', 'aws:'] as const;
+
+const tagsSchema = refine(
+  record(
+    string({
+      description: 'Tag value.',
+      pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u,
+      allowed: 'letters, digits, spaces and _ . : / = + - @',
+      maxLength: 256,
+    }),
+    {
+      description:
+        'Extra tags on every resource of the stack, merged under bakery:app, bakery:env and bakery:managed-by.',
+      keyPattern: /^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/,
+      keyAllowed: 'a tag key of 1 to 128 letters, digits, spaces and _ . : / = + - @',
+    },
+  ),
+  (value, path): ConfigIssue[] =>
+    Object.keys(value)
+      .filter((key) => RESERVED_TAG_PREFIXES.some((prefix) => key.toLowerCase().startsWith(prefix)))
+      .map((key) => ({
+        path: `${path}.${key}`,
+        message: `uses a reserved prefix (${RESERVED_TAG_PREFIXES.join(', ')}): bakery sets its own tags, AWS reserves aws:`,
+      })),
+);
+
 export const awsSchema = object(
   {
     region: string({
@@ -566,6 +593,38 @@ export const awsSchema = object(
     ),
     state: stateSchema,
     logs: awsLogsSchema,
+    idle_timeout_s: integer({
+      description:
+        "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive, so the load balancer, not the instance, closes idle connections.",
+      min: 1,
+      max: 74,
+      default: 60,
+    }),
+    deregistration_delay_s: integer({
+      description: 'Seconds the load balancer lets in-flight requests finish on an instance being removed.',
+      min: 0,
+      max: 3600,
+      default: 30,
+    }),
+    instance_warmup_s: integer({
+      description:
+        "Seconds a new instance counts as warming up after it is in service (the group's default_instance_warmup: scaling and refreshes leave its metrics out meanwhile).",
+      min: 0,
+      max: 3600,
+      default: 30,
+    }),
+    root_volume_size_gb: integer({
+      description: "Size of each instance's encrypted gp3 root volume in GiB (at least the AMI's, 8 for Debian 12).",
+      min: 8,
+      max: 1024,
+      default: 8,
+    }),
+    tags: optional(tagsSchema),
+    deletion_protection: boolean({
+      description:
+        "The load balancer's deletion protection; ./destroy.ts turns it off after its confirmation, and says so.",
+      default: true,
+    }),
     egress: optional(
       list(egressRuleSchema, {
         description:

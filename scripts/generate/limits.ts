@@ -262,6 +262,71 @@ export const TERRAFORM: TerraformVariable[] = [
     ],
   },
   {
+    name: 'root_volume_size_gb',
+    description:
+      "Size of the encrypted gp3 root volume in GiB; at least the AMI's snapshot size (8 GiB for Debian 12).",
+    type: 'number',
+    default: '8',
+    nullable: false,
+    value: schema(`${ENV}.aws.root_volume_size_gb`),
+  },
+  {
+    name: 'idle_timeout_s',
+    description:
+      "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive so the ALB, not the instance, closes idle connections.",
+    type: 'number',
+    default: '60',
+    nullable: false,
+    value: schema(`${ENV}.aws.idle_timeout_s`),
+  },
+  {
+    name: 'deregistration_delay_s',
+    description: 'Seconds the load balancer lets in-flight requests finish on a target being removed.',
+    type: 'number',
+    default: '30',
+    nullable: false,
+    value: schema(`${ENV}.aws.deregistration_delay_s`),
+  },
+  {
+    name: 'instance_warmup_s',
+    description:
+      'Seconds a new instance counts as warming up after it is in service (default_instance_warmup of the group).',
+    type: 'number',
+    default: '30',
+    nullable: false,
+    value: schema(`${ENV}.aws.instance_warmup_s`),
+  },
+  {
+    name: 'deletion_protection',
+    description:
+      "The load balancer's deletion protection (on by default); ./destroy.ts applies it off, after its confirmation, before terraform destroy.",
+    type: 'bool',
+    default: 'true',
+    nullable: false,
+    value: schema(`${ENV}.aws.deletion_protection`),
+  },
+  {
+    name: 'tags',
+    description: "Extra tags for every resource, merged under bakery's own (bakery:app, bakery:env).",
+    type: 'map(string)',
+    default: '{}',
+    nullable: false,
+    extra: [
+      {
+        why: 'the tag keys of a mapping (the schema checks them in deploy.yaml; the generator has no rule for map keys)',
+        condition:
+          'length([for key in keys(var.tags) : key if startswith(key, "bakery:") || startswith(lower(key), "aws:")]) == 0',
+        message: 'tags must not use the reserved prefixes "bakery:" and "aws:".',
+      },
+      {
+        why: "AWS's own tag limits (the schema checks them in deploy.yaml; the generator has no rule for map keys)",
+        condition:
+          'alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256])',
+        message: 'tags keys must be 1 to 128 characters and values at most 256.',
+      },
+    ],
+  },
+  {
     name: 'logs',
     description:
       "The environment's CloudWatch log group: days it keeps the instances' journal (the service, release and one-off commands).",

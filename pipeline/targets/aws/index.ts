@@ -40,6 +40,7 @@ import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
+import { unprotectLoadBalancer } from './deletion-protection.ts';
 import { checkEgressRoutes } from './egress.ts';
 import { describeGroup } from './group.ts';
 import { journalLines, logGroupName } from './logs.ts';
@@ -536,6 +537,7 @@ export function createAwsTarget(
         io.info('the Terraform state has no resources: nothing to destroy');
         return { removed: [] };
       }
+      if (addresses.includes('aws_lb.this')) await unprotectLoadBalancer(io, clients, stackName(env));
       await terraform.destroy(layout.varFile);
       await rm(layout.planFile, { force: true });
       return { removed: addresses.map((address) => `terraform ${address}`) };

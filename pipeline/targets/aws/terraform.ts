@@ -101,6 +101,13 @@ export interface TerraformInputs {
   logs: { retention_days: number };
   /** The target-tracking policy (terraform/scaling.tf); null for none. */
   scaling: ScalingInputs | null;
+  root_volume_size_gb: number;
+  idle_timeout_s: number;
+  deregistration_delay_s: number;
+  instance_warmup_s: number;
+  /** The load balancer's; destroy applies it false first. */
+  deletion_protection: boolean;
+  tags: Record<string, string>;
   /** Outbound rules of the instances chosen in deploy.yaml (terraform/egress.tf). */
   egress: Array<{ cidr: string | null; prefix_list: string | null; port: number }>;
 }
@@ -157,6 +164,12 @@ export function terraformInputs(
     database: databaseInputs(env.database),
     logs: { retention_days: env.aws.logs.retention_days },
     scaling: scalingInputs(env.instances),
+    root_volume_size_gb: env.aws.root_volume_size_gb,
+    idle_timeout_s: env.aws.idle_timeout_s,
+    deregistration_delay_s: env.aws.deregistration_delay_s,
+    instance_warmup_s: env.aws.instance_warmup_s,
+    deletion_protection: env.aws.deletion_protection,
+    tags: { ...env.aws.tags },
     egress: (env.aws.egress ?? []).map((rule) => ({
       cidr: rule.cidr ?? null,
       prefix_list: rule.prefix_list ?? null,
