@@ -36,7 +36,7 @@ export const README_PATH = join(ROOT, 'README.md');
 
 type JsonSchema = {
   type?: string | string[];
-  enum?: string[];
+  enum?: Array<string | number>;
   description?: string;
   default?: unknown;
   minimum?: number;
@@ -84,7 +84,7 @@ export function schemaText(): string {
 
 function typeOf(schema: JsonSchema): string {
   if (Array.isArray(schema.type)) return schema.type.map((type) => typeOf({ ...schema, type })).join(' or ');
-  if (schema.enum) return 'string';
+  if (schema.enum) return schema.type === 'integer' ? 'integer' : 'string';
   if (schema.type === 'object') return 'mapping';
   if (schema.type === 'array') return `list of ${schema.items ? typeOf(schema.items) : 'values'}`;
   return schema.type ?? 'any';
@@ -95,7 +95,7 @@ function code(text: string): string {
 }
 
 function allowedOf(schema: JsonSchema): string {
-  if (schema.enum) return schema.enum.map(code).join(', ');
+  if (schema.enum) return schema.enum.map((value) => code(String(value))).join(', ');
   const parts: string[] = [];
   if (schema.minimum !== undefined && schema.maximum !== undefined)
     parts.push(`${schema.minimum} to ${schema.maximum}`);

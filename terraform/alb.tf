@@ -17,9 +17,9 @@ resource "aws_lb" "this" {
   # closes an idle connection first and never reuses one the backend is closing (502).
   idle_timeout = var.idle_timeout_s
 
-  # Deletion protection is deliberately off: ./destroy.ts must be able to remove the
-  # load balancer without a manual step. Protect production with IAM instead.
-  enable_deletion_protection = false
+  # On by default (aws.deletion_protection): a stray `terraform destroy` or console click
+  # cannot remove it. ./destroy.ts applies it off, after its confirmation, before destroying.
+  enable_deletion_protection = var.deletion_protection
 
   tags = { Name = var.name }
 

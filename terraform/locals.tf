@@ -52,6 +52,13 @@ locals {
       permissions = "0600"
       content     = jsonencode(local.secrets_spec)
     }] : [],
+    # Last: where the image's bakery-logs unit ships the journal (terraform/logs.tf).
+    [{
+      path        = "/etc/bakery/logs.json"
+      owner       = "root:root"
+      permissions = "0644"
+      content     = jsonencode({ region = var.region, group = local.log_group_name })
+    }],
   )
   user_data = base64encode("#cloud-config\n${yamlencode({ write_files = local.settings_files })}")
 }

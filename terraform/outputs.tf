@@ -87,3 +87,13 @@ output "database_secret_arn" {
   description = "Secrets Manager secret (managed by RDS) holding the database's master user name and password; null without a database."
   value       = local.database_secret_arn
 }
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the instances' journal, one stream per instance id (./status.ts ENV --logs reads it)."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "scaling_policy_name" {
+  description = "Name of the target-tracking scaling policy (its metric in the name: -cpu or -requests); null without instances.scale."
+  value       = one(aws_autoscaling_policy.target_tracking[*].name)
+}

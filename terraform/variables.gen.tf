@@ -113,6 +113,75 @@ variable "instances" {
   }
 }
 
+variable "scaling" {
+  description = "Target tracking between instances.min and instances.max: the group's average CPU in percent (ASGAverageCPUUtilization) or the load balancer's requests per instance per minute (ALBRequestCountPerTarget), exactly one. null means no scaling policy: the group keeps instances.desired."
+  type = object({
+    cpu_percent         = optional(number)
+    requests_per_target = optional(number)
+  })
+  default  = null
+  nullable = true
+
+  validation {
+    condition     = var.scaling == null || try(var.scaling.cpu_percent == null || try(var.scaling.cpu_percent >= 10 && var.scaling.cpu_percent <= 90 && floor(var.scaling.cpu_percent) == var.scaling.cpu_percent, false), false)
+    error_message = "scaling.cpu_percent must be a whole number from 10 to 90, or null (deploy.yaml environments.<name>.instances.scale.cpu_percent)."
+  }
+
+  validation {
+    condition     = var.scaling == null || try(var.scaling.requests_per_target == null || try(var.scaling.requests_per_target >= 1 && var.scaling.requests_per_target <= 100000 && floor(var.scaling.requests_per_target) == var.scaling.requests_per_target, false), false)
+    error_message = "scaling.requests_per_target must be a whole number from 1 to 100000, or null (deploy.yaml environments.<name>.instances.scale.requests_per_target)."
+  }
+
+  validation {
+    # Not in the schema: a cross-field rule (the refine of scaleSchema in pipeline/config/schema.ts).
+    condition     = var.scaling == null || try((var.scaling.cpu_percent == null) != (var.scaling.requests_per_target == null), false)
+    error_message = "scaling must set exactly one of cpu_percent and requests_per_target."
+  }
+}
+
+variable "egress" {
+  description = "Outbound rules of the instances besides those bakery opens itself: TCP to port of an IPv4 range (cidr) or of a managed prefix list (prefix_list), exactly one of the two per rule. Empty means none."
+  type = list(object({
+    cidr        = optional(string)
+    prefix_list = optional(string)
+    port        = number
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = length(var.egress) == 0 || (length(var.egress) <= 50)
+    error_message = "egress must be a list of 0 to 50 items, or empty (deploy.yaml environments.<name>.aws.egress)."
+  }
+
+  validation {
+    condition     = alltrue([for item in var.egress : item.cidr == null || try(can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\/([0-9]|[12][0-9]|3[0-2])$", item.cidr)), false)])
+    error_message = "egress[*].cidr must be a string matching ^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\/([0-9]|[12][0-9]|3[0-2])$, or null (deploy.yaml environments.<name>.aws.egress.[].cidr)."
+  }
+
+  validation {
+    condition     = alltrue([for item in var.egress : item.prefix_list == null || try(can(regex("^pl-[0-9a-f]{8,17}$", item.prefix_list)), false)])
+    error_message = "egress[*].prefix_list must be a string matching ^pl-[0-9a-f]{8,17}$, or null (deploy.yaml environments.<name>.aws.egress.[].prefix_list)."
+  }
+
+  validation {
+    condition     = alltrue([for item in var.egress : item.port >= 1 && item.port <= 65535 && floor(item.port) == item.port])
+    error_message = "egress[*].port must be a whole number from 1 to 65535 (deploy.yaml environments.<name>.aws.egress.[].port)."
+  }
+
+  validation {
+    # Not in the schema: a cross-field rule (the refine of egressRuleSchema in pipeline/config/schema.ts).
+    condition     = alltrue([for rule in var.egress : (rule.cidr == null) != (rule.prefix_list == null)])
+    error_message = "egress: each rule must set exactly one of cidr and prefix_list."
+  }
+
+  validation {
+    # Not in the schema: one security group rule per destination and port.
+    condition     = length(distinct([for rule in var.egress : "${coalesce(rule.cidr, rule.prefix_list, "-")}:${rule.port}"])) == length(var.egress)
+    error_message = "egress must not repeat a rule (the same cidr or prefix_list and port)."
+  }
+}
+
 variable "service" {
   description = "The service inside the image: the port it listens on and the path the load balancer checks."
   type = object({
@@ -224,6 +293,94 @@ variable "release_safety" {
     # Not in the schema: derived by the runner from rollout.canary.instances and instances.desired.
     condition     = var.release_safety.canary_percent >= 0 && var.release_safety.canary_percent < 100
     error_message = "release_safety.canary_percent must be from 0 to 99 (the last checkpoint is always 100)."
+  }
+}
+
+variable "root_volume_size_gb" {
+  description = "Size of the encrypted gp3 root volume in GiB; at least the AMI's snapshot size (8 GiB for Debian 12)."
+  type        = number
+  default     = 8
+  nullable    = false
+
+  validation {
+    condition     = var.root_volume_size_gb >= 8 && var.root_volume_size_gb <= 1024 && floor(var.root_volume_size_gb) == var.root_volume_size_gb
+    error_message = "root_volume_size_gb must be a whole number from 8 to 1024 (deploy.yaml environments.<name>.aws.root_volume_size_gb)."
+  }
+}
+
+variable "idle_timeout_s" {
+  description = "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive so the ALB, not the instance, closes idle connections."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.idle_timeout_s >= 1 && var.idle_timeout_s <= 74 && floor(var.idle_timeout_s) == var.idle_timeout_s
+    error_message = "idle_timeout_s must be a whole number from 1 to 74 (deploy.yaml environments.<name>.aws.idle_timeout_s)."
+  }
+}
+
+variable "deregistration_delay_s" {
+  description = "Seconds the load balancer lets in-flight requests finish on a target being removed."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.deregistration_delay_s >= 0 && var.deregistration_delay_s <= 3600 && floor(var.deregistration_delay_s) == var.deregistration_delay_s
+    error_message = "deregistration_delay_s must be a whole number from 0 to 3600 (deploy.yaml environments.<name>.aws.deregistration_delay_s)."
+  }
+}
+
+variable "instance_warmup_s" {
+  description = "Seconds a new instance counts as warming up after it is in service (default_instance_warmup of the group)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.instance_warmup_s >= 0 && var.instance_warmup_s <= 3600 && floor(var.instance_warmup_s) == var.instance_warmup_s
+    error_message = "instance_warmup_s must be a whole number from 0 to 3600 (deploy.yaml environments.<name>.aws.instance_warmup_s)."
+  }
+}
+
+variable "deletion_protection" {
+  description = "The load balancer's deletion protection (on by default); ./destroy.ts applies it off, after its confirmation, before terraform destroy."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "tags" {
+  description = "Extra tags for every resource, merged under bakery's own (bakery:app, bakery:env)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    # Not in the schema: the tag keys of a mapping (the schema checks them in deploy.yaml; the generator has no rule for map keys).
+    condition     = length([for key in keys(var.tags) : key if startswith(key, "bakery:") || startswith(lower(key), "aws:")]) == 0
+    error_message = "tags must not use the reserved prefixes \"bakery:\" and \"aws:\"."
+  }
+
+  validation {
+    # Not in the schema: AWS's own tag limits (the schema checks them in deploy.yaml; the generator has no rule for map keys).
+    condition     = alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256])
+    error_message = "tags keys must be 1 to 128 characters and values at most 256."
+  }
+}
+
+variable "logs" {
+  description = "The environment's CloudWatch log group: days it keeps the instances' journal (the service, release and one-off commands)."
+  type = object({
+    retention_days = optional(number, 30)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.logs.retention_days)
+    error_message = "logs.retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (deploy.yaml environments.<name>.aws.logs.retention_days)."
   }
 }
 

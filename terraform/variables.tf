@@ -36,18 +36,6 @@ variable "image" {
   }
 }
 
-variable "root_volume_size_gb" {
-  description = "Size of the encrypted gp3 root volume in GiB; at least the AMI's snapshot size (8 GiB for Debian 12)."
-  type        = number
-  default     = 8
-  nullable    = false
-
-  validation {
-    condition     = var.root_volume_size_gb >= 8 && var.root_volume_size_gb <= 1024 && floor(var.root_volume_size_gb) == var.root_volume_size_gb
-    error_message = "root_volume_size_gb must be a whole number from 8 to 1024."
-  }
-}
-
 variable "ssl_policy" {
   description = "Security policy of the HTTPS listener: TLS 1.2 and 1.3 only."
   type        = string
@@ -61,32 +49,6 @@ variable "ssl_policy" {
   }
 }
 
-variable "idle_timeout_s" {
-  description = "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive so the ALB, not the instance, closes idle connections."
-  type        = number
-  default     = 60
-  nullable    = false
-
-  validation {
-    # If the backend closed a kept-alive connection first, the ALB could send a request
-    # into a closing socket and answer 502.
-    condition     = var.idle_timeout_s >= 1 && var.idle_timeout_s < 75
-    error_message = "idle_timeout_s must be from 1 to 74: below the service's 75 s channel timeout."
-  }
-}
-
-variable "deregistration_delay_s" {
-  description = "Seconds the load balancer lets in-flight requests finish on a target being removed."
-  type        = number
-  default     = 30
-  nullable    = false
-
-  validation {
-    condition     = var.deregistration_delay_s >= 0 && var.deregistration_delay_s <= 3600
-    error_message = "deregistration_delay_s must be from 0 to 3600."
-  }
-}
-
 variable "health_check_grace_period_s" {
   description = "Seconds after launch before the Auto Scaling group acts on a failing load balancer health check."
   type        = number
@@ -96,18 +58,6 @@ variable "health_check_grace_period_s" {
   validation {
     condition     = var.health_check_grace_period_s >= 0 && var.health_check_grace_period_s <= 7200
     error_message = "health_check_grace_period_s must be from 0 to 7200."
-  }
-}
-
-variable "instance_warmup_s" {
-  description = "Seconds a new instance counts as warming up after it is in service (default_instance_warmup of the group)."
-  type        = number
-  default     = 30
-  nullable    = false
-
-  validation {
-    condition     = var.instance_warmup_s >= 0 && var.instance_warmup_s <= 3600
-    error_message = "instance_warmup_s must be from 0 to 3600."
   }
 }
 
@@ -139,18 +89,6 @@ variable "instance_refresh" {
     # Both at 100 would leave no room to replace anything.
     condition     = var.instance_refresh.min_healthy_percentage < 100 || var.instance_refresh.max_healthy_percentage > 100
     error_message = "instance_refresh.min_healthy_percentage and max_healthy_percentage cannot both be 100."
-  }
-}
-
-variable "tags" {
-  description = "Extra tags for every resource, merged over bakery's own (bakery:app, bakery:env)."
-  type        = map(string)
-  default     = {}
-  nullable    = false
-
-  validation {
-    condition     = length([for key in keys(var.tags) : key if startswith(key, "bakery:") || startswith(lower(key), "aws:")]) == 0
-    error_message = "tags must not use the reserved prefixes \"bakery:\" and \"aws:\"."
   }
 }
 

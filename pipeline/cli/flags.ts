@@ -199,9 +199,9 @@ export const STATUS_SPEC: CommandSpec<'status'> = {
     {
       name: 'logs',
       description:
-        "Show the instances' logs instead: local: the service's journal, each line prefixed with the instance; aws: console output and target-health reasons.",
+        "Show the instances' logs instead: local: the service's journal, each line prefixed with the instance; aws: the same journal from the environment's CloudWatch Logs group, then target-health reasons.",
     },
-    { name: 'follow', description: 'With --logs (local): keep printing new lines until Ctrl-C.' },
+    { name: 'follow', description: 'With --logs: keep printing new lines until Ctrl-C.' },
     {
       name: 'instance',
       value: 'NAME',

@@ -71,6 +71,25 @@ export function integer(options: Common<number> & { min: number; max: number }):
   return bounded(options, true);
 }
 
+/** A whole number from a fixed set (AWS's own lists, such as CloudWatch's retention periods). */
+export function integerIn(values: readonly number[], options: Common<number>): Schema<number> {
+  return {
+    description: options.description,
+    fallback: options.default === undefined ? undefined : () => options.default as number,
+    check(value, path, issues) {
+      if (typeof value === 'number' && values.includes(value)) return value;
+      issues.push({ path, message: `${show(value)} is not allowed: expected one of ${values.join(', ')}` });
+      return undefined;
+    },
+    jsonSchema: () => ({
+      type: 'integer',
+      enum: [...values],
+      description: options.description,
+      ...(options.default === undefined ? {} : { default: options.default }),
+    }),
+  };
+}
+
 export function string(
   options: Common<string> & { pattern?: RegExp; allowed?: string; maxLength?: number },
 ): Schema<string> {

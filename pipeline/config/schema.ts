@@ -6,6 +6,7 @@ import {
   boolean,
   decimal,
   integer,
+  integerIn,
   list,
   object,
   oneOf,
@@ -33,6 +34,39 @@ export function awsStackName(app: string, environment: string): string {
   return `${app}-${environment}`;
 }
 
+// Target tracking (target aws): the group grows and shrinks between min and max to keep
+// one metric at its target. Exactly one metric: two target-tracking policies on one group
+// would each scale out on their own and scale in only when both allow it.
+export const scaleSchema = refine(
+  object(
+    {
+      cpu_percent: optional(
+        integer({
+          description: "Average CPU use of the group's instances to hold, in percent (ASGAverageCPUUtilization).",
+          min: 10,
+          max: 90,
+        }),
+      ),
+      requests_per_target: optional(
+        integer({
+          description:
+            'Requests per instance per minute to hold, counted by the load balancer (ALBRequestCountPerTarget).',
+          min: 1,
+          max: 100_000,
+        }),
+      ),
+    },
+    {
+      description:
+        'Autoscaling between min and max on one metric (target aws; local runs desired instances): { cpu_percent: 60 } or { requests_per_target: 500 }.',
+    },
+  ),
+  (value, path): ConfigIssue[] =>
+    (value.cpu_percent === undefined) === (value.requests_per_target === undefined)
+      ? [{ path, message: 'needs exactly one of cpu_percent or requests_per_target' }]
+      : [],
+);
+
 export const instancesSchema = refine(
   object(
     {
@@ -44,6 +78,7 @@ export const instancesSchema = refine(
         max: 20,
         default: 4,
       }),
+      scale: optional(scaleSchema),
     },
     { description: 'How many instances run the service.', defaultToEmpty: true },
   ),
@@ -449,6 +484,87 @@ const stateSchema = refine(
   },
 );
 
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const awsLogsSchema = object(
+  {
+    retention_days: integerIn(LOG_RETENTION_DAYS, {
+      description:
+        "Days CloudWatch Logs keeps the environment's log group (the service's journal, release and one-off output).",
+      default: 30,
+    }),
+  },
+  {
+    description:
+      "The environment's CloudWatch log group, which each instance's journal reaches through a VPC endpoint (status.ts --logs reads it).",
+    defaultToEmpty: true,
+  },
+);
+
+// Outbound traffic the instances may send besides what bakery opens itself (the CloudWatch
+// Logs and SSM endpoints, the database): TCP to one port of an IPv4 range or of a managed
+// prefix list. None by default. A range on the internet also needs a route out of the
+// subnets (preflight.ts says so).
+const IPV4_CIDR =
+  /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\/([0-9]|[12][0-9]|3[0-2])$/;
+
+export const egressRuleSchema = refine(
+  object(
+    {
+      cidr: optional(
+        string({
+          description: 'IPv4 range the instances may connect to.',
+          pattern: IPV4_CIDR,
+          allowed: 'an IPv4 CIDR block such as "0.0.0.0/0" or "10.20.0.0/16"',
+        }),
+      ),
+      prefix_list: optional(
+        string({
+          description: 'Managed prefix list the instances may connect to (an AWS service or your own list).',
+          pattern: /^pl-[0-9a-f]{8,17}$/,
+          allowed: 'a prefix list id such as "pl-0123456789abcdef0"',
+        }),
+      ),
+      port: integer({ description: 'TCP port.', min: 1, max: 65535 }),
+    },
+    { description: 'One outbound rule: TCP to port of cidr or of prefix_list (exactly one of the two).' },
+  ),
+  (value, path): ConfigIssue[] =>
+    (value.cidr === undefined) === (value.prefix_list === undefined)
+      ? [{ path, message: 'needs exactly one of cidr or prefix_list' }]
+      : [],
+);
+
+/** Tag keys bakery sets itself (and the guard tag the deploy policy checks) or AWS reserves. */
+const RESERVED_TAG_PREFIXES = ['bakery:', 'aws:'] as const;
+
+const tagsSchema = refine(
+  record(
+    string({
+      description: 'Tag value.',
+      pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u,
+      allowed: 'letters, digits, spaces and _ . : / = + - @',
+      maxLength: 256,
+    }),
+    {
+      description:
+        'Extra tags on every resource of the stack, merged under bakery:app, bakery:env and bakery:managed-by.',
+      keyPattern: /^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/,
+      keyAllowed: 'a tag key of 1 to 128 letters, digits, spaces and _ . : / = + - @',
+    },
+  ),
+  (value, path): ConfigIssue[] =>
+    Object.keys(value)
+      .filter((key) => RESERVED_TAG_PREFIXES.some((prefix) => key.toLowerCase().startsWith(prefix)))
+      .map((key) => ({
+        path: `${path}.${key}`,
+        message: `uses a reserved prefix (${RESERVED_TAG_PREFIXES.join(', ')}): bakery sets its own tags, AWS reserves aws:`,
+      })),
+);
+
 export const awsSchema = object(
   {
     region: string({
@@ -501,6 +617,46 @@ export const awsSchema = object(
       }),
     ),
     state: stateSchema,
+    logs: awsLogsSchema,
+    idle_timeout_s: integer({
+      description:
+        "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive, so the load balancer, not the instance, closes idle connections.",
+      min: 1,
+      max: 74,
+      default: 60,
+    }),
+    deregistration_delay_s: integer({
+      description: 'Seconds the load balancer lets in-flight requests finish on an instance being removed.',
+      min: 0,
+      max: 3600,
+      default: 30,
+    }),
+    instance_warmup_s: integer({
+      description:
+        "Seconds a new instance counts as warming up after it is in service (the group's default_instance_warmup: scaling and refreshes leave its metrics out meanwhile).",
+      min: 0,
+      max: 3600,
+      default: 30,
+    }),
+    root_volume_size_gb: integer({
+      description: "Size of each instance's encrypted gp3 root volume in GiB (at least the AMI's, 8 for Debian 12).",
+      min: 8,
+      max: 1024,
+      default: 8,
+    }),
+    tags: optional(tagsSchema),
+    deletion_protection: boolean({
+      description:
+        "The load balancer's deletion protection; ./destroy.ts turns it off after its confirmation, and says so.",
+      default: true,
+    }),
+    egress: optional(
+      list(egressRuleSchema, {
+        description:
+          "Outbound TCP the instances may open, exactly these rules (default none): HTTPS to the internet also needs a NAT gateway in the subnets' route (the instances have no public IP).",
+        maxItems: 50,
+      }),
+    ),
   },
   { description: 'Settings of the aws target (Terraform, Auto Scaling Group, ALB).' },
 );

@@ -41,6 +41,13 @@ export function formatStatus(
   lines.push(`load balancer: ${status.loadBalancer.name} ${status.loadBalancer.state}`);
   if (status.database) lines.push(`database: ${formatDatabase(status.database)}`);
   lines.push(`instances: ${status.instances.length} (desired ${status.desired})`);
+  if (status.scaling) {
+    const { min, desired, max, suspended, lastActivity } = status.scaling;
+    lines.push(
+      `scaling:  min ${min}, desired ${desired}, max ${max}${suspended ? `; suspended: ${suspended.join(', ')}` : ''}`,
+      `          last activity: ${lastActivity ?? 'none'}`,
+    );
+  }
   if (status.instances.length > 0)
     lines.push(
       ...formatTable(

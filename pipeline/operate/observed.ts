@@ -49,6 +49,18 @@ export interface TargetStatus {
   alarms?: Array<{ name: string; reason: string }>;
   /** The environment's database, when it has one. */
   database?: DatabaseStatus;
+  /** The Auto Scaling group's size and its last scaling activity (aws). */
+  scaling?: ScalingStatus;
+}
+
+export interface ScalingStatus {
+  min: number;
+  desired: number;
+  max: number;
+  /** Processes suspended now (a deploy holds AlarmNotification while it waits for a refresh). */
+  suspended?: string[];
+  /** "2026-12-07T22:10:00.000Z Successful: Launching a new EC2 instance: i-0abc (cause)". */
+  lastActivity?: string;
 }
 
 export interface DatabaseStatus {

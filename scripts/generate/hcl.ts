@@ -30,7 +30,9 @@ function conditionOf(rules: Rule[], value: string, dialect: Dialect): string | u
   for (const rule of rules) {
     switch (rule.kind) {
       case 'enum':
-        parts.push(`contains([${rule.values.map(hclString).join(', ')}], ${value})`);
+        parts.push(
+          `contains([${rule.values.map((item) => (typeof item === 'number' ? String(item) : hclString(item))).join(', ')}], ${value})`,
+        );
         break;
       case 'range':
         parts.push(`${value} >= ${rule.min} && ${value} <= ${rule.max}`);
@@ -147,6 +149,17 @@ export function renderTerraform(variables: TerraformVariable[]): string {
         mayBeNull,
         // A null object (no database) has no attributes to check.
         variable.nullable && variable.default === 'null' ? `var.${variable.name}` : undefined,
+      );
+    }
+    for (const [attribute, source] of Object.entries(variable.items ?? {})) {
+      const limits = limitsOf(source);
+      const condition = conditionOf(limits.rules, `item.${attribute}`, 'terraform');
+      if (!condition) continue;
+      const guarded = limits.optional ? `item.${attribute} == null || try(${condition}, false)` : condition;
+      validation(
+        lines,
+        `alltrue([for item in var.${variable.name} : ${guarded}])`,
+        `${variable.name}[*].${attribute} must be ${limits.allowed}${limits.optional ? ', or null' : ''} (${limits.origin}).`,
       );
     }
     terraformExtra(lines, variable.extra);

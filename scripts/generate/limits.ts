@@ -11,7 +11,7 @@
 /** The subset of JSON Schema the generators read. */
 export interface Node {
   type?: string | string[];
-  enum?: string[];
+  enum?: Array<string | number>;
   description?: string;
   default?: unknown;
   minimum?: number;
@@ -67,6 +67,8 @@ export interface TerraformVariable {
   /** The whole variable from one key, or its object attributes from one key each. */
   value?: Source;
   attributes?: Record<string, Source>;
+  /** For a list of objects: each item's attributes from one key each (checked in every item). */
+  items?: Record<string, Source>;
   /** How an absent optional key arrives: null, or an empty list. */
   absent?: 'null' | 'empty';
   extra?: Extra[];
@@ -147,6 +149,54 @@ export const TERRAFORM: TerraformVariable[] = [
     ],
   },
   {
+    name: 'scaling',
+    description:
+      "Target tracking between instances.min and instances.max: the group's average CPU in percent (ASGAverageCPUUtilization) or the load balancer's requests per instance per minute (ALBRequestCountPerTarget), exactly one. null means no scaling policy: the group keeps instances.desired.",
+    type: 'object({\n    cpu_percent         = optional(number)\n    requests_per_target = optional(number)\n  })',
+    default: 'null',
+    nullable: true,
+    attributes: {
+      cpu_percent: schema(`${ENV}.instances.scale.cpu_percent`),
+      requests_per_target: schema(`${ENV}.instances.scale.requests_per_target`),
+    },
+    extra: [
+      {
+        why: 'a cross-field rule (the refine of scaleSchema in pipeline/config/schema.ts)',
+        condition:
+          'var.scaling == null || try((var.scaling.cpu_percent == null) != (var.scaling.requests_per_target == null), false)',
+        message: 'scaling must set exactly one of cpu_percent and requests_per_target.',
+      },
+    ],
+  },
+  {
+    name: 'egress',
+    description:
+      'Outbound rules of the instances besides those bakery opens itself: TCP to port of an IPv4 range (cidr) or of a managed prefix list (prefix_list), exactly one of the two per rule. Empty means none.',
+    type: 'list(object({\n    cidr        = optional(string)\n    prefix_list = optional(string)\n    port        = number\n  }))',
+    default: '[]',
+    nullable: false,
+    value: schema(`${ENV}.aws.egress`),
+    absent: 'empty',
+    items: {
+      cidr: schema(`${ENV}.aws.egress.[].cidr`),
+      prefix_list: schema(`${ENV}.aws.egress.[].prefix_list`),
+      port: schema(`${ENV}.aws.egress.[].port`),
+    },
+    extra: [
+      {
+        why: 'a cross-field rule (the refine of egressRuleSchema in pipeline/config/schema.ts)',
+        condition: 'alltrue([for rule in var.egress : (rule.cidr == null) != (rule.prefix_list == null)])',
+        message: 'egress: each rule must set exactly one of cidr and prefix_list.',
+      },
+      {
+        why: 'one security group rule per destination and port',
+        condition:
+          'length(distinct([for rule in var.egress : "${coalesce(rule.cidr, rule.prefix_list, "-")}:${rule.port}"])) == length(var.egress)',
+        message: 'egress must not repeat a rule (the same cidr or prefix_list and port).',
+      },
+    ],
+  },
+  {
     name: 'service',
     description: 'The service inside the image: the port it listens on and the path the load balancer checks.',
     type: 'object({\n    port        = number\n    health_path = string\n  })',
@@ -210,6 +260,82 @@ export const TERRAFORM: TerraformVariable[] = [
         message: 'release_safety.canary_percent must be from 0 to 99 (the last checkpoint is always 100).',
       },
     ],
+  },
+  {
+    name: 'root_volume_size_gb',
+    description:
+      "Size of the encrypted gp3 root volume in GiB; at least the AMI's snapshot size (8 GiB for Debian 12).",
+    type: 'number',
+    default: '8',
+    nullable: false,
+    value: schema(`${ENV}.aws.root_volume_size_gb`),
+  },
+  {
+    name: 'idle_timeout_s',
+    description:
+      "Seconds the load balancer keeps an idle connection open; below the service's 75 s keep-alive so the ALB, not the instance, closes idle connections.",
+    type: 'number',
+    default: '60',
+    nullable: false,
+    value: schema(`${ENV}.aws.idle_timeout_s`),
+  },
+  {
+    name: 'deregistration_delay_s',
+    description: 'Seconds the load balancer lets in-flight requests finish on a target being removed.',
+    type: 'number',
+    default: '30',
+    nullable: false,
+    value: schema(`${ENV}.aws.deregistration_delay_s`),
+  },
+  {
+    name: 'instance_warmup_s',
+    description:
+      'Seconds a new instance counts as warming up after it is in service (default_instance_warmup of the group).',
+    type: 'number',
+    default: '30',
+    nullable: false,
+    value: schema(`${ENV}.aws.instance_warmup_s`),
+  },
+  {
+    name: 'deletion_protection',
+    description:
+      "The load balancer's deletion protection (on by default); ./destroy.ts applies it off, after its confirmation, before terraform destroy.",
+    type: 'bool',
+    default: 'true',
+    nullable: false,
+    value: schema(`${ENV}.aws.deletion_protection`),
+  },
+  {
+    name: 'tags',
+    description: "Extra tags for every resource, merged under bakery's own (bakery:app, bakery:env).",
+    type: 'map(string)',
+    default: '{}',
+    nullable: false,
+    extra: [
+      {
+        why: 'the tag keys of a mapping (the schema checks them in deploy.yaml; the generator has no rule for map keys)',
+        condition:
+          'length([for key in keys(var.tags) : key if startswith(key, "bakery:") || startswith(lower(key), "aws:")]) == 0',
+        message: 'tags must not use the reserved prefixes "bakery:" and "aws:".',
+      },
+      {
+        why: "AWS's own tag limits (the schema checks them in deploy.yaml; the generator has no rule for map keys)",
+        condition:
+          'alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256])',
+        message: 'tags keys must be 1 to 128 characters and values at most 256.',
+      },
+    ],
+  },
+  {
+    name: 'logs',
+    description:
+      "The environment's CloudWatch log group: days it keeps the instances' journal (the service, release and one-off commands).",
+    type: 'object({\n    retention_days = optional(number, 30)\n  })',
+    default: '{}',
+    nullable: false,
+    attributes: {
+      retention_days: schema(`${ENV}.aws.logs.retention_days`),
+    },
   },
   {
     name: 'database',
@@ -502,6 +628,8 @@ export function mappingRows(): MappingRow[] {
     if (variable.value) row(variable.value)?.terraform.push(`var.${variable.name}`);
     for (const [attribute, source] of Object.entries(variable.attributes ?? {}))
       row(source)?.terraform.push(`var.${variable.name}.${attribute}`);
+    for (const [attribute, source] of Object.entries(variable.items ?? {}))
+      row(source)?.terraform.push(`var.${variable.name}[*].${attribute}`);
   }
   for (const variable of PACKER) row(variable.value)?.packer.push(`var.${variable.name}`);
   for (const role of ROLES) {

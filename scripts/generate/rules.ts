@@ -8,7 +8,7 @@ export type Rule =
   | { kind: 'range'; min: number; max: number; whole: boolean }
   | { kind: 'pattern'; pattern: string }
   | { kind: 'maxLength'; max: number }
-  | { kind: 'enum'; values: string[] }
+  | { kind: 'enum'; values: Array<string | number> }
   | { kind: 'items'; min?: number; max?: number }
   | { kind: 'itemPattern'; pattern: string };
 
@@ -25,13 +25,19 @@ export interface Limits {
 
 type ObjectNode = Node & { required?: string[] };
 
-/** The node at a dotted schema path; `<name>` walks into a record, a trailing `<name>` is the key itself. */
+/** The node at a dotted schema path; `<name>` walks into a record (a trailing `<name>` is the key itself), `[]` into a list's items. */
 export function nodeAt(path: string, root: ObjectNode = configJsonSchema() as ObjectNode): [Node, boolean] {
   const parts = path.split('.');
   let node: ObjectNode = root;
   let optional = false;
   for (const [index, part] of parts.entries()) {
     const last = index === parts.length - 1;
+    if (part === '[]') {
+      // A list's items: the path goes on inside one item.
+      if (!node.items) throw new Error(`schema path ${path}: ${parts.slice(0, index).join('.')} is no list`);
+      node = node.items as ObjectNode;
+      continue;
+    }
     if (part === '<name>') {
       if (last) {
         const pattern = node.propertyNames?.pattern;

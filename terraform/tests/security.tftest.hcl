@@ -165,7 +165,7 @@ run "instances_get_no_public_ip" {
   }
 }
 
-run "the_load_balancer_drops_invalid_headers_and_can_be_destroyed" {
+run "the_load_balancer_drops_invalid_headers_and_is_protected_from_deletion" {
   command = apply
 
   assert {
@@ -174,8 +174,8 @@ run "the_load_balancer_drops_invalid_headers_and_can_be_destroyed" {
   }
 
   assert {
-    condition     = aws_lb.this.enable_deletion_protection == false
-    error_message = "./destroy.ts must be able to delete the load balancer"
+    condition     = aws_lb.this.enable_deletion_protection == true
+    error_message = "deletion protection is on by default (./destroy.ts turns it off first, after its confirmation)"
   }
 
   assert {

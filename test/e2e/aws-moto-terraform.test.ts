@@ -26,6 +26,11 @@ const MOTO_PLAN_GAPS = [
   'aws_launch_template.this',
   'aws_vpc_security_group_egress_rule.alb_to_instances',
   'aws_vpc_security_group_ingress_rule.instances_from_alb',
+  // The same rule-description gap for the CloudWatch Logs endpoint's rules, and moto does
+  // not keep an interface endpoint's ip_address_type.
+  'aws_vpc_security_group_egress_rule.instances_to_logs_endpoint',
+  'aws_vpc_security_group_ingress_rule.logs_endpoint_from_instances',
+  'aws_vpc_endpoint.logs',
 ];
 
 interface Context {

@@ -437,6 +437,10 @@ export class FakeAws {
       }
       case 'autoscaling:DescribeInstanceRefreshes':
         return { InstanceRefreshes: this.describeRefreshes(params) };
+      // The stack is made by the fake terraform: no load balancer exists here (destroy's
+      // deletion-protection step finds none to change).
+      case 'elasticloadbalancing:DescribeLoadBalancers':
+        throw new AwsFault('LoadBalancerNotFound', 'One or more load balancers not found');
       case 'elasticloadbalancing:DescribeTargetHealth': {
         const answers = this.options.targets ?? [[]];
         const targets = answers[Math.min(this.targetPolls++, answers.length - 1)] ?? [];

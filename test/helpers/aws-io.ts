@@ -56,6 +56,7 @@ export function mockedClients(): {
   autoscaling: ReturnType<typeof mockClient>;
   elbv2: ReturnType<typeof mockClient>;
   cloudwatch: ReturnType<typeof mockClient>;
+  logs: ReturnType<typeof mockClient>;
   restore(): void;
 } {
   const clients: AwsClients = { ...createAwsClients('eu-west-1', {}), retry: FAST_RETRY };
@@ -65,6 +66,7 @@ export function mockedClients(): {
     autoscaling: mockClient(clients.autoscaling),
     elbv2: mockClient(clients.elbv2),
     cloudwatch: mockClient(clients.cloudwatch),
+    logs: mockClient(clients.logs),
   };
   return {
     clients,
@@ -138,6 +140,12 @@ export function awsEnvironment(
       region: 'eu-west-1',
       instance_type: 't3.micro',
       state: { backend: 'local' },
+      logs: { retention_days: 30 },
+      idle_timeout_s: 60,
+      deregistration_delay_s: 30,
+      instance_warmup_s: 30,
+      root_volume_size_gb: 8,
+      deletion_protection: true,
       ...aws,
     } as AwsEnvironment['aws'],
     ...overrides,

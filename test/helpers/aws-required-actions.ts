@@ -60,6 +60,17 @@ export const TERRAFORM_ACTIONS: Record<string, readonly string[]> = {
     'ec2:RevokeSecurityGroupEgress',
     'ec2:CreateTags',
   ],
+  aws_cloudwatch_log_group: [
+    'logs:CreateLogGroup',
+    'logs:PutRetentionPolicy',
+    'logs:DeleteRetentionPolicy',
+    'logs:DescribeLogGroups',
+    'logs:ListTagsForResource',
+    'logs:TagResource',
+    'logs:UntagResource',
+    'logs:DeleteLogGroup',
+  ],
+  aws_autoscaling_policy: ['autoscaling:PutScalingPolicy', 'autoscaling:DescribePolicies', 'autoscaling:DeletePolicy'],
   aws_vpc_endpoint: [
     'ec2:CreateVpcEndpoint',
     'ec2:DescribeVpcEndpoints',

@@ -24,6 +24,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-auto-scaling': 'autoscaling',
   'client-elastic-load-balancing-v2': 'elasticloadbalancing',
   'client-cloudwatch': 'cloudwatch',
+  'client-cloudwatch-logs': 'logs',
   'client-s3': 's3',
   'client-iam': 'iam',
 };

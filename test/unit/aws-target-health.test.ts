@@ -4,8 +4,10 @@
 import { DescribeTargetHealthCommand, type TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import * as assert from 'uvu/assert';
 import { DeployError } from '../../pipeline/errors.ts';
-import { formatTarget, waitForHealthyTargets } from '../../pipeline/targets/aws/target-health.ts';
-import { mockedClients, recordingIO } from '../helpers/aws-io.ts';
+import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { journalLines } from '../../pipeline/targets/aws/logs.ts';
+import { formatTarget, targetInstances, waitForHealthyTargets } from '../../pipeline/targets/aws/target-health.ts';
+import { awsError, mockedClients, recordingIO } from '../helpers/aws-io.ts';
 import { suite } from '../support/suite.ts';
 
 const Targets = suite<{ mocks: ReturnType<typeof mockedClients> }>('target health');
@@ -109,6 +111,58 @@ Targets('targets still unhealthy at the deadline fail the deploy with their reas
   assert.not.ok(
     error.details.some((line) => line.startsWith('Target.FailedHealthChecks:')),
     'no hint for reasons that did not occur',
+  );
+});
+
+Targets("a failed wait ends with the failing instances' last journal lines from CloudWatch Logs", async ({ mocks }) => {
+  mocks.elbv2.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: [
+      target('i-1', 'unhealthy', 'Target.FailedHealthChecks', 'Health checks failed with these codes: [500]'),
+      target('i-2', 'healthy'),
+      target('i-3', 'unhealthy', 'Target.Timeout'),
+    ],
+  });
+  mocks.logs
+    .on(GetLogEventsCommand, { logStreamName: 'i-1' })
+    .resolves({
+      events: [
+        { timestamp: Date.parse('2026-12-07T22:00:00Z'), message: 'demo[9]: Traceback (most recent call last):' },
+        { timestamp: Date.parse('2026-12-07T22:00:00Z'), message: 'demo[9]: KeyError: DATABASE_URL' },
+      ],
+    })
+    .on(GetLogEventsCommand, { logStreamName: 'i-3' })
+    .rejects(awsError('ResourceNotFoundException', 'The specified log stream does not exist.'));
+  const io = recordingIO();
+  const error = (await waitForHealthyTargets(io, {
+    clients: mocks.clients,
+    targetGroupArn: ARN,
+    want: 3,
+    pollMs: 5,
+    deadlineMs: 20,
+    explain: (unhealthy) => journalLines(io, mocks.clients, '/bakery/demo/staging', targetInstances(unhealthy)),
+  }).catch((e: unknown) => e)) as DeployError;
+  assert.instance(error, DeployError);
+  const details = error.details.join('\n');
+  assert.match(details, 'Target.FailedHealthChecks: the service answers, but not 200 on the health path');
+  assert.not.match(details, 'journalctl');
+  assert.ok(
+    error.details
+      .join('\n')
+      .includes(
+        [
+          'last journal lines of i-1 (CloudWatch Logs /bakery/demo/staging):',
+          '  i-1 | 2026-12-07T22:00:00.000Z demo[9]: Traceback (most recent call last):',
+          '  i-1 | 2026-12-07T22:00:00.000Z demo[9]: KeyError: DATABASE_URL',
+          'last journal lines of i-3 (CloudWatch Logs /bakery/demo/staging):',
+          '  (none shipped: the instance may not have booted far enough)',
+        ].join('\n'),
+      ),
+    details,
+  );
+  assert.equal(
+    mocks.logs.commandCalls(GetLogEventsCommand).map((call) => call.args[0].input.logStreamName),
+    ['i-1', 'i-3'],
+    'only the instances that are not healthy',
   );
 });
 

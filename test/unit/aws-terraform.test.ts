@@ -115,6 +115,15 @@ Terraform('inputs carry the config, the resolved network and the image, and noth
       alarm_email: null,
     },
     database: null,
+    logs: { retention_days: 30 },
+    scaling: null,
+    root_volume_size_gb: 8,
+    idle_timeout_s: 60,
+    deregistration_delay_s: 30,
+    instance_warmup_s: 30,
+    deletion_protection: true,
+    tags: {},
+    egress: [],
   });
 });
 

@@ -690,7 +690,17 @@ defaults('fills every default of a minimal aws environment', () => {
     health: { interval_s: 10, healthy_threshold: 2, unhealthy_threshold: 2, timeout_s: 5, deadline_s: 900 },
     image: { keep: 3, base_max_age_days: 7 },
     rollout: { canary: { instances: 1, bake_s: 10 }, max_error_rate: 0.01, min_requests: 20 },
-    aws: { region: 'eu-west-1', instance_type: 't3.micro', state: { backend: 'local' } },
+    aws: {
+      region: 'eu-west-1',
+      instance_type: 't3.micro',
+      state: { backend: 'local' },
+      logs: { retention_days: 30 },
+      idle_timeout_s: 60,
+      deregistration_delay_s: 30,
+      instance_warmup_s: 30,
+      root_volume_size_gb: 8,
+      deletion_protection: true,
+    },
     baseAmi: { owner: '136693071363', name: 'debian-12-amd64-*' },
   });
 });

@@ -2,8 +2,13 @@
 // instances with the AMI they booted and their target health with reason, the ALB's
 // state, the deployed AMI's tags, drift from the record; console output for --logs.
 
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand, DescribeScalingActivitiesCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeLogStreamsCommand,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
@@ -11,8 +16,9 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import * as assert from 'uvu/assert';
-import { InputError, UsageError } from '../../pipeline/errors.ts';
+import { InputError } from '../../pipeline/errors.ts';
 import { findDrift } from '../../pipeline/operate/drift.ts';
+import { formatStatus } from '../../pipeline/operate/format.ts';
 import type { DeploymentRecord } from '../../pipeline/state/record.ts';
 import { awsLogs, awsStatus } from '../../pipeline/targets/aws/status.ts';
 import { awsEnvironment, awsError, mockedClients, recordingIO } from '../helpers/aws-io.ts';
@@ -63,6 +69,18 @@ function answerFleet(mocks: Mocks, images: Record<string, string>, health: Recor
       ([Id, [State, Reason, Description]]) =>
         ({ Target: { Id, Port: 8080 }, TargetHealth: { State, Reason, Description } }) as TargetHealthDescription,
     ),
+  });
+  mocks.autoscaling.on(DescribeScalingActivitiesCommand).resolves({
+    Activities: [
+      {
+        ActivityId: 'a-1',
+        AutoScalingGroupName: NAME,
+        Cause: 'At 2026-12-02T10:00:00Z a user request update of AutoScalingGroup constraints...',
+        StartTime: new Date('2026-12-02T10:00:00.000Z'),
+        StatusCode: 'Successful',
+        Description: 'Launching a new EC2 instance: i-2',
+      },
+    ],
   });
   // The stack's alarms, all quiet unless a test says otherwise.
   mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({
@@ -118,6 +136,17 @@ Status('a healthy fleet on the deployed AMI is as deployed', async ({ mocks }) =
     ],
   );
   assert.equal(status.loadBalancer, { name: NAME, state: 'active', up: true });
+  assert.equal(status.scaling, {
+    min: 2,
+    desired: 2,
+    max: 4,
+    lastActivity:
+      '2026-12-02T10:00:00.000Z Successful: Launching a new EC2 instance: i-2 (At 2026-12-02T10:00:00Z a user request update of AutoScalingGroup constraints...)',
+  });
+  assert.ok(
+    formatStatus('staging', RECORD, status, undefined, []).includes('scaling:  min 2, desired 2, max 4'),
+    'status prints the group size',
+  );
   assert.equal(status.alarms, []);
   assert.equal(findDrift(RECORD, status, { url: `${RECORD.url}health`, result: '200', ok: true }), []);
 });
@@ -222,41 +251,104 @@ Logs.after.each((context) => {
   context.mocks.restore();
 });
 
-Logs('prints each instance console output prefixed with its id, then the target-health reasons', async ({ mocks }) => {
-  answerFleet(
-    mocks,
-    { 'i-1': 'ami-new', 'i-2': 'ami-new' },
-    { 'i-1': ['healthy'], 'i-2': ['unhealthy', 'Target.Timeout', 'Request timed out'] },
-  );
-  mocks.ec2
-    .on(GetConsoleOutputCommand, { InstanceId: 'i-1' })
-    .resolves({ Output: Buffer.from('boot\r\nsystemd[1]: Started demo.service.\r\n').toString('base64') })
-    .on(GetConsoleOutputCommand, { InstanceId: 'i-2' })
-    .resolves({});
+const GROUP = '/bakery/demo/staging';
+const T0 = Date.parse('2026-12-07T22:00:00.000Z');
+
+Logs(
+  "prints each instance's journal from CloudWatch Logs, prefixed with its id, then the target-health reasons",
+  async ({ mocks }) => {
+    answerFleet(
+      mocks,
+      { 'i-1': 'ami-new', 'i-2': 'ami-new' },
+      { 'i-1': ['healthy'], 'i-2': ['unhealthy', 'Target.Timeout', 'Request timed out'] },
+    );
+    mocks.logs
+      .on(GetLogEventsCommand, { logStreamName: 'i-1' })
+      .resolves({
+        events: [
+          { timestamp: T0, message: 'demo[412]: Serving on http://0.0.0.0:8080' },
+          { timestamp: T0 + 1000, message: 'demo[412]: method=GET path=/health status=200\n' },
+        ],
+      })
+      .on(GetLogEventsCommand, { logStreamName: 'i-2' })
+      .rejects(awsError('ResourceNotFoundException', 'The specified log stream does not exist.'));
+    const lines: string[] = [];
+    await awsLogs(recordingIO(), mocks.clients, ENV, { lines: 100, follow: false }, (line) => lines.push(line));
+    assert.equal(lines, [
+      'i-1 | 2026-12-07T22:00:00.000Z demo[412]: Serving on http://0.0.0.0:8080',
+      'i-1 | 2026-12-07T22:00:01.000Z demo[412]: method=GET path=/health status=200',
+      `i-2 | (no journal lines in ${GROUP} yet)`,
+      'target-health | i-1:8080 healthy',
+      'target-health | i-2:8080 unhealthy Target.Timeout (Request timed out)',
+    ]);
+    const asked = mocks.logs.commandCalls(GetLogEventsCommand).map((call) => call.args[0].input);
+    assert.equal(asked, [
+      { logGroupName: GROUP, logStreamName: 'i-1', startFromHead: false, limit: 100 },
+      { logGroupName: GROUP, logStreamName: 'i-2', startFromHead: false, limit: 100 },
+    ]);
+  },
+);
+
+Logs('--since reads every instance from that time on, in time order across instances', async ({ mocks }) => {
+  answerFleet(mocks, { 'i-1': 'ami-new', 'i-2': 'ami-new' }, { 'i-1': ['healthy'], 'i-2': ['healthy'] });
+  mocks.logs
+    .on(FilterLogEventsCommand)
+    .resolvesOnce({
+      events: [{ logStreamName: 'i-2', timestamp: T0 + 2000, message: 'demo[7]: second', eventId: 'b' }],
+      nextToken: 'page-2',
+    })
+    .resolvesOnce({
+      events: [{ logStreamName: 'i-1', timestamp: T0 + 1000, message: 'demo[6]: first', eventId: 'a' }],
+    });
   const lines: string[] = [];
-  await awsLogs(recordingIO(), mocks.clients, ENV, { lines: 100, follow: false }, (line) => lines.push(line));
-  assert.equal(lines, [
-    'i-1 | boot',
-    'i-1 | systemd[1]: Started demo.service.',
-    'i-2 | (no console output yet)',
-    'target-health | i-1:8080 healthy',
-    'target-health | i-2:8080 unhealthy Target.Timeout (Request timed out)',
+  const now = Date.now();
+  await awsLogs(recordingIO(), mocks.clients, ENV, { lines: 100, follow: false, sinceSeconds: 600 }, (line) =>
+    lines.push(line),
+  );
+  assert.equal(lines.slice(0, 2), [
+    'i-1 | 2026-12-07T22:00:01.000Z demo[6]: first',
+    'i-2 | 2026-12-07T22:00:02.000Z demo[7]: second',
   ]);
-  const asked = mocks.ec2.commandCalls(GetConsoleOutputCommand).map((call) => call.args[0].input);
-  assert.equal(asked, [
-    { InstanceId: 'i-1', Latest: true },
-    { InstanceId: 'i-2', Latest: true },
-  ]);
+  const [first] = mocks.logs.commandCalls(FilterLogEventsCommand).map((call) => call.args[0].input);
+  assert.equal(first?.logStreamNames, ['i-1', 'i-2']);
+  assert.ok(Math.abs((first?.startTime ?? 0) - (now - 600_000)) < 5_000, `startTime ${first?.startTime}`);
 });
 
-Logs('--instance picks one; an unknown one is bad input; --follow is local only', async ({ mocks }) => {
+Logs('--follow prints new lines once each until the run is interrupted', async ({ mocks }) => {
   answerFleet(mocks, { 'i-1': 'ami-new' }, { 'i-1': ['healthy'] });
-  mocks.ec2.on(GetConsoleOutputCommand).resolves({ Output: Buffer.from('one line').toString('base64') });
+  mocks.logs.on(GetLogEventsCommand).resolves({ events: [{ timestamp: T0, message: 'demo[1]: old' }] });
+  const io = recordingIO();
+  let polls = 0;
+  // The same new line on every poll; the third poll interrupts the run, as Ctrl-C would.
+  mocks.logs.on(FilterLogEventsCommand).callsFake(() => {
+    polls += 1;
+    if (polls >= 3) io.abort();
+    return { events: [{ logStreamName: 'i-1', timestamp: T0 + 5000, message: 'demo[1]: new', eventId: 'n' }] };
+  });
+  const lines: string[] = [];
+  await awsLogs(io, mocks.clients, ENV, { lines: 1, follow: true }, (line) => lines.push(line), 1);
+  assert.equal(polls, 3);
+  assert.equal(lines, ['i-1 | 2026-12-07T22:00:00.000Z demo[1]: old', 'i-1 | 2026-12-07T22:00:05.000Z demo[1]: new']);
+});
+
+Logs('--instance picks one, also a gone one with a stream; an unknown one is bad input', async ({ mocks }) => {
+  answerFleet(mocks, { 'i-1': 'ami-new' }, { 'i-1': ['healthy'] });
+  mocks.logs.on(GetLogEventsCommand).resolves({ events: [{ timestamp: T0, message: 'one line' }] });
+  mocks.logs
+    .on(DescribeLogStreamsCommand, { logStreamNamePrefix: 'i-gone' })
+    .resolves({ logStreams: [{ logStreamName: 'i-gone' }] })
+    .on(DescribeLogStreamsCommand, { logStreamNamePrefix: 'i-9' })
+    .resolves({ logStreams: [] });
   const lines: string[] = [];
   await awsLogs(recordingIO(), mocks.clients, ENV, { lines: 100, follow: false, instance: 'i-1' }, (line) =>
     lines.push(line),
   );
-  assert.equal(lines, ['i-1 | one line', 'target-health | i-1:8080 healthy']);
+  assert.equal(lines, ['i-1 | 2026-12-07T22:00:00.000Z one line', 'target-health | i-1:8080 healthy']);
+  const gone: string[] = [];
+  await awsLogs(recordingIO(), mocks.clients, ENV, { lines: 100, follow: false, instance: 'i-gone' }, (line) =>
+    gone.push(line),
+  );
+  assert.equal(gone, ['i-gone | 2026-12-07T22:00:00.000Z one line']);
   const missing = await awsLogs(
     recordingIO(),
     mocks.clients,
@@ -267,11 +359,28 @@ Logs('--instance picks one; an unknown one is bad input; --follow is local only'
     .then(() => undefined)
     .catch((error: unknown) => error);
   assert.instance(missing, InputError);
-  assert.match((missing as Error).message, '--instance "i-9": no such instance in the Auto Scaling group demo-staging');
-  const follow = await awsLogs(recordingIO(), mocks.clients, ENV, { lines: 1, follow: true }, () => {})
+  assert.match(
+    (missing as Error).message,
+    `--instance "i-9": no such instance in the Auto Scaling group demo-staging, and no log stream of that name in ${GROUP}`,
+  );
+});
+
+Logs('a missing log group is said as such (a stack from before logs shipping)', async ({ mocks }) => {
+  answerFleet(mocks, { 'i-1': 'ami-new' }, { 'i-1': ['healthy'] });
+  mocks.logs
+    .on(FilterLogEventsCommand)
+    .rejects(awsError('ResourceNotFoundException', 'The specified log group does not exist.'));
+  const error = await awsLogs(
+    recordingIO(),
+    mocks.clients,
+    ENV,
+    { lines: 1, follow: false, sinceSeconds: 60 },
+    () => {},
+  )
     .then(() => undefined)
-    .catch((error: unknown) => error);
-  assert.instance(follow, UsageError);
+    .catch((caught: unknown) => caught);
+  assert.instance(error, InputError);
+  assert.match((error as Error).message, `the log group ${GROUP} does not exist`);
 });
 
 Logs.run();

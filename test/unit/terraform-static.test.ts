@@ -5,6 +5,7 @@
 
 import * as assert from 'uvu/assert';
 import { ALARM_SUFFIXES } from '../../pipeline/targets/aws/alarms.ts';
+import { logGroupName } from '../../pipeline/targets/aws/logs.ts';
 import { suite } from '../support/suite.ts';
 import { loadStack, resource, resourcesOf, securityGroupRules, type Block, type Stack } from '../helpers/terraform.ts';
 
@@ -72,6 +73,10 @@ Static('the alarm names status.ts asks CloudWatch for are the ones alarms.tf giv
   assert.equal(names.sort(), [...ALARM_SUFFIXES].sort());
 });
 
+Static('the log group the runner reads is the one the stack names', ({ stack }) => {
+  assert.is(stack.locals.log_group_name, logGroupName('${var.app}', '${var.environment}'));
+});
+
 Static('resources that cannot be replaced in place are created before the old ones go', ({ stack }) => {
   for (const [type, name] of [
     ['aws_lb_target_group', 'this'],
@@ -111,11 +116,14 @@ Static('rules are separate described resources of the kinds the tftest files enu
       .sort(),
     [
       'aws_vpc_security_group_egress_rule.alb_to_instances',
+      'aws_vpc_security_group_egress_rule.instances_chosen',
       'aws_vpc_security_group_egress_rule.instances_to_database',
+      'aws_vpc_security_group_egress_rule.instances_to_logs_endpoint',
       'aws_vpc_security_group_egress_rule.instances_to_ssm_endpoint',
       'aws_vpc_security_group_ingress_rule.alb_listener',
       'aws_vpc_security_group_ingress_rule.database_from_instances',
       'aws_vpc_security_group_ingress_rule.instances_from_alb',
+      'aws_vpc_security_group_ingress_rule.logs_endpoint_from_instances',
       'aws_vpc_security_group_ingress_rule.ssm_endpoint_from_instances',
     ],
   );

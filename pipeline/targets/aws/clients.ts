@@ -2,7 +2,7 @@
 //
 // Endpoints: SDK v3 (3.1142) resolves AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_EC2,
 // AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2,
-// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_S3), then AWS_ENDPOINT_URL, then a profile's endpoint_url by itself
+// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL_S3), then AWS_ENDPOINT_URL, then a profile's endpoint_url by itself
 // (@smithy/core getEndpointUrlConfig), so nothing here overrides an endpoint: the same
 // code talks to AWS, LocalStack or a test double. activeEndpoints() only reports them.
 //
@@ -14,6 +14,7 @@
 
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -28,6 +29,8 @@ export interface AwsClients {
   elbv2: ElasticLoadBalancingV2Client;
   /** The stack's alarms, read while an instance refresh runs. */
   cloudwatch: CloudWatchClient;
+  /** The environment's log group: the instances' journal, read by status.ts --logs and failed rollouts. */
+  logs: CloudWatchLogsClient;
   /** How callAws retries the calls made with these clients. */
   retry: RetryPolicy;
   destroy(): void;
@@ -40,6 +43,7 @@ export const ENDPOINT_VARIABLES = {
   autoscaling: 'AWS_ENDPOINT_URL_AUTO_SCALING',
   elbv2: 'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
   cloudwatch: 'AWS_ENDPOINT_URL_CLOUDWATCH',
+  logs: 'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
   s3: 'AWS_ENDPOINT_URL_S3',
 } as const;
 
@@ -52,6 +56,7 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv): AwsCli
     autoscaling: new AutoScalingClient(common),
     elbv2: new ElasticLoadBalancingV2Client(common),
     cloudwatch: new CloudWatchClient(common),
+    logs: new CloudWatchLogsClient(common),
   };
   return {
     region,

@@ -139,7 +139,7 @@ function firstLine(text: string): string {
 
 /** One AWS API call: its IAM action name (ec2:DescribeImages) and what it was about. */
 export interface AwsCallSpec {
-  call: `${'sts' | 'ec2' | 'autoscaling' | 'elasticloadbalancing' | 'cloudwatch' | 's3'}:${string}`;
+  call: `${'sts' | 'ec2' | 'autoscaling' | 'elasticloadbalancing' | 'cloudwatch' | 'logs' | 's3'}:${string}`;
   /** The resource the call is about (an AMI id, a group name, a target group ARN), for messages. */
   resource: string;
   /** A line for the error when the caller knows what is left to do by hand (delete a snapshot later). */

@@ -41,7 +41,18 @@ import { finalSnapshotName, unprotected } from './database-inputs.ts';
 import { fleetLaunchSpec, runOneOffInstance } from './one-off.ts';
 import { fleetServes } from './serves-already.ts';
 import { awsLogs, awsStatus } from './status.ts';
-import { describeTargets, unhealthyLines, waitForHealthyTargets } from './target-health.ts';
+import { unprotectLoadBalancer } from './deletion-protection.ts';
+import { checkEgressRoutes } from './egress.ts';
+import { describeGroup } from './group.ts';
+import { journalLines, logGroupName } from './logs.ts';
+import { desiredCapacity, resumeLeftovers, withScalingHeld } from './scaling.ts';
+import {
+  describeTargets,
+  targetInstances,
+  unhealthyLines,
+  waitForHealthyTargets,
+  type TargetState,
+} from './target-health.ts';
 import {
   PLACEHOLDER_AMI,
   Terraform,
@@ -104,6 +115,8 @@ export interface AwsStack extends Provisioned {
   heldInputs?: TerraformInputs;
   /** The refresh this run started or watched (set by rollout): verify checks it ended Successful. */
   refreshId?: string;
+  /** The desired capacity the apply set (scaling.ts: what scaling chose, with a policy): verify waits for as many. */
+  desired?: number;
 }
 
 export function createAwsTarget(
@@ -168,7 +181,31 @@ export function createAwsTarget(
     await checkRegion(clients, env, io);
   };
 
-  /** Target health lines for an error: what each target that is not healthy says. */
+  /**
+   * With a scaling policy, the inputs keep the desired capacity scaling chose (an apply must
+   * not undo it), and processes an earlier deploy left suspended are resumed (not by a dry run).
+   */
+  const keepScaledCapacity = async (
+    io: StageIO,
+    inputs: TerraformInputs,
+    options: { resume: boolean } = { resume: true },
+  ): Promise<TerraformInputs> => {
+    if (!env.instances.scale) return inputs;
+    const group = await describeGroup(io, clients, stackName(env));
+    if (options.resume) await resumeLeftovers(io, clients, stackName(env), group);
+    const desired = desiredCapacity(env.instances, group);
+    if (desired !== env.instances.desired)
+      io.info(
+        `instances.scale: keeping the desired capacity scaling chose, ${desired} (instances.desired is ${env.instances.desired})`,
+      );
+    return { ...inputs, instances: { ...inputs.instances, desired } };
+  };
+
+  /** The last journal lines (CloudWatch Logs) of the instances behind targets that are not healthy. */
+  const journalOf = (io: StageIO, unhealthy: readonly TargetState[]): Promise<string[]> =>
+    journalLines(io, clients, logGroupName(env.app, env.name), targetInstances(unhealthy));
+
+  /** Target health lines for an error: what each target that is not healthy says, and its journal. */
   const targetReport = async (outputs: StackOutputs, io: StageIO): Promise<string[]> => {
     try {
       const targets = await describeTargets(clients, outputs.targetGroupArn, io);
@@ -176,7 +213,14 @@ export function createAwsTarget(
       if (targets.length === 0) return ['target group: no targets registered'];
       return lines.length === 0
         ? [`target group: all ${targets.length} targets healthy`]
-        : ['targets that are not healthy:', ...lines.map((l) => `  ${l}`)];
+        : [
+            'targets that are not healthy:',
+            ...lines.map((l) => `  ${l}`),
+            ...(await journalOf(
+              io,
+              targets.filter((t) => t.state !== 'healthy'),
+            )),
+          ];
     } catch (error) {
       if (error instanceof InterruptedError) throw error;
       // An explanation that cannot be had is said, not dropped: the failure it explains stands.
@@ -197,6 +241,7 @@ export function createAwsTarget(
       const baseImage = await resolveBaseImage(clients, env, io);
       io.progress(`checking ${env.aws.instance_type} in ${candidates.subnets.length} subnets`);
       const network = await checkInstanceType(clients, env, candidates, io);
+      await checkEgressRoutes(clients, env, network, io);
       io.note(
         `VPC ${network.vpcId}${network.isDefaultVpc ? ' (default)' : ''}, subnets ${network.subnets.map((s) => `${s.id}@${s.availabilityZone}`).join(', ')}`,
       );
@@ -243,11 +288,14 @@ export function createAwsTarget(
 
     async provision(io, image, facts, settings) {
       await stageModule(layout, backend);
-      const wanted = terraformInputs(
-        env,
-        networkInputs(facts),
-        { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
-        settings,
+      const wanted = await keepScaledCapacity(
+        io,
+        terraformInputs(
+          env,
+          networkInputs(facts),
+          { id: image.id, rootDeviceName: await rootDeviceName(io, image.id) },
+          settings,
+        ),
       );
       const steps = applySteps(wanted, await readInputs(layout.varFile), env.service.release.length > 0);
       if (env.service.release.length > 0) io.info(`release order: ${steps.why}`);
@@ -269,6 +317,7 @@ export function createAwsTarget(
         applyStartedAt,
         createdGroup: plan.actions.includes('create aws_autoscaling_group.this'),
         imageId: image.id,
+        desired: wanted.instances.desired,
         ...(steps.then ? { heldInputs: steps.then } : {}),
       };
     },
@@ -279,11 +328,15 @@ export function createAwsTarget(
       // Before a bake there is no new image yet: plan with the deployed one (or the base
       // AMI), so the plan shows everything but the image change.
       const standIn = image?.id ?? previous?.image.id ?? facts.baseImage.id ?? PLACEHOLDER_AMI;
-      const wanted = terraformInputs(
-        env,
-        networkInputs(facts),
-        { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
-        settings,
+      const wanted = await keepScaledCapacity(
+        io,
+        terraformInputs(
+          env,
+          networkInputs(facts),
+          { id: standIn, rootDeviceName: previous?.image.root_device_name ?? '/dev/xvda' },
+          settings,
+        ),
+        { resume: false },
       );
       // Before a bake the image will change: decided as for a new image, planned with the stand-in.
       const steps = applySteps(
@@ -361,15 +414,17 @@ export function createAwsTarget(
       stack.refreshId = refreshId;
       const deadline = refreshDeadline(env, releaseSafetyInputs(env.rollout, env.instances.desired).canary_percent > 0);
       io.info(`waiting for instance refresh ${refreshId} of ${outputs.asgName} (deadline ${deadline.explanation})`);
-      const done = await waitForRefresh(io, {
-        clients,
-        asgName: outputs.asgName,
-        refreshId,
-        pollMs,
-        deadlineMs: deadline.seconds * 1000,
-        explain: () => targetReport(outputs, io),
-        alarmNames: outputs.alarmNames,
-      });
+      const done = await withScalingHeld(io, clients, outputs.asgName, env.instances.scale !== undefined, () =>
+        waitForRefresh(io, {
+          clients,
+          asgName: outputs.asgName,
+          refreshId,
+          pollMs,
+          deadlineMs: deadline.seconds * 1000,
+          explain: () => targetReport(outputs, io),
+          alarmNames: outputs.alarmNames,
+        }),
+      );
       io.info(`instance refresh ${done.InstanceRefreshId} succeeded`);
       return { started: [refreshId], kept: [], retired: [] };
     },
@@ -378,9 +433,10 @@ export function createAwsTarget(
       await waitForHealthyTargets(io, {
         clients,
         targetGroupArn: stack.outputs.targetGroupArn,
-        want: env.instances.desired,
+        want: stack.desired ?? env.instances.desired,
         pollMs,
         deadlineMs: Math.max(0, deadline - Date.now()),
+        explain: (unhealthy) => journalOf(io, unhealthy),
       });
       // Healthy targets are not enough: each InService instance must run the release.
       const refresh = stack.refreshId
@@ -447,7 +503,8 @@ export function createAwsTarget(
         imageId: image.id,
         env: { ...env.service.env },
         secrets: { ...env.service.secrets },
-        desired: env.instances.desired,
+        // With scaling the group may run as few as min.
+        desired: env.instances.scale ? env.instances.min : env.instances.desired,
       }),
 
     status: (io, record) => awsStatus(io, clients, env, record),
@@ -496,6 +553,7 @@ export function createAwsTarget(
         io.info('the Terraform state has no resources: nothing to destroy');
         return { removed: [] };
       }
+      if (addresses.includes('aws_lb.this')) await unprotectLoadBalancer(io, clients, stackName(env));
       await terraform.destroy(layout.varFile);
       await rm(layout.planFile, { force: true });
       return { removed: addresses.map((address) => `terraform ${address}`) };

@@ -1,15 +1,15 @@
 // What runs on the aws target, read only: the Auto Scaling group's instances with the
 // image each one booted and its target health in the ALB's target group (reason code and
 // description), the load balancer's state, the deployed AMI's tags; and, for
-// status.ts --logs, each instance's console output and the target-health reasons.
+// status.ts --logs, each instance's journal from CloudWatch Logs (logs.ts) and the target-health reasons.
 // And the stack's CloudWatch alarms that are in ALARM.
 
 import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsEnvironment } from '../../config/schema.ts';
 import type { StageIO } from '../../context.ts';
-import { InputError, UsageError } from '../../errors.ts';
+import { InputError } from '../../errors.ts';
 import type {
   ImageDetails,
   InstanceStatus,
@@ -23,6 +23,8 @@ import { callAws } from './call.ts';
 import type { AwsClients } from './clients.ts';
 import { isAwsErrorCode } from './errors.ts';
 import { TAGS, describeAmi, tagValue } from './images.ts';
+import { hasStream, logGroupName, readLogs } from './logs.ts';
+import { scalingStatus } from './scaling.ts';
 import { describeTargets, formatTarget, type TargetState } from './target-health.ts';
 import { stackName } from './terraform.ts';
 
@@ -75,8 +77,10 @@ export async function awsStatus(
       ...(reason ? { reason } : {}),
     };
   });
+  const scaling = group ? await scalingStatus(io, clients, group) : undefined;
   return {
     ...(image ? { image } : {}),
+    ...(scaling ? { scaling } : {}),
     instances,
     loadBalancer,
     desired: group?.DesiredCapacity ?? env.instances.desired,
@@ -147,10 +151,10 @@ async function imageDetails(io: StageIO, clients: AwsClients, id: string): Promi
 }
 
 /**
- * Each instance's console output (the boot and the service's systemd lines EC2 keeps, the
- * newest 64 KB), its last `lines` lines, then the target-health line of every target.
- * The console has no reliable timestamps, so --since cannot filter it; --follow needs a
- * log stream the instances do not ship (yet).
+ * The instances' journal from the environment's CloudWatch Logs group (logs.ts): every
+ * instance in the group, or the one --instance names (also one that is gone: its stream
+ * is kept for the retention). Then, unless following, the target-health line of every
+ * target, which says what the load balancer sees.
  */
 export async function awsLogs(
   io: StageIO,
@@ -158,34 +162,29 @@ export async function awsLogs(
   env: AwsEnvironment,
   query: LogQuery,
   write: (line: string) => void,
+  pollMs = 2_000,
 ): Promise<void> {
-  if (query.follow) throw new UsageError('--follow works on the local target only: EC2 console output is a snapshot');
   const name = stackName(env);
   const group = await describeGroup(io, clients, name);
-  const ids = (group?.Instances ?? [])
-    .map((member) => member.InstanceId)
-    .filter((id): id is string => Boolean(id))
-    .filter((id) => query.instance === undefined || id === query.instance);
-  if (ids.length === 0)
+  const members = (group?.Instances ?? []).map((member) => member.InstanceId).filter((id): id is string => Boolean(id));
+  const logGroup = logGroupName(env.app, env.name);
+  const streams = query.instance !== undefined ? [query.instance] : members;
+  if (
+    query.instance !== undefined &&
+    !members.includes(query.instance) &&
+    !(await hasStream(io, clients, logGroup, query.instance))
+  )
     throw new InputError(
-      query.instance
-        ? `--instance ${JSON.stringify(query.instance)}: no such instance in the Auto Scaling group ${name}`
-        : `the Auto Scaling group ${name} has no instances`,
+      `--instance ${JSON.stringify(query.instance)}: no such instance in the Auto Scaling group ${name}, and no log stream of that name in ${logGroup}`,
       [`see the instances with: ./status.ts ${env.name}`],
     );
-  if (query.sinceSeconds !== undefined)
-    io.warn('--since does not filter EC2 console output (it has no reliable timestamps): showing its last lines');
-  for (const id of ids) {
-    const result = await callAws(io, { call: 'ec2:GetConsoleOutput', resource: id, retry: clients.retry }, (signal) =>
-      clients.ec2.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }), { abortSignal: signal }),
-    );
-    const text = result.Output ? Buffer.from(result.Output, 'base64').toString('utf8') : '';
-    const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
-    if (lines.length === 0) write(`${id} | (no console output yet)`);
-    for (const line of lines.slice(-query.lines)) write(`${id} | ${line}`);
-  }
+  if (streams.length === 0)
+    throw new InputError(`the Auto Scaling group ${name} has no instances`, [
+      `see the instances with: ./status.ts ${env.name}`,
+    ]);
+  await readLogs(io, clients, { group: logGroup, streams, query, pollMs }, write);
   const targetGroupArn = group?.TargetGroupARNs?.[0];
-  if (!targetGroupArn) return;
+  if (!targetGroupArn || query.follow) return;
   for (const target of await describeTargets(clients, targetGroupArn, io)) {
     if (query.instance === undefined || target.id.startsWith(query.instance))
       write(`target-health | ${formatTarget(target)}`);

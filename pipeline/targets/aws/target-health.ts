@@ -12,7 +12,7 @@ import type { AwsClients } from './clients.ts';
 /** What the target health reason codes usually mean for a baked service. */
 const REASON_HINTS: Record<string, string> = {
   'Target.FailedHealthChecks':
-    'the service answers, but not 200 on the health path: check the service log on the instance (journalctl)',
+    'the service answers, but not 200 on the health path: its journal lines are below, all of them with ./status.ts ENV --logs',
   'Target.Timeout':
     'no answer on the service port: the service is not listening, or listens on another port than service.port',
   'Target.ResponseCodeMismatch': 'the health path answers with another status than 200',
@@ -69,6 +69,13 @@ export interface TargetWaitOptions {
   want: number;
   pollMs: number;
   deadlineMs: number;
+  /** Lines for the failure about the targets that are not healthy (their journal). */
+  explain?: (unhealthy: readonly TargetState[]) => Promise<string[]>;
+}
+
+/** The instance ids of targets ("i-0abc:8080" → "i-0abc"). */
+export function targetInstances(targets: readonly TargetState[]): string[] {
+  return [...new Set(targets.map((target) => target.id.split(':')[0] as string))];
 }
 
 /** Polls until at least `want` targets are healthy; every change in the others is shown. */
@@ -113,6 +120,7 @@ export async function waitForHealthyTargets(io: StageIO, options: TargetWaitOpti
       ...Object.entries(REASON_HINTS)
         .filter(([reason]) => reasons.has(reason))
         .map(([reason, hint]) => `${reason}: ${hint}`),
+      ...(options.explain ? await options.explain(targets.filter((t) => t.state !== 'healthy')) : []),
     ],
   );
 }

@@ -35,6 +35,7 @@ import {
   terraformStateList,
 } from './terraform-commands.ts';
 import { checkpointSeconds } from './canary.ts';
+import { scalingInputs, type ScalingInputs } from './scaling.ts';
 
 /** Stands in for the image when there is none yet (dry run before the first bake, destroy without inputs). */
 export const PLACEHOLDER_AMI = 'ami-00000000000000000';
@@ -96,6 +97,19 @@ export interface TerraformInputs {
   release_safety: ReleaseSafetyInputs;
   /** The environment's RDS database (database-inputs.ts); null for none. */
   database: DatabaseInputs | null;
+  /** The environment's CloudWatch log group (terraform/logs.tf). */
+  logs: { retention_days: number };
+  /** The target-tracking policy (terraform/scaling.tf); null for none. */
+  scaling: ScalingInputs | null;
+  root_volume_size_gb: number;
+  idle_timeout_s: number;
+  deregistration_delay_s: number;
+  instance_warmup_s: number;
+  /** The load balancer's; destroy applies it false first. */
+  deletion_protection: boolean;
+  tags: Record<string, string>;
+  /** Outbound rules of the instances chosen in deploy.yaml (terraform/egress.tf). */
+  egress: Array<{ cidr: string | null; prefix_list: string | null; port: number }>;
 }
 
 /** var.release_safety: the instance refresh's canary checkpoint and the alarms that can roll it back. */
@@ -135,7 +149,7 @@ export function terraformInputs(
     subnet_ids: network.subnetIds,
     image: { id: image.id, root_device_name: image.rootDeviceName ?? '/dev/xvda' },
     instance_type: env.aws.instance_type,
-    instances: { ...env.instances },
+    instances: { min: env.instances.min, desired: env.instances.desired, max: env.instances.max },
     service: { port: env.service.port, health_path: env.service.health_path },
     service_env: { ...settings.variables },
     service_ssm_parameters: { ...settings.secretReferences },
@@ -148,6 +162,19 @@ export function terraformInputs(
     certificate_arn: env.aws.certificate_arn ?? null,
     release_safety: releaseSafetyInputs(env.rollout, env.instances.desired),
     database: databaseInputs(env.database),
+    logs: { retention_days: env.aws.logs.retention_days },
+    scaling: scalingInputs(env.instances),
+    root_volume_size_gb: env.aws.root_volume_size_gb,
+    idle_timeout_s: env.aws.idle_timeout_s,
+    deregistration_delay_s: env.aws.deregistration_delay_s,
+    instance_warmup_s: env.aws.instance_warmup_s,
+    deletion_protection: env.aws.deletion_protection,
+    tags: { ...env.aws.tags },
+    egress: (env.aws.egress ?? []).map((rule) => ({
+      cidr: rule.cidr ?? null,
+      prefix_list: rule.prefix_list ?? null,
+      port: rule.port,
+    })),
   };
 }
 

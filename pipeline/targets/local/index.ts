@@ -48,6 +48,11 @@ export function createLocalTarget(context: RunContext, env: LocalEnvironment): D
     images: localImageStore(scope),
 
     async preflight(io) {
+      // Accepted so one deploy.yaml serves both targets; there is no autoscaler here.
+      if (env.instances.scale)
+        io.info(
+          `instances.scale applies to target aws only (a target-tracking policy): this local environment runs instances.desired (${env.instances.desired})`,
+        );
       await localPreflight(io, scope, preflightOptions(false));
       return undefined;
     },

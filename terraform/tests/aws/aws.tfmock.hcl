@@ -98,3 +98,9 @@ mock_resource "aws_db_instance" {
     }]
   }
 }
+
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = {
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/bakery/demo/staging"
+  }
+}
